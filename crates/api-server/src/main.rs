@@ -1,0 +1,10 @@
+//! `hooks-api-server`: the hooks v1 HTTP API.
+
+use clap::Parser as _;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = api_server::Settings::parse();
+    settings.log.init();
+    api_server::run(settings).await
+}

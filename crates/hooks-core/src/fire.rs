@@ -1,0 +1,248 @@
+//! Firing a hook: render its template with the event's context, hand the task to the sink, record the attempt.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde_json::{Map, Value};
+
+use crate::hook::HookDefinition;
+use crate::render::{RenderError, render_task};
+use crate::sink::{CreateTaskError, TaskSink};
+use crate::storage::last_fires::{LastFire, Recorded, cap_error, record_last_fire};
+use crate::storage::{Pool, StorageError};
+use crate::{TaskId, time};
+
+/// What made a hook fire; it is `firedBy` in the JSON-e context and in last fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FiredBy {
+    /// A cron slot.
+    Schedule,
+    /// An authenticated `triggerHook` call.
+    TriggerHook,
+    /// A webhook carrying the hook's trigger token.
+    TriggerHookWithToken,
+    /// A Pulse message on one of the hook's bindings.
+    PulseMessage,
+}
+
+impl FiredBy {
+    /// The name Taskcluster uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::TriggerHook => "triggerHook",
+            Self::TriggerHookWithToken => "triggerHookWithToken",
+            Self::PulseMessage => "pulseMessage",
+        }
+    }
+}
+
+impl fmt::Display for FiredBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the template sees about the event, besides `taskId` and `now`.
+#[derive(Debug, Clone)]
+pub struct FireContext {
+    /// How the hook fired.
+    pub fired_by: FiredBy,
+    /// The payload (API calls, webhooks, Pulse messages); absent for schedules.
+    pub payload: Option<Value>,
+    /// The caller, for `triggerHook` only.
+    pub client_id: Option<String>,
+    /// Further context keys (a Pulse message's `exchange` and `routingKey`).
+    pub extra: Map<String, Value>,
+}
+
+impl FireContext {
+    /// The context of a scheduled fire.
+    pub fn schedule() -> Self {
+        Self { fired_by: FiredBy::Schedule, payload: None, client_id: None, extra: Map::new() }
+    }
+
+    /// The context of a `triggerHook` call by `client_id`.
+    pub fn trigger_hook(payload: Value, client_id: impl Into<String>) -> Self {
+        Self { fired_by: FiredBy::TriggerHook, payload: Some(payload), client_id: Some(client_id.into()), extra: Map::new() }
+    }
+
+    /// The context of a webhook.
+    pub fn trigger_hook_with_token(payload: Value) -> Self {
+        Self { fired_by: FiredBy::TriggerHookWithToken, payload: Some(payload), client_id: None, extra: Map::new() }
+    }
+
+    /// The context of a Pulse message.
+    pub fn pulse_message(payload: Value, exchange: &str, routing_key: &str) -> Self {
+        let mut extra = Map::new();
+        extra.insert("exchange".into(), Value::String(exchange.into()));
+        extra.insert("routingKey".into(), Value::String(routing_key.into()));
+        Self { fired_by: FiredBy::PulseMessage, payload: Some(payload), client_id: None, extra }
+    }
+
+    fn to_json(&self, task_id: &TaskId, now: DateTime<Utc>) -> Map<String, Value> {
+        let mut ctx = self.extra.clone();
+        ctx.insert("firedBy".into(), Value::String(self.fired_by.as_str().into()));
+        if let Some(payload) = &self.payload {
+            ctx.insert("payload".into(), payload.clone());
+        }
+        if let Some(client_id) = &self.client_id {
+            ctx.insert("clientId".into(), Value::String(client_id.clone()));
+        }
+        ctx.insert("taskId".into(), Value::String(task_id.to_string()));
+        ctx.insert("now".into(), Value::String(time::to_json(now)));
+        ctx
+    }
+}
+
+/// Choices the caller may make about a fire.
+#[derive(Debug, Clone, Default)]
+pub struct FireOptions {
+    /// The task id to use; a fresh one when absent.
+    pub task_id: Option<TaskId>,
+    /// `now` for the template (a schedule passes its slot time); the current time when absent.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// What a fire did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FireOutcome {
+    /// A task was created (or already existed with the identical definition).
+    Created {
+        /// Its id.
+        task_id: TaskId,
+    },
+    /// The template rendered to nothing: no task, no last-fire row.
+    Declined,
+}
+
+/// Why a fire failed. The attempt is recorded as a last fire with this text unless the error is `Storage`.
+#[derive(Debug, thiserror::Error)]
+pub enum FireError {
+    /// The template could not be rendered.
+    #[error("{source}")]
+    Render {
+        /// The task id that would have been used.
+        task_id: TaskId,
+        /// What JSON-e said.
+        source: RenderError,
+    },
+    /// The sink did not create the task.
+    #[error("{source}")]
+    CreateTask {
+        /// The task id used.
+        task_id: TaskId,
+        /// What the sink said.
+        source: CreateTaskError,
+    },
+    /// The attempt could not be recorded.
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+}
+
+/// Fires hooks: one per daemon, shared by all its tasks.
+#[derive(Clone)]
+pub struct Firer {
+    sink: Arc<dyn TaskSink>,
+    pool: Pool,
+}
+
+/// A fire that has happened but is not yet recorded: the scheduler fires a claimed batch concurrently, then
+/// records every attempt on its claiming transaction.
+#[derive(Debug)]
+#[must_use = "an attempt must be recorded"]
+pub struct Attempt {
+    result: Result<FireOutcome, FireError>,
+    last_fire: Option<LastFire>,
+}
+
+impl Attempt {
+    /// What the fire did, before recording.
+    pub fn result(&self) -> &Result<FireOutcome, FireError> {
+        &self.result
+    }
+
+    /// Writes the last-fire row (none for a declined fire) on `conn` and returns the fire's result.
+    pub async fn record(self, conn: &mut AsyncPgConnection) -> Result<FireOutcome, FireError> {
+        if let Some(last_fire) = &self.last_fire {
+            record(conn, last_fire).await?;
+        }
+        self.result
+    }
+}
+
+impl Firer {
+    /// A firer sending tasks to `sink` and recording last fires through `pool`.
+    pub fn new(sink: Arc<dyn TaskSink>, pool: Pool) -> Self {
+        Self { sink, pool }
+    }
+
+    /// The sink tasks go to.
+    pub fn sink(&self) -> &dyn TaskSink {
+        self.sink.as_ref()
+    }
+
+    /// Fires `hook` and records the attempt on a pooled connection.
+    pub async fn fire(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Result<FireOutcome, FireError> {
+        let attempt = self.attempt(hook, ctx, opts).await;
+        if attempt.last_fire.is_none() {
+            return attempt.result;
+        }
+        let mut conn = self.pool.get().await.map_err(StorageError::from)?;
+        attempt.record(&mut conn).await
+    }
+
+    /// Renders and creates the task without recording it; see [`Attempt::record`].
+    #[tracing::instrument(name = "fire", skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id, fired_by = %ctx.fired_by))]
+    pub async fn attempt(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Attempt {
+        let attempt_time = time::now_millis();
+        let task_id = opts.task_id.unwrap_or_else(TaskId::generate);
+        let now = opts.now.map(time::truncate_to_millis).unwrap_or(attempt_time);
+        let last_fire = |error: String| LastFire {
+            hook_group_id: hook.hook_group_id.to_string(),
+            hook_id: hook.hook_id.to_string(),
+            fired_by: ctx.fired_by.as_str().to_owned(),
+            task_id: task_id.to_string(),
+            task_create_time: attempt_time,
+            result: if error.is_empty() { "success" } else { "error" }.to_owned(),
+            error: cap_error(error),
+        };
+        let task = match render_task(&hook.task, &ctx.to_json(&task_id, now), &task_id, now) {
+            Ok(Some(task)) => task,
+            Ok(None) => {
+                tracing::info!(%task_id, result = "declined", "hook fire");
+                return Attempt { result: Ok(FireOutcome::Declined), last_fire: None };
+            }
+            Err(source) => {
+                tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
+                let lf = last_fire(source.to_string());
+                return Attempt { result: Err(FireError::Render { task_id, source }), last_fire: Some(lf) };
+            }
+        };
+        match self.sink.create_task(&hook.hook_group_id, &hook.hook_id, &task_id, &task).await {
+            Ok(()) => {
+                tracing::info!(%task_id, result = "success", sink = self.sink.name(), "hook fire");
+                let lf = last_fire(String::new());
+                Attempt { result: Ok(FireOutcome::Created { task_id }), last_fire: Some(lf) }
+            }
+            Err(source) => {
+                tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
+                let lf = last_fire(source.to_string());
+                Attempt { result: Err(FireError::CreateTask { task_id, source }), last_fire: Some(lf) }
+            }
+        }
+    }
+}
+
+async fn record(conn: &mut AsyncPgConnection, last_fire: &LastFire) -> Result<(), StorageError> {
+    if record_last_fire(conn, last_fire).await? == Recorded::HookGone {
+        tracing::info!(
+            hook_group_id = %last_fire.hook_group_id,
+            hook_id = %last_fire.hook_id,
+            "hook removed while firing; its last fire is not kept"
+        );
+    }
+    Ok(())
+}

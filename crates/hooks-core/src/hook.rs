@@ -1,0 +1,410 @@
+//! The hook model: what a hook is, parsed from the API's request shape into types that are valid by construction.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::cron::{Schedule, ScheduleError};
+use crate::error::{check_max_chars, static_regex};
+use crate::trigger_schema::TriggerSchema;
+use crate::{HookGroupId, HookId, SecretString, ValidationError};
+
+/// The exchanges no hook may bind to unless configured otherwise: binding to task-created would let a hook
+/// fire on every task it creates (a "task bomb"), and the hook-changed exchanges are internal.
+pub const DEFAULT_EXCHANGE_DENYLIST: [&str; 2] = ["exchange/taskcluster-queue/v1/task-created", "exchange/taskcluster-hooks/.*"];
+
+// The format ajv-formats calls "full" email, which the service we replace applies to metadata.owner.
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    static_regex(
+        r"(?i)^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+    )
+});
+
+/// A hook's descriptive metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HookMetadata {
+    /// Human-readable name, at most 255 characters.
+    pub name: String,
+    /// Description, at most 32768 characters.
+    pub description: String,
+    /// The owner's email address, at most 255 characters; failures are mailed here.
+    pub owner: String,
+    /// Whether scheduled failures are emailed to the owner.
+    #[serde(default = "default_true")]
+    pub email_on_error: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl HookMetadata {
+    /// Checks the lengths and the owner's address.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_max_chars("name", &self.name, 255)?;
+        check_max_chars("description", &self.description, 32768)?;
+        check_max_chars("owner", &self.owner, 255)?;
+        if !EMAIL.is_match(&self.owner) {
+            return Err(ValidationError::new("owner", format!("{:?} is not an email address", self.owner)));
+        }
+        Ok(())
+    }
+}
+
+/// One Pulse binding: messages on `exchange` whose routing key matches `routingKeyPattern` fire the hook.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Binding {
+    /// The exchange's name, e.g. `exchange/taskcluster-queue/v1/task-completed`.
+    pub exchange: String,
+    /// An AMQP topic pattern: `*` matches one word, `#` zero or more.
+    pub routing_key_pattern: String,
+}
+
+// AMQP 0-9-1 carries exchange names and routing keys as short strings: longer ones can never be bound.
+const AMQP_SHORTSTR_MAX: usize = 255;
+
+impl Binding {
+    fn validate(&self) -> Result<(), ValidationError> {
+        for (field, value) in [("exchange", &self.exchange), ("routingKeyPattern", &self.routing_key_pattern)] {
+            if value.is_empty() {
+                return Err(ValidationError::new(field, "must not be empty"));
+            }
+            if value.len() > AMQP_SHORTSTR_MAX {
+                return Err(ValidationError::new(
+                    field,
+                    format!("is {} bytes long; AMQP allows at most {AMQP_SHORTSTR_MAX}", value.len()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Exchanges hooks may not bind to: regular expressions anchored at the start of the exchange name.
+#[derive(Debug, Clone)]
+pub struct ExchangeDenylist {
+    patterns: Vec<Regex>,
+}
+
+impl Default for ExchangeDenylist {
+    fn default() -> Self {
+        let patterns = DEFAULT_EXCHANGE_DENYLIST.iter().map(|p| static_regex(&format!("^(?:{p})"))).collect();
+        Self { patterns }
+    }
+}
+
+impl ExchangeDenylist {
+    /// Compiles the patterns; each is anchored at the start, as upstream does.
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, regex::Error> {
+        let patterns = patterns
+            .iter()
+            .map(|p| Regex::new(&format!("^(?:{})", p.as_ref())))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { patterns })
+    }
+
+    /// The pattern that denies `exchange`, if any.
+    pub fn denies(&self, exchange: &str) -> Option<&str> {
+        self.patterns.iter().find(|p| p.is_match(exchange)).map(Regex::as_str)
+    }
+}
+
+/// A hook definition as the API receives it (`create-hook-request`), before validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HookInput {
+    /// Optional; must equal the URL's when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_group_id: Option<String>,
+    /// Optional; must equal the URL's when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_id: Option<String>,
+    /// Required metadata.
+    pub metadata: HookMetadata,
+    /// Pulse bindings; `None` means "not given" (create: none; update: keep the stored ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bindings: Option<Vec<Binding>>,
+    /// Cron patterns; not given means none.
+    #[serde(default)]
+    pub schedule: Vec<String>,
+    /// The JSON-e template of the task.
+    pub task: Map<String, Value>,
+    /// JSON schema for payloads; not given means the default (empty object only).
+    #[serde(default = "crate::trigger_schema::default_trigger_schema")]
+    pub trigger_schema: Value,
+}
+
+/// A validated hook definition: everything a user can set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookDefinition {
+    /// The group.
+    pub hook_group_id: HookGroupId,
+    /// The hook within its group.
+    pub hook_id: HookId,
+    /// Descriptive metadata.
+    pub metadata: HookMetadata,
+    /// Distinct Pulse bindings.
+    pub bindings: Vec<Binding>,
+    /// When the hook fires on its own.
+    pub schedule: Schedule,
+    /// The JSON-e template of the task.
+    pub task: Map<String, Value>,
+    /// What payloads must look like.
+    pub trigger_schema: TriggerSchema,
+}
+
+impl HookDefinition {
+    /// Validates `input` for the hook at `hook_group_id/hook_id`. `bindings` given as `None` become `[]`.
+    pub fn parse(
+        hook_group_id: HookGroupId,
+        hook_id: HookId,
+        input: HookInput,
+        denylist: &ExchangeDenylist,
+    ) -> Result<Self, ValidationError> {
+        if input.hook_group_id.as_deref().is_some_and(|g| g != hook_group_id.as_str()) {
+            return Err(ValidationError::new("hookGroupId", "Hook Group Ids do not match: the body's differs from the URL's"));
+        }
+        if input.hook_id.as_deref().is_some_and(|h| h != hook_id.as_str()) {
+            return Err(ValidationError::new("hookId", "Hook Ids do not match: the body's differs from the URL's"));
+        }
+        input.metadata.validate().map_err(|e| e.within("metadata"))?;
+        let schedule = Schedule::parse(&input.schedule).map_err(schedule_error)?;
+        let trigger_schema = TriggerSchema::parse(input.trigger_schema)?;
+        let bindings = input.bindings.unwrap_or_default();
+        validate_bindings(&bindings, denylist)?;
+        Ok(Self {
+            hook_group_id,
+            hook_id,
+            metadata: input.metadata,
+            bindings,
+            schedule,
+            task: input.task,
+            trigger_schema,
+        })
+    }
+
+    /// `<hookGroupId>/<hookId>`, as used in scopes, roles and logs.
+    pub fn path(&self) -> String {
+        format!("{}/{}", self.hook_group_id, self.hook_id)
+    }
+
+    /// The definition as the API returns it, fields in upstream's order.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "hookId": self.hook_id,
+            "hookGroupId": self.hook_group_id,
+            "bindings": self.bindings,
+            "metadata": self.metadata,
+            "task": self.task,
+            "schedule": self.schedule.to_strings(),
+            "triggerSchema": self.trigger_schema.as_value(),
+        })
+    }
+}
+
+fn schedule_error(e: ScheduleError) -> ValidationError {
+    match e {
+        ScheduleError::Invalid { index, pattern, source } => {
+            ValidationError::new(format!("schedule[{index}]"), format!("{pattern:?} is not a valid cron pattern: {source}"))
+        }
+        ScheduleError::Duplicate { index, first, pattern } => {
+            ValidationError::new(format!("schedule[{index}]"), format!("{pattern:?} repeats schedule[{first}]"))
+        }
+    }
+}
+
+fn validate_bindings(bindings: &[Binding], denylist: &ExchangeDenylist) -> Result<(), ValidationError> {
+    for (i, binding) in bindings.iter().enumerate() {
+        let field = format!("bindings[{i}]");
+        binding.validate().map_err(|e| e.within(&field))?;
+        if let Some(first) = bindings[..i].iter().position(|b| b == binding) {
+            return Err(ValidationError::new(field, format!("repeats bindings[{first}]")));
+        }
+        if let Some(pattern) = denylist.denies(&binding.exchange) {
+            return Err(ValidationError::new(
+                format!("{field}.exchange"),
+                format!(
+                    "hooks may not bind to {:?}: it is denied by the exchange denylist (pattern {pattern:?})",
+                    binding.exchange
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A stored hook: its definition plus the state only the service sees.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    /// What the user defined.
+    pub definition: HookDefinition,
+    /// The secret for `triggerHookWithToken`.
+    pub trigger_token: SecretString,
+    /// Keys the derivation of the hook's slot task ids.
+    pub schedule_secret: crate::slot::ScheduleSecret,
+    /// The next slot the scheduler will fire, if the hook has a schedule.
+    pub next_scheduled_date: Option<DateTime<Utc>>,
+    /// How many attempts at the current slot failed transiently.
+    pub schedule_failures: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input(v: Value) -> HookInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn minimal() -> Value {
+        json!({
+            "metadata": {"name": "n", "description": "d", "owner": "me@example.com"},
+            "task": {"provisionerId": "p", "workerType": "w"},
+        })
+    }
+
+    fn parse(v: Value) -> Result<HookDefinition, ValidationError> {
+        HookDefinition::parse(
+            HookGroupId::parse("g").unwrap(),
+            HookId::parse("h").unwrap(),
+            input(v),
+            &ExchangeDenylist::default(),
+        )
+    }
+
+    fn with(mut base: Value, path: &[&str], value: Value) -> Value {
+        let mut cursor = &mut base;
+        for key in &path[..path.len() - 1] {
+            cursor = &mut cursor[*key];
+        }
+        cursor[path[path.len() - 1]] = value;
+        base
+    }
+
+    #[test]
+    fn minimal_hook_gets_the_defaults() {
+        let def = parse(minimal()).unwrap();
+        assert!(def.metadata.email_on_error);
+        assert!(def.bindings.is_empty());
+        assert!(def.schedule.is_empty());
+        assert_eq!(def.trigger_schema.as_value(), &json!({"type": "object", "additionalProperties": false}));
+        let out = def.to_json();
+        let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 7);
+        assert_eq!(out["hookGroupId"], "g");
+    }
+
+    #[test]
+    fn metadata_table() {
+        let cases: Vec<(Value, Option<(&str, &str)>)> = vec![
+            (with(minimal(), &["metadata", "name"], json!("x".repeat(255))), None),
+            (with(minimal(), &["metadata", "name"], json!("x".repeat(256))), Some(("metadata.name", "256 characters"))),
+            (with(minimal(), &["metadata", "description"], json!("d".repeat(32768))), None),
+            (
+                with(minimal(), &["metadata", "description"], json!("d".repeat(32769))),
+                Some(("metadata.description", "at most 32768")),
+            ),
+            (with(minimal(), &["metadata", "owner"], json!("not-an-email")), Some(("metadata.owner", "not an email"))),
+            (with(minimal(), &["metadata", "owner"], json!("a.b+c@sub.example.org")), None),
+            (
+                with(minimal(), &["metadata", "owner"], json!(format!("{}@example.com", "a".repeat(250)))),
+                Some(("metadata.owner", "at most 255")),
+            ),
+        ];
+        for (value, expected) in cases {
+            match (parse(value.clone()), expected) {
+                (Ok(_), None) => {}
+                (Err(e), Some((field, words))) => {
+                    assert_eq!(e.field, field, "{value}");
+                    assert!(e.problem.contains(words), "{e} should contain {words}");
+                }
+                (got, want) => panic!("{value}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn email_on_error_may_be_turned_off() {
+        let def = parse(with(minimal(), &["metadata", "emailOnError"], json!(false))).unwrap();
+        assert!(!def.metadata.email_on_error);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let v = with(minimal(), &["metadata", "extra"], json!(1));
+        assert!(serde_json::from_value::<HookInput>(v).is_err());
+        let v = with(minimal(), &["nope"], json!(1));
+        assert!(serde_json::from_value::<HookInput>(v).is_err());
+    }
+
+    #[test]
+    fn ids_in_the_body_must_match_the_url() {
+        let e = parse(with(minimal(), &["hookGroupId"], json!("other"))).unwrap_err();
+        assert_eq!(e.field, "hookGroupId");
+        assert!(e.problem.contains("do not match"));
+        let e = parse(with(minimal(), &["hookId"], json!("other"))).unwrap_err();
+        assert_eq!(e.field, "hookId");
+        assert!(parse(with(minimal(), &["hookId"], json!("h"))).is_ok());
+    }
+
+    #[test]
+    fn bindings_must_be_distinct_and_non_empty() {
+        let b = json!({"exchange": "exchange/x/v1/y", "routingKeyPattern": "#"});
+        assert_eq!(parse(with(minimal(), &["bindings"], json!([b]))).unwrap().bindings.len(), 1);
+        let e = parse(with(minimal(), &["bindings"], json!([b, b]))).unwrap_err();
+        assert_eq!(e.field, "bindings[1]");
+        assert!(e.problem.contains("repeats bindings[0]"));
+        let e = parse(with(minimal(), &["bindings"], json!([{"exchange": "", "routingKeyPattern": "#"}]))).unwrap_err();
+        assert_eq!(e.field, "bindings[0].exchange");
+        let long = json!([{"exchange": "e", "routingKeyPattern": "k".repeat(256)}]);
+        assert!(parse(with(minimal(), &["bindings"], long)).unwrap_err().problem.contains("AMQP"));
+    }
+
+    #[test]
+    fn denied_exchanges_are_refused() {
+        for exchange in ["exchange/taskcluster-queue/v1/task-created", "exchange/taskcluster-hooks/v1/hook-created"] {
+            let v = with(minimal(), &["bindings"], json!([{"exchange": exchange, "routingKeyPattern": "#"}]));
+            let e = parse(v).unwrap_err();
+            assert_eq!(e.field, "bindings[0].exchange");
+            assert!(e.problem.contains("denylist"), "{e}");
+        }
+        let ok = json!([{"exchange": "exchange/taskcluster-queue/v1/task-completed", "routingKeyPattern": "#"}]);
+        assert!(parse(with(minimal(), &["bindings"], ok)).is_ok());
+    }
+
+    #[test]
+    fn denylist_is_configurable_and_anchored_at_the_start() {
+        let deny = ExchangeDenylist::new(&["exchange/secret/.*"]).unwrap();
+        assert!(deny.denies("exchange/secret/v1/x").is_some());
+        assert!(deny.denies("prefix/exchange/secret/v1/x").is_none());
+        assert!(deny.denies("exchange/taskcluster-queue/v1/task-created").is_none());
+        assert!(ExchangeDenylist::new(&["("]).is_err());
+    }
+
+    #[test]
+    fn trigger_schema_must_be_a_valid_schema() {
+        let e = parse(with(minimal(), &["triggerSchema"], json!({"type": "beer"}))).unwrap_err();
+        assert_eq!(e.field, "triggerSchema");
+    }
+
+    #[test]
+    fn schedule_errors_name_the_entry() {
+        let e = parse(with(minimal(), &["schedule"], json!(["0 0 * * * *", "0 0 3 0 * *"]))).unwrap_err();
+        assert_eq!(e.field, "schedule[1]");
+        assert!(e.problem.contains("0 0 3 0 * *"), "{e}");
+        let e = parse(with(minimal(), &["schedule"], json!(["0 0 * * * *", "0 0 * * * *"]))).unwrap_err();
+        assert_eq!(e.field, "schedule[1]");
+        assert!(e.problem.contains("repeats schedule[0]"), "{e}");
+    }
+
+    #[test]
+    fn task_must_be_an_object() {
+        assert!(serde_json::from_value::<HookInput>(with(minimal(), &["task"], json!("x"))).is_err());
+    }
+}

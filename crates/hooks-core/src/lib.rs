@@ -1,0 +1,31 @@
+//! The hooks service's core: the hook model and its validation, the JSON-e firing pipeline, the task sinks,
+//! Postgres storage, secrets at rest and the settings the three daemons share.
+//!
+//! The daemons (`hooks-api-server`, `hooks-scheduler`, `hooks-pulse-listener`) are thin: they parse their
+//! settings, wire these pieces together and run their own loop. Data flows one way: event → daemon →
+//! [`fire::Firer::fire`] → [`sink::TaskSink`] → a last-fire row.
+
+pub mod config;
+pub mod cron;
+pub mod crypto;
+pub mod error;
+pub mod fire;
+pub mod hook;
+pub mod hook_files;
+pub mod ids;
+pub mod notify;
+pub mod render;
+pub mod secret;
+pub mod shutdown;
+pub mod sink;
+pub mod slot;
+pub mod storage;
+pub mod telemetry;
+pub mod time;
+pub mod trigger_schema;
+
+pub use error::ValidationError;
+pub use fire::{Attempt, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer};
+pub use hook::{Binding, ExchangeDenylist, Hook, HookDefinition, HookInput, HookMetadata};
+pub use ids::{HookGroupId, HookId, TaskId};
+pub use secret::SecretString;

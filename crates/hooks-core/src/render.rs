@@ -1,0 +1,165 @@
+//! Rendering a hook's JSON-e template into a task definition.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::TaskId;
+use crate::time;
+
+/// How long a task may wait to run when its template sets no `deadline`.
+pub const DEFAULT_DEADLINE: TimeDelta = TimeDelta::days(1);
+/// How long a task is kept when its template sets no `expires` (Taskcluster's "1 month" is 30 days).
+pub const DEFAULT_EXPIRES: TimeDelta = TimeDelta::days(30);
+
+/// A template that could not be rendered into a task.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// JSON-e refused the template or failed while evaluating it.
+    #[error("JSON-e error: {0}")]
+    JsonE(String),
+    /// The template rendered to something other than an object (and not to a falsy value, which declines).
+    #[error("the task template rendered to {0}, not to a task object (render null or false to decline firing)")]
+    NotAnObject(&'static str),
+}
+
+/// Renders `template` with `context` at time `now`.
+///
+/// Returns `Ok(None)` when the template declines (renders to a falsy value such as `null` from
+/// `{"$if": "false", ...}`). Fills `created`, `deadline`, `expires` and `taskGroupId` when the template leaves
+/// them out. The same inputs always render byte-for-byte the same task.
+pub fn render_task(
+    template: &Map<String, Value>,
+    context: &Map<String, Value>,
+    task_id: &TaskId,
+    now: DateTime<Utc>,
+) -> Result<Option<Map<String, Value>>, RenderError> {
+    let now_json = time::to_json(now);
+    // The json-e crate ignores `now` from the context and uses the wall clock, so bind it with `$let`: that is
+    // what makes a re-fired schedule slot render the identical task.
+    let wrapped = json!({"$let": {"now": now_json}, "in": Value::Object(template.clone())});
+    let rendered = json_e::render(&wrapped, &Value::Object(context.clone())).map_err(|e| RenderError::JsonE(format!("{e:#}")))?;
+    let mut task = match rendered {
+        Value::Object(task) => task,
+        v if is_falsy(&v) => return Ok(None),
+        Value::Array(_) => return Err(RenderError::NotAnObject("an array")),
+        Value::String(_) => return Err(RenderError::NotAnObject("a string")),
+        Value::Number(_) => return Err(RenderError::NotAnObject("a number")),
+        _ => return Err(RenderError::NotAnObject("true")),
+    };
+    fill_default(&mut task, "created", || now_json.clone());
+    fill_default(&mut task, "deadline", || time::to_json(now + DEFAULT_DEADLINE));
+    fill_default(&mut task, "expires", || time::to_json(now + DEFAULT_EXPIRES));
+    fill_default(&mut task, "taskGroupId", || task_id.to_string());
+    Ok(Some(task))
+}
+
+// JavaScript's falsiness, which upstream applies to the render result.
+fn is_falsy(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+// Upstream fills a field when it is missing or falsy (`if (!task.created)`).
+fn fill_default(task: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> String) {
+    if task.get(key).is_none_or(is_falsy) {
+        task.insert(key.to_owned(), Value::String(value()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 10, 17, 3).unwrap()
+    }
+
+    #[test]
+    fn now_is_the_given_time_not_the_wall_clock() {
+        let tid = TaskId::generate();
+        let t = render_task(
+            &obj(json!({"a": {"$eval": "now"}, "b": "${now}", "c": {"$fromNow": "1 hour"}})),
+            &Map::new(),
+            &tid,
+            now(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(t["a"], "2026-11-24T10:17:03.000Z");
+        assert_eq!(t["b"], "2026-11-24T10:17:03.000Z");
+        assert_eq!(t["c"], "2026-11-24T11:17:03.000Z");
+    }
+
+    #[test]
+    fn defaults_are_filled_from_now_and_task_id() {
+        let tid = TaskId::generate();
+        let t = render_task(&obj(json!({"x": 1})), &Map::new(), &tid, now()).unwrap().unwrap();
+        assert_eq!(t["created"], "2026-11-24T10:17:03.000Z");
+        assert_eq!(t["deadline"], "2026-11-25T10:17:03.000Z");
+        assert_eq!(t["expires"], "2026-12-24T10:17:03.000Z");
+        assert_eq!(t["taskGroupId"], tid.as_str());
+    }
+
+    #[test]
+    fn fields_the_template_sets_are_kept() {
+        let tid = TaskId::generate();
+        let t = render_task(
+            &obj(json!({"created": "c", "deadline": "d", "expires": "e", "taskGroupId": "g"})),
+            &Map::new(),
+            &tid,
+            now(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((t["created"].as_str(), t["deadline"].as_str()), (Some("c"), Some("d")));
+        assert_eq!((t["expires"].as_str(), t["taskGroupId"].as_str()), (Some("e"), Some("g")));
+    }
+
+    #[test]
+    fn falsy_renders_decline() {
+        let tid = TaskId::generate();
+        for template in [json!({"$if": "false", "then": {"a": 1}}), json!({"$if": "true", "then": false, "else": 1})] {
+            assert_eq!(render_task(&obj(template), &Map::new(), &tid, now()).unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn context_values_are_interpolated() {
+        let tid = TaskId::generate();
+        let ctx = obj(json!({"payload": {"n": 42}, "firedBy": "triggerHook", "taskId": tid.as_str()}));
+        let t = render_task(&obj(json!({"v": {"$eval": "payload.n + 13"}, "by": "${firedBy}", "id": "${taskId}"})), &ctx, &tid, now())
+            .unwrap()
+            .unwrap();
+        assert_eq!(t["v"], 55);
+        assert_eq!(t["by"], "triggerHook");
+        assert_eq!(t["id"], tid.as_str());
+    }
+
+    #[test]
+    fn invalid_templates_are_errors_with_json_e_text() {
+        let tid = TaskId::generate();
+        let e = render_task(&obj(json!({"$if": "uhoh, this is invalid"})), &Map::new(), &tid, now()).unwrap_err();
+        assert!(matches!(e, RenderError::JsonE(_)), "{e}");
+        let e = render_task(&obj(json!({"$eval": "'str'"})), &Map::new(), &tid, now()).unwrap_err();
+        assert_eq!(e, RenderError::NotAnObject("a string"));
+    }
+
+    #[test]
+    fn rendering_is_deterministic() {
+        let tid = TaskId::generate();
+        let template = obj(json!({"a": {"$fromNow": "2 days"}, "b": {"$eval": "now"}}));
+        let one = serde_json::to_string(&render_task(&template, &Map::new(), &tid, now()).unwrap()).unwrap();
+        let two = serde_json::to_string(&render_task(&template, &Map::new(), &tid, now()).unwrap()).unwrap();
+        assert_eq!(one, two);
+    }
+}

@@ -1,0 +1,58 @@
+//! Where rendered tasks go: the Taskcluster queue, or the embedded sink when no deployment is configured.
+
+pub mod embedded;
+pub mod queue;
+
+use serde_json::{Map, Value};
+
+pub use embedded::EmbeddedSink;
+pub use queue::QueueSink;
+
+use crate::{HookGroupId, HookId, TaskId};
+
+/// Why a task was not created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateTaskError {
+    /// The sink answered and refused the task (a 4xx from the queue): retrying the same task won't help.
+    #[error("queue createTask answered {status} {code}: {message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// Taskcluster error code, e.g. `InsufficientScopes`.
+        code: String,
+        /// The queue's message.
+        message: String,
+    },
+    /// The sink could not be reached or failed (network error, 5xx, database down), even after retries.
+    #[error("queue createTask failed: {message}")]
+    Unavailable {
+        /// HTTP status, when there was an answer.
+        status: Option<u16>,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl CreateTaskError {
+    /// Whether trying the same task again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+/// A destination for rendered tasks. Creating the same task id with the same definition twice must succeed
+/// and create one task (the queue's own idempotency), which is what makes re-fires safe.
+#[async_trait::async_trait]
+pub trait TaskSink: Send + Sync {
+    /// Creates `task` under `task_id` with the hook's role.
+    async fn create_task(
+        &self,
+        hook_group_id: &HookGroupId,
+        hook_id: &HookId,
+        task_id: &TaskId,
+        task: &Map<String, Value>,
+    ) -> Result<(), CreateTaskError>;
+
+    /// A short name for logs and metrics.
+    fn name(&self) -> &'static str;
+}

@@ -1,0 +1,266 @@
+//! The `hooks` table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+
+use super::schema::hooks;
+use super::{StorageError, audit};
+use crate::cron::Schedule;
+use crate::crypto::Keyring;
+use crate::hook::{Binding, Hook, HookDefinition, HookMetadata};
+use crate::trigger_schema::TriggerSchema;
+use crate::{HookGroupId, HookId, SecretString};
+
+/// A row of `hooks` as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = hooks, check_for_backend(diesel::pg::Pg))]
+pub struct HookRow {
+    /// The group.
+    pub hook_group_id: String,
+    /// The hook.
+    pub hook_id: String,
+    /// `HookMetadata` as JSON.
+    pub metadata: Value,
+    /// The JSON-e template.
+    pub task: Value,
+    /// `[Binding]` as JSON.
+    pub bindings: Value,
+    /// `[String]` as JSON.
+    pub schedule: Value,
+    /// The trigger schema.
+    pub trigger_schema: Value,
+    /// The sealed trigger token.
+    pub encrypted_trigger_token: Vec<u8>,
+    /// The sealed per-hook schedule secret.
+    pub encrypted_schedule_secret: Vec<u8>,
+    /// The next slot to fire.
+    pub next_scheduled_date: Option<DateTime<Utc>>,
+    /// Not before this time, after a transient failure of the slot.
+    pub schedule_retry_at: Option<DateTime<Utc>>,
+    /// How many attempts at the current slot failed transiently.
+    pub schedule_failures: i32,
+    /// When the hook was created.
+    pub created: DateTime<Utc>,
+    /// When the hook was last changed.
+    pub updated: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = hooks)]
+struct NewHook<'a> {
+    hook_group_id: &'a str,
+    hook_id: &'a str,
+    metadata: Value,
+    task: Value,
+    bindings: Value,
+    schedule: Value,
+    trigger_schema: &'a Value,
+    encrypted_trigger_token: Vec<u8>,
+    encrypted_schedule_secret: Vec<u8>,
+    next_scheduled_date: Option<DateTime<Utc>>,
+}
+
+/// The associated data a hook's trigger token is sealed under.
+pub fn trigger_token_context(g: &str, h: &str) -> String {
+    format!("trigger-token:{g}/{h}")
+}
+
+/// The associated data a hook's schedule secret is sealed under.
+pub fn schedule_secret_context(g: &str, h: &str) -> String {
+    format!("schedule-secret:{g}/{h}")
+}
+
+impl HookRow {
+    /// Turns the row back into a [`Hook`], opening its trigger token.
+    pub fn into_hook(self, keyring: &Keyring) -> Result<Hook, StorageError> {
+        let what = format!("hook {}/{}", self.hook_group_id, self.hook_id);
+        let corrupt = |problem: String| StorageError::Corrupt { what: what.clone(), problem };
+        let hook_group_id = HookGroupId::parse(&self.hook_group_id).map_err(|e| corrupt(e.to_string()))?;
+        let hook_id = HookId::parse(&self.hook_id).map_err(|e| corrupt(e.to_string()))?;
+        let metadata: HookMetadata = serde_json::from_value(self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
+        let bindings: Vec<Binding> = serde_json::from_value(self.bindings).map_err(|e| corrupt(format!("bindings: {e}")))?;
+        let patterns: Vec<String> = serde_json::from_value(self.schedule).map_err(|e| corrupt(format!("schedule: {e}")))?;
+        let schedule = Schedule::parse(&patterns).map_err(|e| corrupt(e.to_string()))?;
+        let Value::Object(task) = self.task else {
+            return Err(corrupt("task is not an object".into()));
+        };
+        let trigger_schema = TriggerSchema::parse(self.trigger_schema).map_err(|e| corrupt(e.to_string()))?;
+        let trigger_token = keyring
+            .open_secret(&trigger_token_context(hook_group_id.as_str(), hook_id.as_str()), &self.encrypted_trigger_token)
+            .map_err(|e| corrupt(format!("trigger token: {e}")))?;
+        let schedule_secret = keyring
+            .open(&schedule_secret_context(hook_group_id.as_str(), hook_id.as_str()), &self.encrypted_schedule_secret)
+            .map(crate::slot::ScheduleSecret::new)
+            .map_err(|e| corrupt(format!("schedule secret: {e}")))?;
+        Ok(Hook {
+            definition: HookDefinition { hook_group_id, hook_id, metadata, bindings, schedule, task, trigger_schema },
+            trigger_token,
+            schedule_secret,
+            next_scheduled_date: self.next_scheduled_date,
+            schedule_failures: self.schedule_failures,
+        })
+    }
+}
+
+/// What [`create_hook`] did.
+#[derive(Debug)]
+pub enum CreateOutcome {
+    /// The hook was stored.
+    Created(Hook),
+    /// A hook with these ids already exists; here it is, unchanged.
+    Exists(Hook),
+}
+
+/// Stores a new hook with a fresh trigger token and schedule secret, and records who created it, in one
+/// transaction. When the ids are taken, nothing is written and the existing hook is returned.
+pub async fn create_hook(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    def: &HookDefinition,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<CreateOutcome, StorageError> {
+    let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
+    let trigger_token = SecretString::new(slugid::nice());
+    let mut schedule_secret = [0u8; 32];
+    let sealing = |e: crate::crypto::CryptoError| StorageError::Corrupt { what: format!("hook {g}/{h}"), problem: e.to_string() };
+    keyring.random_bytes(&mut schedule_secret).map_err(sealing)?;
+    let row = NewHook {
+        hook_group_id: g,
+        hook_id: h,
+        metadata: to_json(&def.metadata)?,
+        task: Value::Object(def.task.clone()),
+        bindings: to_json(&def.bindings)?,
+        schedule: to_json(&def.schedule.to_strings())?,
+        trigger_schema: def.trigger_schema.as_value(),
+        encrypted_trigger_token: keyring.seal_secret(&trigger_token_context(g, h), &trigger_token).map_err(sealing)?,
+        encrypted_schedule_secret: keyring.seal(&schedule_secret_context(g, h), &schedule_secret).map_err(sealing)?,
+        next_scheduled_date: def.schedule.next_after(now),
+    };
+    let inserted = conn
+        .transaction::<_, StorageError, _>(async |conn| {
+            let n = diesel::insert_into(hooks::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            if n == 1 {
+                audit::record(conn, g, h, client_id, "created").await?;
+            }
+            Ok(n == 1)
+        })
+        .await?;
+    let hook = find_hook(conn, keyring, g, h).await?.ok_or_else(|| StorageError::Corrupt {
+        what: format!("hook {g}/{h}"),
+        problem: "removed while it was being created".into(),
+    })?;
+    Ok(if inserted { CreateOutcome::Created(hook) } else { CreateOutcome::Exists(hook) })
+}
+
+/// Loads one hook.
+pub async fn find_hook(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    hook_group_id: &str,
+    hook_id: &str,
+) -> Result<Option<Hook>, StorageError> {
+    let row = hooks::table
+        .find((hook_group_id, hook_id))
+        .select(HookRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(|r| r.into_hook(keyring)).transpose()
+}
+
+/// Deletes a hook (its last fires go with it) and records who did, in one transaction. Returns whether it existed.
+pub async fn delete_hook(
+    conn: &mut AsyncPgConnection,
+    hook_group_id: &str,
+    hook_id: &str,
+    client_id: &str,
+) -> Result<bool, StorageError> {
+    conn.transaction::<_, StorageError, _>(async |conn| {
+        let n = diesel::delete(hooks::table.find((hook_group_id, hook_id))).execute(conn).await?;
+        if n == 1 {
+            audit::record(conn, hook_group_id, hook_id, client_id, "deleted").await?;
+        }
+        Ok(n == 1)
+    })
+    .await
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, StorageError> {
+    serde_json::to_value(v).map_err(|e| StorageError::Corrupt { what: "a hook field".into(), problem: e.to_string() })
+}
+
+/// Claims up to `limit` hooks whose slot (and retry time, after a transient failure) is due at `now`, earliest
+/// first. Locks the rows (`FOR UPDATE SKIP LOCKED`) until the caller's transaction ends: other scheduler
+/// replicas skip them, and an update or removal of the hook waits until the slot is settled.
+pub async fn claim_due_hooks(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<HookRow>, StorageError> {
+    Ok(hooks::table
+        .filter(hooks::next_scheduled_date.le(now))
+        .filter(hooks::schedule_retry_at.is_null().or(hooks::schedule_retry_at.le(now)))
+        .order(hooks::next_scheduled_date.asc())
+        .limit(limit)
+        .select(HookRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await?)
+}
+
+/// Moves a hook to its next slot (`None`: it has no more) and clears its retry state.
+pub async fn advance_slot(
+    conn: &mut AsyncPgConnection,
+    hook_group_id: &str,
+    hook_id: &str,
+    next: Option<DateTime<Utc>>,
+) -> Result<(), StorageError> {
+    diesel::update(hooks::table.find((hook_group_id, hook_id)))
+        .set((
+            hooks::next_scheduled_date.eq(next),
+            hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
+            hooks::schedule_failures.eq(0),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Keeps a hook on its current slot and tries it again at `at`, after `failures` transient failures.
+pub async fn retry_slot_at(
+    conn: &mut AsyncPgConnection,
+    hook_group_id: &str,
+    hook_id: &str,
+    at: DateTime<Utc>,
+    failures: i32,
+) -> Result<(), StorageError> {
+    diesel::update(hooks::table.find((hook_group_id, hook_id)))
+        .set((hooks::schedule_retry_at.eq(Some(at)), hooks::schedule_failures.eq(failures)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The earliest time any hook is due to fire (its slot, or its retry time when later).
+pub async fn earliest_due(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, StorageError> {
+    #[derive(QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+        due: Option<DateTime<Utc>>,
+    }
+    let due: Due = diesel::sql_query(
+        "SELECT min(GREATEST(next_scheduled_date, COALESCE(schedule_retry_at, next_scheduled_date))) AS due \
+         FROM hooks WHERE next_scheduled_date IS NOT NULL",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(due.due)
+}

@@ -1,0 +1,108 @@
+//! The `last_fires` table: one row per fire attempt that was not declined.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::StorageError;
+use super::schema::last_fires;
+
+/// The longest error text kept in a last-fire row (128 KiB), as upstream.
+pub const MAX_ERROR_BYTES: usize = 128 * 1024;
+
+/// One fire attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = last_fires, check_for_backend(diesel::pg::Pg))]
+pub struct LastFire {
+    /// The hook's group.
+    pub hook_group_id: String,
+    /// The hook.
+    pub hook_id: String,
+    /// `schedule`, `triggerHook`, `triggerHookWithToken` or `pulseMessage`.
+    pub fired_by: String,
+    /// The task id used (or that would have been).
+    pub task_id: String,
+    /// When the attempt started.
+    pub task_create_time: DateTime<Utc>,
+    /// `success` or `error`.
+    pub result: String,
+    /// Empty on success; otherwise what went wrong, at most [`MAX_ERROR_BYTES`].
+    pub error: String,
+}
+
+/// Cuts `text` to at most [`MAX_ERROR_BYTES`] bytes, on a character boundary.
+pub fn cap_error(mut text: String) -> String {
+    if text.len() > MAX_ERROR_BYTES {
+        let mut end = MAX_ERROR_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// What [`record_last_fire`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The row was written (or an earlier attempt with the same taskId was updated).
+    Written,
+    /// The hook no longer exists, so there is nothing to record against.
+    HookGone,
+}
+
+/// Records a fire attempt. A second attempt with the same taskId (a retried slot) updates the first row
+/// instead of failing, so a retry that succeeds turns an earlier error into a success.
+pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<Recorded, StorageError> {
+    let result = diesel::insert_into(last_fires::table)
+        .values(fire)
+        .on_conflict((last_fires::hook_group_id, last_fires::hook_id, last_fires::task_id))
+        .do_update()
+        .set((
+            last_fires::fired_by.eq(excluded(last_fires::fired_by)),
+            last_fires::result.eq(excluded(last_fires::result)),
+            last_fires::error.eq(excluded(last_fires::error)),
+        ))
+        .execute(conn)
+        .await;
+    match result {
+        Ok(_) => Ok(Recorded::Written),
+        // The hook was removed while it fired; its last fires went with it.
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => {
+            Ok(Recorded::HookGone)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The last fires of one hook, newest first.
+pub async fn list_last_fires(
+    conn: &mut AsyncPgConnection,
+    hook_group_id: &str,
+    hook_id: &str,
+    limit: i64,
+) -> Result<Vec<LastFire>, StorageError> {
+    Ok(last_fires::table
+        .filter(last_fires::hook_group_id.eq(hook_group_id))
+        .filter(last_fires::hook_id.eq(hook_id))
+        .order((last_fires::task_create_time.desc(), last_fires::task_id.desc()))
+        .limit(limit)
+        .select(LastFire::as_select())
+        .load(conn)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_error_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {
+        assert_eq!(cap_error("short".into()), "short");
+        let long = "é".repeat(MAX_ERROR_BYTES);
+        let capped = cap_error(long);
+        assert!(capped.len() <= MAX_ERROR_BYTES);
+        assert!(capped.len() >= MAX_ERROR_BYTES - 1);
+    }
+}

@@ -1,0 +1,132 @@
+//! Postgres storage: the connection pool, migrations, and one module of plain async functions per table.
+
+pub mod audit;
+pub mod embedded_tasks;
+pub mod hooks;
+pub mod last_fires;
+pub mod schema;
+
+use diesel::sql_types::BigInt;
+use diesel::Connection as _;
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool, PoolError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
+
+/// The migrations in `crates/hooks-core/migrations`, compiled into every binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+// Every binary migrates at start-up; this session-level advisory lock makes concurrent starts take turns.
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_735f_6d69; // "hooks_mi"
+
+/// A pool of async Postgres connections.
+pub type Pool = DeadPool<AsyncPgConnection>;
+/// A connection checked out of the [`Pool`].
+pub type PooledConnection = Object<AsyncPgConnection>;
+
+/// A storage failure. Messages never include the database URL (it may carry a password).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No connection could be had from the pool.
+    #[error("cannot get a database connection: {0}")]
+    Pool(String),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Applying migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// A stored row could not be turned back into a valid value (for example a sealed secret whose key is gone).
+    #[error("stored data for {what} is unusable: {problem}")]
+    Corrupt {
+        /// Which row.
+        what: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl From<PoolError> for StorageError {
+    fn from(e: PoolError) -> Self {
+        Self::Pool(e.to_string())
+    }
+}
+
+/// Builds a pool of at most `max_size` connections to `url`. Connections are made lazily.
+pub fn pool(url: &str, max_size: usize) -> Result<Pool, StorageError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    DeadPool::builder(manager)
+        .max_size(max_size)
+        .build()
+        .map_err(|e| StorageError::Pool(e.to_string()))
+}
+
+/// Applies pending migrations under an advisory lock, so several binaries starting at once take turns.
+/// Returns the versions applied.
+pub async fn migrate(url: &str) -> Result<Vec<String>, StorageError> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .map_err(|e| StorageError::Migration(format!("cannot connect: {e}")))?;
+        // Migrations run on a blocking connection, hence diesel's sync query API here.
+        let lock = diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(MIGRATION_LOCK);
+        diesel::RunQueryDsl::execute(lock, &mut conn)?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(|e| StorageError::Migration(e.to_string()));
+        // Closing the connection would release the lock too; unlocking explicitly frees it at once.
+        let unlock = diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(MIGRATION_LOCK);
+        diesel::RunQueryDsl::execute(unlock, &mut conn)?;
+        applied
+    })
+    .await
+    .map_err(|e| StorageError::Migration(format!("migration task failed: {e}")))?
+}
+
+/// Creates the database named in `url` when it does not exist yet, connecting to the server's `postgres`
+/// database to do so. Returns whether it was created.
+pub async fn create_database_if_missing(url: &str) -> Result<bool, StorageError> {
+    use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+    let (admin_url, name) = split_database_url(url)?;
+    let mut conn = AsyncPgConnection::establish(&admin_url)
+        .await
+        .map_err(|e| StorageError::Pool(format!("cannot connect to the postgres database: {e}")))?;
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<diesel::sql_types::Text, _>(&name)
+        .get_result(&mut conn)
+        .await?;
+    if found.exists {
+        return Ok(false);
+    }
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    match diesel::sql_query(format!("CREATE DATABASE {quoted}")).execute(&mut conn).await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            // Another process may have created it between our check and our CREATE: that is what we wanted.
+            let now: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+                .bind::<diesel::sql_types::Text, _>(&name)
+                .get_result(&mut conn)
+                .await?;
+            if now.exists { Ok(false) } else { Err(e.into()) }
+        }
+    }
+}
+
+/// Splits a Postgres URL into the URL of the server's `postgres` database and the database name.
+pub fn split_database_url(url: &str) -> Result<(String, String), StorageError> {
+    let mut parsed = reqwest::Url::parse(url).map_err(|e| StorageError::Pool(format!("DATABASE_URL is not a URL: {e}")))?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    if name.is_empty() {
+        return Err(StorageError::Pool("DATABASE_URL names no database (add /<name> after the host)".into()));
+    }
+    parsed.set_path("/postgres");
+    Ok((parsed.to_string(), name))
+}
+

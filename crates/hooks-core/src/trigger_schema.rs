@@ -1,0 +1,174 @@
+//! A hook's `triggerSchema`: a draft-07 JSON schema that payloads (API calls, webhooks, Pulse messages) must match.
+
+use std::sync::Arc;
+
+use jsonschema::{Draft, Validator};
+use serde_json::{Value, json};
+
+use crate::ValidationError;
+
+/// The schema a hook gets when it gives none: only an empty object is accepted.
+pub fn default_trigger_schema() -> Value {
+    json!({"type": "object", "additionalProperties": false})
+}
+
+// Ajv 8, which the service we replace uses, accepts only draft-07 (or no `$schema`); so do we.
+const DRAFT7_URIS: [&str; 2] = ["http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-07/schema"];
+
+/// A compiled, valid trigger schema. Cloning is cheap: the compiled validator is shared.
+#[derive(Clone)]
+pub struct TriggerSchema {
+    source: Arc<Value>,
+    validator: Arc<Validator>,
+}
+
+impl std::fmt::Debug for TriggerSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TriggerSchema").field(&self.source).finish()
+    }
+}
+
+impl PartialEq for TriggerSchema {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Default for TriggerSchema {
+    fn default() -> Self {
+        // The default schema is a literal known to compile; fall back to accepting nothing rather than panic.
+        Self::parse(default_trigger_schema()).unwrap_or_else(|_| Self {
+            source: Arc::new(default_trigger_schema()),
+            validator: Arc::new(never_valid()),
+        })
+    }
+}
+
+#[expect(clippy::expect_used, reason = "`false` is a valid schema in every draft")]
+fn never_valid() -> Validator {
+    jsonschema::draft7::new(&json!(false)).expect("`false` compiles")
+}
+
+/// Why a payload does not match a trigger schema: one line per problem, each naming where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("; "))]
+pub struct PayloadError {
+    /// Each problem as `<JSON pointer into the payload>: <message>`.
+    pub problems: Vec<String>,
+}
+
+impl TriggerSchema {
+    /// Checks that `schema` is a valid draft-07 JSON schema and compiles it.
+    pub fn parse(schema: Value) -> Result<Self, ValidationError> {
+        let field = "triggerSchema";
+        if !schema.is_object() {
+            return Err(ValidationError::new(field, "must be a JSON object (a JSON schema)"));
+        }
+        if let Some(declared) = schema.get("$schema") {
+            if !declared.as_str().is_some_and(|d| DRAFT7_URIS.contains(&d)) {
+                return Err(ValidationError::new(
+                    field,
+                    format!("$schema {declared} is not supported: write draft-07 ({}) or leave $schema out", DRAFT7_URIS[0]),
+                ));
+            }
+        }
+        let meta_problems: Vec<String> = jsonschema::draft7::meta::validator()
+            .iter_errors(&schema)
+            .map(|e| format!("at {}: {}", pointer_or_root(&e.instance_path().to_string()), e))
+            .collect();
+        if !meta_problems.is_empty() {
+            return Err(ValidationError::new(
+                field,
+                format!("is not a valid JSON schema: {}", meta_problems.join("; ")),
+            ));
+        }
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft7)
+            .should_validate_formats(true)
+            .build(&schema)
+            .map_err(|e| ValidationError::new(field, format!("cannot be compiled: {e}")))?;
+        Ok(Self {
+            source: Arc::new(schema),
+            validator: Arc::new(validator),
+        })
+    }
+
+    /// The schema as given.
+    pub fn as_value(&self) -> &Value {
+        &self.source
+    }
+
+    /// Checks a payload against the schema. Defaults declared in the schema are not applied, as upstream.
+    pub fn validate(&self, payload: &Value) -> Result<(), PayloadError> {
+        if self.validator.is_valid(payload) {
+            return Ok(());
+        }
+        let problems = self
+            .validator
+            .iter_errors(payload)
+            .map(|e| format!("payload{}: {}", e.instance_path(), e))
+            .collect();
+        Err(PayloadError { problems })
+    }
+}
+
+fn pointer_or_root(pointer: &str) -> String {
+    if pointer.is_empty() { "the root".to_owned() } else { pointer.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schema_accepts_only_an_empty_object() {
+        let s = TriggerSchema::default();
+        assert!(s.validate(&json!({})).is_ok());
+        let e = s.validate(&json!({"x": 1})).unwrap_err();
+        assert!(e.to_string().contains("x"), "{e}");
+        assert!(s.validate(&json!([])).is_err());
+    }
+
+    #[test]
+    fn payload_errors_name_the_path() {
+        let s = TriggerSchema::parse(json!({
+            "type": "object",
+            "properties": {"action": {"enum": ["opened"]}, "n": {"type": "integer", "minimum": 0}},
+        }))
+        .unwrap();
+        assert!(s.validate(&json!({"action": "opened"})).is_ok());
+        let e = s.validate(&json!({"action": "closed", "n": -1})).unwrap_err();
+        assert_eq!(e.problems.len(), 2, "{e}");
+        assert!(e.to_string().contains("payload/action"), "{e}");
+        assert!(e.to_string().contains("payload/n"), "{e}");
+    }
+
+    #[test]
+    fn invalid_schemas_are_refused_with_where_and_why() {
+        let e = TriggerSchema::parse(json!({"type": "beer", "properties": {"location": {"type": "fruit"}}})).unwrap_err();
+        assert_eq!(e.field, "triggerSchema");
+        assert!(e.problem.contains("not a valid JSON schema"), "{e}");
+        assert!(e.problem.contains("/properties/location/type"), "{e}");
+        assert!(TriggerSchema::parse(json!("string")).is_err());
+    }
+
+    #[test]
+    fn other_drafts_are_refused_and_draft07_accepted() {
+        let e = TriggerSchema::parse(json!({"$schema": "http://json-schema.org/draft-04/schema#"})).unwrap_err();
+        assert!(e.problem.contains("draft-07"), "{e}");
+        assert!(TriggerSchema::parse(json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"})).is_ok());
+    }
+
+    #[test]
+    fn remote_refs_are_never_fetched() {
+        let e = TriggerSchema::parse(json!({"$ref": "http://127.0.0.1:9/evil.json"})).unwrap_err();
+        assert!(e.problem.contains("cannot be compiled"), "{e}");
+    }
+
+    #[test]
+    fn formats_are_asserted() {
+        let s = TriggerSchema::parse(json!({"type": "object", "properties": {"when": {"format": "date-time"}}})).unwrap();
+        assert!(s.validate(&json!({"when": "2026-01-01T00:00:00Z"})).is_ok());
+        assert!(s.validate(&json!({"when": "yesterday"})).is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! The firing pipeline end to end: render, sink (the embedded one, and a local server playing the queue), last fire.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use hooks_core::sink::{CreateTaskError, EmbeddedSink, QueueSink, TaskSink};
+use hooks_core::storage::embedded_tasks::tasks_of_hook;
+use hooks_core::storage::hooks::create_hook;
+use hooks_core::storage::last_fires::list_last_fires;
+use hooks_core::{FireContext, FireError, FireOptions, FireOutcome, Firer, HookDefinition, SecretString, TaskId};
+use serde_json::json;
+use test_support::{FakeTaskcluster, TestDb};
+
+async fn stored(db: &TestDb, def: &HookDefinition) {
+    let mut conn = db.pool.get().await.unwrap();
+    create_hook(&mut conn, &common::keyring(), def, "test", Utc::now()).await.unwrap();
+}
+
+fn queue_sink(fake: &FakeTaskcluster, retries: usize) -> Arc<dyn TaskSink> {
+    let client = fake.service_client();
+    Arc::new(QueueSink::new(
+        &fake.root_url(),
+        &client.client_id,
+        SecretString::new(client.access_token.clone()),
+        retries,
+        Duration::from_millis(1),
+    ))
+}
+
+#[tokio::test]
+async fn trigger_fire_creates_the_task_in_the_queue_with_the_hook_role() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    let def = common::definition("g", "h/1", json!({}));
+    stored(&db, &def).await;
+    let firer = Firer::new(queue_sink(&fake, 0), db.pool.clone());
+
+    let outcome = firer.fire(&def, FireContext::trigger_hook(json!({"x": 1}), "someone"), FireOptions::default()).await.unwrap();
+    let FireOutcome::Created { task_id } = outcome else { panic!("declined") };
+
+    let tasks = fake.created_tasks();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].task_id, task_id.as_str());
+    assert_eq!(tasks[0].client_id, fake.service_client().client_id);
+    assert_eq!(tasks[0].authorized_scopes.as_deref(), Some(&["assume:hook-id:g/h/1".to_owned()][..]));
+    assert_eq!(tasks[0].task["taskGroupId"], task_id.as_str());
+    assert_eq!(tasks[0].task["workerType"], "test-worker");
+
+    let mut conn = db.pool.get().await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h/1", 10).await.unwrap();
+    assert_eq!(fires.len(), 1);
+    assert_eq!((fires[0].fired_by.as_str(), fires[0].result.as_str()), ("triggerHook", "success"));
+    assert_eq!(fires[0].task_id, task_id.as_str());
+}
+
+#[tokio::test]
+async fn context_carries_fired_by_payload_client_id_task_id_and_now() {
+    let db = TestDb::new().await;
+    let def = common::definition(
+        "g",
+        "h",
+        json!({"task": {"ctx": {"firedBy": "${firedBy}", "p": {"$eval": "payload.n + 13"}, "c": "${clientId}", "t": "${taskId}", "now": "${now}"}}}),
+    );
+    stored(&db, &def).await;
+    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 17, 3).unwrap();
+    let task_id = TaskId::generate();
+    let opts = FireOptions { task_id: Some(task_id.clone()), now: Some(now) };
+    firer.fire(&def, FireContext::trigger_hook(json!({"n": 42}), "me"), opts).await.unwrap();
+
+    let mut conn = db.pool.get().await.unwrap();
+    let tasks = tasks_of_hook(&mut conn, "g", "h").await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        tasks[0].definition["ctx"],
+        json!({"firedBy": "triggerHook", "p": 55, "c": "me", "t": task_id.as_str(), "now": "2026-11-24T10:17:03.000Z"})
+    );
+    assert_eq!(tasks[0].definition["created"], "2026-11-24T10:17:03.000Z");
+    assert_eq!(tasks[0].definition["deadline"], "2026-11-25T10:17:03.000Z");
+    assert_eq!(tasks[0].definition["expires"], "2026-12-24T10:17:03.000Z");
+}
+
+#[tokio::test]
+async fn a_webhook_context_has_no_client_id() {
+    let db = TestDb::new().await;
+    let def = common::definition("g", "h", json!({"task": {"has": {"$eval": "defined('clientId')"}}}));
+    stored(&db, &def).await;
+    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    firer.fire(&def, FireContext::trigger_hook_with_token(json!({})), FireOptions::default()).await.unwrap();
+    let mut conn = db.pool.get().await.unwrap();
+    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap()[0].definition["has"], false);
+}
+
+#[tokio::test]
+async fn a_declining_template_creates_nothing_and_records_nothing() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    let def = common::definition("g", "h", json!({"task": {"$if": "false", "then": {"a": 1}}}));
+    stored(&db, &def).await;
+    let firer = Firer::new(queue_sink(&fake, 0), db.pool.clone());
+    let outcome = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap();
+    assert_eq!(outcome, FireOutcome::Declined);
+    assert!(fake.create_task_requests().is_empty());
+    let mut conn = db.pool.get().await.unwrap();
+    assert!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_render_error_is_recorded_with_json_e_text() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    let def = common::definition("g", "h", json!({"task": {"$if": "uhoh, this is invalid"}}));
+    stored(&db, &def).await;
+    let firer = Firer::new(queue_sink(&fake, 0), db.pool.clone());
+    let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
+    assert!(matches!(err, FireError::Render { .. }), "{err}");
+    assert!(fake.create_task_requests().is_empty());
+    let mut conn = db.pool.get().await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
+    assert_eq!(fires[0].result, "error");
+    assert!(fires[0].error.starts_with("JSON-e error"), "{}", fires[0].error);
+}
+
+#[tokio::test]
+async fn queue_4xx_is_recorded_with_status_code_and_message() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    fake.fail_create_task(1, 403, "InsufficientScopes");
+    let def = common::definition("g", "h", json!({}));
+    stored(&db, &def).await;
+    let firer = Firer::new(queue_sink(&fake, 3), db.pool.clone());
+    let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
+    let FireError::CreateTask { source: CreateTaskError::Rejected { status, code, .. }, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((*status, code.as_str()), (403, "InsufficientScopes"));
+    assert_eq!(fake.create_task_requests().len(), 1, "4xx is not retried");
+    let mut conn = db.pool.get().await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
+    assert_eq!(fires[0].result, "error");
+    assert!(fires[0].error.contains("403 InsufficientScopes"), "{}", fires[0].error);
+}
+
+#[tokio::test]
+async fn queue_5xx_is_retried_with_the_same_task_id_until_it_succeeds() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    fake.fail_create_task(2, 500, "InternalServerError");
+    let def = common::definition("g", "h", json!({}));
+    stored(&db, &def).await;
+    let firer = Firer::new(queue_sink(&fake, 3), db.pool.clone());
+    let FireOutcome::Created { task_id } = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap() else {
+        panic!("declined")
+    };
+    let requests = fake.create_task_requests();
+    assert_eq!(requests.len(), 3);
+    assert!(requests.iter().all(|r| r.task_id == task_id.as_str()));
+    assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 500, 200]);
+}
+
+#[tokio::test]
+async fn queue_5xx_beyond_the_retries_is_a_transient_error() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    fake.fail_create_task(5, 503, "ServiceUnavailable");
+    let def = common::definition("g", "h", json!({}));
+    stored(&db, &def).await;
+    let firer = Firer::new(queue_sink(&fake, 1), db.pool.clone());
+    let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
+    let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
+    assert!(source.is_transient(), "{source}");
+    assert_eq!(fake.create_task_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_queue_is_a_transient_error_recorded_as_such() {
+    let db = TestDb::new().await;
+    let def = common::definition("g", "h", json!({}));
+    stored(&db, &def).await;
+    // Nothing listens on port 9 of loopback.
+    let sink = Arc::new(QueueSink::new("http://127.0.0.1:9", "c", SecretString::new("t"), 0, Duration::from_millis(1)));
+    let firer = Firer::new(sink, db.pool.clone());
+    let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
+    let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
+    assert!(source.is_transient());
+    let mut conn = db.pool.get().await.unwrap();
+    assert_eq!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap()[0].result, "error");
+}
+
+#[tokio::test]
+async fn refiring_a_slot_renders_the_identical_task_and_keeps_one_last_fire() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    let def = common::definition("g", "h", json!({"task": {"at": {"$fromNow": "1 hour"}, "n": "${now}"}}));
+    stored(&db, &def).await;
+    let firer = Firer::new(queue_sink(&fake, 0), db.pool.clone());
+    let slot = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+    let opts = FireOptions { task_id: Some(TaskId::generate()), now: Some(slot) };
+    for _ in 0..2 {
+        firer.fire(&def, FireContext::schedule(), opts.clone()).await.unwrap();
+    }
+    let requests = fake.create_task_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].task, requests[1].task, "the same slot renders the same task");
+    assert_eq!(requests[1].status, 200, "the queue accepts an identical re-create");
+    assert_eq!(fake.created_tasks().len(), 2);
+    let mut conn = db.pool.get().await.unwrap();
+    assert_eq!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn errors_are_capped_at_128_kib() {
+    let db = TestDb::new().await;
+    let def = common::definition("g", "h", json!({"task": {"$eval": "'${x}'", "x": 1}}));
+    stored(&db, &def).await;
+    // A template whose JSON-e error quotes a huge expression.
+    let huge = "a".repeat(200 * 1024);
+    let def = HookDefinition { task: json!({"$if": format!("{huge} +")}).as_object().unwrap().clone(), ..def };
+    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
+    let mut conn = db.pool.get().await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
+    assert_eq!(fires[0].result, "error");
+    assert!(fires[0].error.len() <= 128 * 1024);
+}

@@ -1,0 +1,191 @@
+//! Storage against a real Postgres: migrations, hooks, audit, last fires, embedded tasks.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+use hooks_core::storage::embedded_tasks::{Inserted, insert_task, tasks_of_hook};
+use hooks_core::storage::hooks::{CreateOutcome, create_hook, delete_hook, find_hook};
+use hooks_core::storage::last_fires::{LastFire, Recorded, list_last_fires, record_last_fire};
+use hooks_core::storage::{self, audit};
+use serde_json::json;
+use test_support::TestDb;
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_and_again_to_a_migrated_one() {
+    let db = TestDb::new().await;
+    // TestDb's template is already migrated: a second run must find nothing to do.
+    assert_eq!(storage::migrate(&db.url).await.unwrap(), Vec::<String>::new());
+
+    // Now undo everything and migrate the empty database from scratch.
+    let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
+    diesel::sql_query("DROP SCHEMA public CASCADE").execute(&mut conn).await.unwrap();
+    diesel::sql_query("CREATE SCHEMA public").execute(&mut conn).await.unwrap();
+    let applied = storage::migrate(&db.url).await.unwrap();
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert!(storage::migrate(&db.url).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_migrations_take_turns() {
+    let db = TestDb::new().await;
+    let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
+    diesel::sql_query("DROP SCHEMA public CASCADE").execute(&mut conn).await.unwrap();
+    diesel::sql_query("CREATE SCHEMA public").execute(&mut conn).await.unwrap();
+    let runs = futures::future::join_all((0..4).map(|_| storage::migrate(&db.url))).await;
+    let applied: usize = runs.into_iter().map(|r| r.unwrap().len()).sum();
+    assert_eq!(applied, 1, "exactly one of the concurrent runs applies the migration");
+}
+
+#[tokio::test]
+async fn create_database_if_missing_creates_once() {
+    let name = format!("hooks_test_{}_created_{}", std::process::id(), rand_suffix());
+    let (admin, _) = storage::split_database_url(&test_support::db::server_url()).unwrap();
+    let url = admin.replacen("/postgres", &format!("/{name}"), 1);
+    assert!(storage::create_database_if_missing(&url).await.unwrap());
+    assert!(!storage::create_database_if_missing(&url).await.unwrap());
+    let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
+    diesel::sql_query(format!("DROP DATABASE {name}")).execute(&mut conn).await.unwrap();
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+}
+
+#[tokio::test]
+async fn created_hook_round_trips_with_its_token_sealed() {
+    let db = TestDb::new().await;
+    let keyring = common::keyring();
+    let def = common::definition("g", "a/b", json!({"schedule": ["0 0 * * * *"], "bindings": [{"exchange": "e", "routingKeyPattern": "#"}]}));
+    let mut conn = db.pool.get().await.unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 17, 3).unwrap();
+    let CreateOutcome::Created(hook) = create_hook(&mut conn, &keyring, &def, "client-1", now).await.unwrap() else {
+        panic!("not created");
+    };
+    assert_eq!(hook.definition, def);
+    assert_eq!(hook.trigger_token.expose().len(), 22);
+    assert!(hook.next_scheduled_date.is_some());
+
+    let found = find_hook(&mut conn, &keyring, "g", "a/b").await.unwrap().unwrap();
+    assert_eq!(found.definition, def);
+    assert_eq!(found.trigger_token, hook.trigger_token);
+
+    // The token is not stored in clear.
+    #[derive(diesel::QueryableByName)]
+    struct Raw {
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        encrypted_trigger_token: Vec<u8>,
+    }
+    let raw: Raw = diesel::sql_query("SELECT encrypted_trigger_token FROM hooks").get_result(&mut conn).await.unwrap();
+    let token = hook.trigger_token.expose().as_bytes();
+    assert!(!raw.encrypted_trigger_token.windows(token.len()).any(|w| w == token));
+
+    // A keyring without the key can't open it, and says so.
+    let err = find_hook(&mut conn, &common::keyring(), "g", "a/b").await.unwrap_err();
+    assert!(err.to_string().contains("not in HOOKS_CRYPTO_KEY"), "{err}");
+}
+
+#[tokio::test]
+async fn creating_an_existing_hook_returns_it_unchanged_and_audits_once() {
+    let db = TestDb::new().await;
+    let keyring = common::keyring();
+    let mut conn = db.pool.get().await.unwrap();
+    let first = common::definition("g", "h", json!({}));
+    let other = common::definition("g", "h", json!({"schedule": ["0 0 0 * * *"]}));
+    let now = Utc::now();
+    assert!(matches!(create_hook(&mut conn, &keyring, &first, "c1", now).await.unwrap(), CreateOutcome::Created(_)));
+    let CreateOutcome::Exists(existing) = create_hook(&mut conn, &keyring, &other, "c2", now).await.unwrap() else {
+        panic!("second create should find the first");
+    };
+    assert_eq!(existing.definition, first);
+    let history = audit::history(&mut conn, "g", "h").await.unwrap();
+    assert_eq!(history.iter().map(|e| (e.client_id.as_str(), e.action.as_str())).collect::<Vec<_>>(), [("c1", "created")]);
+}
+
+#[tokio::test]
+async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
+    let db = TestDb::new().await;
+    let keyring = common::keyring();
+    let mut conn = db.pool.get().await.unwrap();
+    create_hook(&mut conn, &keyring, &common::definition("g", "h", json!({})), "c1", Utc::now()).await.unwrap();
+    record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap();
+    assert!(delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
+    assert!(!delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
+    assert!(find_hook(&mut conn, &keyring, "g", "h").await.unwrap().is_none());
+    assert!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap().is_empty());
+    let actions: Vec<String> = audit::history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(actions, ["created", "deleted"]);
+}
+
+fn fire(g: &str, h: &str, task_id: &str, result: &str, error: &str) -> LastFire {
+    LastFire {
+        hook_group_id: g.into(),
+        hook_id: h.into(),
+        fired_by: "schedule".into(),
+        task_id: task_id.into(),
+        task_create_time: Utc::now(),
+        result: result.into(),
+        error: error.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_retried_task_id_updates_its_last_fire_instead_of_failing() {
+    let db = TestDb::new().await;
+    let mut conn = db.pool.get().await.unwrap();
+    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now()).await.unwrap();
+    assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "error", "503")).await.unwrap(), Recorded::Written);
+    assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap(), Recorded::Written);
+    let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
+    assert_eq!(fires.len(), 1);
+    assert_eq!((fires[0].result.as_str(), fires[0].error.as_str()), ("success", ""));
+}
+
+#[tokio::test]
+async fn last_fires_of_a_removed_hook_are_not_kept() {
+    let db = TestDb::new().await;
+    let mut conn = db.pool.get().await.unwrap();
+    assert_eq!(record_last_fire(&mut conn, &fire("g", "gone", "t1", "success", "")).await.unwrap(), Recorded::HookGone);
+}
+
+#[tokio::test]
+async fn last_fires_list_newest_first() {
+    let db = TestDb::new().await;
+    let mut conn = db.pool.get().await.unwrap();
+    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now()).await.unwrap();
+    for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
+        let mut f = fire("g", "h", id, "success", "");
+        f.task_create_time = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, i as u32).unwrap();
+        record_last_fire(&mut conn, &f).await.unwrap();
+    }
+    let ids: Vec<String> = list_last_fires(&mut conn, "g", "h", 2).await.unwrap().into_iter().map(|f| f.task_id).collect();
+    assert_eq!(ids, ["c", "b"]);
+}
+
+#[tokio::test]
+async fn embedded_tasks_are_idempotent_by_id_and_definition() {
+    let db = TestDb::new().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let task = json!({"a": 1});
+    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &task).await.unwrap(), Inserted::Stored);
+    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &task).await.unwrap(), Inserted::Stored);
+    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &json!({"a": 2})).await.unwrap(), Inserted::Conflict);
+    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn hook_changes_are_notified() {
+    use futures::StreamExt as _;
+    let db = TestDb::new().await;
+    let mut listener = AsyncPgConnection::establish(&db.url).await.unwrap();
+    diesel::sql_query("LISTEN hooks_changed").execute(&mut listener).await.unwrap();
+    let mut notifications = Box::pin(listener.notifications_stream());
+    let mut conn = db.pool.get().await.unwrap();
+    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now()).await.unwrap();
+    delete_hook(&mut conn, "g", "h", "c").await.unwrap();
+    for op in ["INSERT", "DELETE"] {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), notifications.next()).await.unwrap().unwrap().unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&n.payload).unwrap();
+        assert_eq!(payload, json!({"op": op, "hookGroupId": "g", "hookId": "h"}));
+    }
+}

@@ -1,0 +1,10 @@
+//! `hooks-pulse-listener`.
+
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = pulse_listener::Settings::parse();
+    settings.log.init();
+    pulse_listener::run(settings).await
+}

@@ -1,0 +1,26 @@
+//! The scheduler: fires each hook's cron slots on time, exactly once, with any number of replicas.
+
+mod scheduler;
+mod settings;
+mod wake;
+
+pub use scheduler::{Scheduler, SchedulerOptions};
+pub use settings::Settings;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use hooks_core::shutdown;
+
+/// Builds the scheduler from its settings and runs it until SIGTERM or SIGINT.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let pool = settings.database.connect().await.context("preparing the database")?;
+    let keyring = Arc::new(settings.crypto.keyring()?);
+    let sink = settings.taskcluster.sink(&pool)?;
+    let notifier = settings.taskcluster.notifier()?;
+    let scheduler = Scheduler::new(pool, keyring, sink, notifier, settings.options()?);
+    let wake = wake::listen(settings.database.database_url.expose().to_owned());
+    tracing::info!("hooks-scheduler ready");
+    scheduler.run(wake, shutdown::signal()).await;
+    Ok(())
+}

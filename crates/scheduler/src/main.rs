@@ -1,0 +1,10 @@
+//! `hooks-scheduler`.
+
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = scheduler::Settings::parse();
+    settings.log.init();
+    scheduler::run(settings).await
+}

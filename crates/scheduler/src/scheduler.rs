@@ -1,0 +1,219 @@
+//! The firing loop. One shape for every worker: `run_next` claims and fires one batch of due hooks and says
+//! whether there was anything to do; `run` repeats it, sleeping until the earliest due slot, a hook change
+//! (NOTIFY) or shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use futures::StreamExt as _;
+use hooks_core::crypto::Keyring;
+use hooks_core::notify::Notifier;
+use hooks_core::sink::TaskSink;
+use hooks_core::slot::{CatchUp, slot_to_fire};
+use hooks_core::storage::hooks::{advance_slot, claim_due_hooks, earliest_due, retry_slot_at};
+use hooks_core::storage::{Pool, StorageError};
+use hooks_core::{Attempt, FireContext, FireError, FireOptions, Firer, Hook, time};
+use tokio::sync::Notify;
+
+/// How the scheduler works through due hooks.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    /// Which missed slots to fire after downtime.
+    pub catch_up: CatchUp,
+    /// How many due hooks one claim takes.
+    pub batch_size: usize,
+    /// How many tasks are created at once.
+    pub concurrency: usize,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        Self { catch_up: CatchUp::Latest, batch_size: 500, concurrency: 64 }
+    }
+}
+
+// With nothing scheduled, look again this often anyway (a missed NOTIFY costs at most this much delay).
+const IDLE_RECHECK: Duration = Duration::from_secs(60);
+const BUSY_RECHECK: Duration = Duration::from_millis(5);
+// Backoff for a slot whose task creation failed transiently: 1 s, 2 s, 4 s, ... up to a minute.
+const RETRY_BASE: TimeDelta = TimeDelta::seconds(1);
+const RETRY_MAX: TimeDelta = TimeDelta::seconds(60);
+
+/// Fires the cron slots of all hooks.
+pub struct Scheduler {
+    pool: Pool,
+    keyring: Arc<Keyring>,
+    firer: Firer,
+    notifier: Notifier,
+    options: SchedulerOptions,
+}
+
+/// One due hook and the slot it fires for.
+struct Planned {
+    hook: Hook,
+    slot: DateTime<Utc>,
+}
+
+impl Scheduler {
+    /// A scheduler creating tasks in `sink` and telling owners of failures through `notifier`.
+    pub fn new(
+        pool: Pool,
+        keyring: Arc<Keyring>,
+        sink: Arc<dyn TaskSink>,
+        notifier: Notifier,
+        options: SchedulerOptions,
+    ) -> Self {
+        let firer = Firer::new(sink, pool.clone());
+        Self { pool, keyring, firer, notifier, options }
+    }
+
+    /// Claims one batch of due hooks, fires them, records the fires and advances their slots, all in one
+    /// transaction. Returns how many hooks were claimed (0: nothing was due).
+    pub async fn run_next(&self) -> Result<usize, StorageError> {
+        let now = Utc::now();
+        let mut conn = self.pool.get().await?;
+        // The claim's row locks are held until this transaction ends: each slot is fired, recorded and advanced
+        // by exactly one replica. A crash before commit leaves the slot due; the re-fire renders the identical
+        // task under the same taskId, which the queue accepts as the same task.
+        conn.transaction::<_, StorageError, _>(async |tx| {
+            let limit = i64::try_from(self.options.batch_size).unwrap_or(i64::MAX);
+            let rows = claim_due_hooks(tx, now, limit).await?;
+            let claimed = rows.len();
+            let mut planned = Vec::with_capacity(claimed);
+            for row in rows {
+                let (g, h, due) = (row.hook_group_id.clone(), row.hook_id.clone(), row.next_scheduled_date);
+                match row.into_hook(&self.keyring) {
+                    Ok(hook) => {
+                        let due = due.unwrap_or(now);
+                        let (slot, skipped) = slot_to_fire(&hook.definition.schedule, due, now, self.options.catch_up);
+                        if skipped > 0 {
+                            tracing::warn!(hook_group_id = %g, hook_id = %h, skipped, slot = %time::to_json(slot), "missed slots skipped");
+                        }
+                        planned.push(Planned { hook, slot });
+                    }
+                    Err(e) => {
+                        // Unusable until someone fixes it (e.g. its key was removed): look again in a minute.
+                        tracing::error!(hook_group_id = %g, hook_id = %h, error = %e, "cannot fire hook");
+                        retry_slot_at(tx, &g, &h, now + RETRY_MAX, 0).await?;
+                    }
+                }
+            }
+            let attempts: Vec<(Planned, Attempt)> = futures::stream::iter(planned)
+                .map(|p| async move {
+                    let hook = &p.hook;
+                    let opts = FireOptions {
+                        task_id: Some(hook.schedule_secret.task_id(&hook.definition.hook_group_id, &hook.definition.hook_id, p.slot)),
+                        now: Some(p.slot),
+                    };
+                    let attempt = self.firer.attempt(&hook.definition, FireContext::schedule(), opts).await;
+                    (p, attempt)
+                })
+                .buffer_unordered(self.options.concurrency)
+                .collect()
+                .await;
+            for (planned, attempt) in attempts {
+                self.settle(tx, planned, attempt, now).await?;
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    /// Records one attempt and moves its hook on (or keeps it on its slot for a retry).
+    async fn settle(&self, tx: &mut AsyncPgConnection, p: Planned, attempt: Attempt, now: DateTime<Utc>) -> Result<(), StorageError> {
+        let def = &p.hook.definition;
+        let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
+        let next = def.schedule.next_after(p.slot);
+        let transient = matches!(attempt.result(), Err(FireError::CreateTask { source, .. }) if source.is_transient());
+        let result = attempt.record(tx).await;
+        match result {
+            Err(FireError::Storage(e)) => return Err(e),
+            Err(e) if transient && next.is_none_or(|n| n > now) => {
+                let failures = p.hook_failures() + 1;
+                let delay = (RETRY_BASE * 2i32.saturating_pow(failures.clamp(0, 16) as u32 - 1)).min(RETRY_MAX);
+                tracing::warn!(hook_group_id = g, hook_id = h, error = %e, failures, "slot failed transiently; retrying the same slot");
+                return retry_slot_at(tx, g, h, now + delay, failures).await;
+            }
+            Err(e) => self.tell_owner(&p, &e, next).await,
+            Ok(_) => {}
+        }
+        advance_slot(tx, g, h, next).await
+    }
+
+    /// Emails the owner about a failed slot, when the hook asks for it. Never fails the slot.
+    async fn tell_owner(&self, p: &Planned, error: &FireError, next: Option<DateTime<Utc>>) {
+        let def = &p.hook.definition;
+        if !def.metadata.email_on_error {
+            return;
+        }
+        let subject = format!("Scheduled Taskcluster hook {} failed", def.path());
+        let next_text = next.map_or("The hook has no further slots.".to_owned(), |n| {
+            format!("The hook will fire again at its next slot, {}.", time::to_json(n))
+        });
+        let content = format!(
+            "The hook `{}` failed to create a task for its slot at {}.\n\nError:\n\n```\n{error}\n```\n\n\
+             This slot will not be retried. {next_text} To stop these emails, set `metadata.emailOnError` to false.",
+            def.path(),
+            time::to_json(p.slot),
+        );
+        if let Err(e) = self.notifier.email(&def.metadata.owner, &subject, &content).await {
+            tracing::warn!(hook_group_id = %def.hook_group_id, hook_id = %def.hook_id, error = %e, "cannot email the hook's owner");
+        }
+    }
+
+    /// Runs batches until nothing is due. For tests.
+    pub async fn run_until_idle(&self) -> Result<(), StorageError> {
+        while self.run_next().await? > 0 {}
+        Ok(())
+    }
+
+    /// Fires due hooks until `shutdown` resolves. A batch in flight is finished (and committed) first.
+    pub async fn run(&self, wake: Arc<Notify>, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut error_backoff = Duration::from_millis(100);
+        loop {
+            let wait = match self.run_next().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {
+                    error_backoff = Duration::from_millis(100);
+                    self.until_next_due().await
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduler batch failed");
+                    error_backoff = (error_backoff * 2).min(Duration::from_secs(10));
+                    error_backoff
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(wait) => {}
+                () = wake.notified() => {}
+            }
+        }
+    }
+
+    async fn until_next_due(&self) -> Duration {
+        let due = match self.pool.get().await {
+            Ok(mut conn) => earliest_due(&mut conn).await,
+            Err(e) => Err(e.into()),
+        };
+        match due {
+            // A due slot that was not claimed is held by another replica: look again shortly rather than spin.
+            Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(BUSY_RECHECK).clamp(BUSY_RECHECK, IDLE_RECHECK),
+            Ok(None) => IDLE_RECHECK,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the next due slot");
+                Duration::from_secs(1)
+            }
+        }
+    }
+}
+
+impl Planned {
+    fn hook_failures(&self) -> i32 {
+        self.hook.schedule_failures
+    }
+}

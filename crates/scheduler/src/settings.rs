@@ -1,0 +1,64 @@
+//! The scheduler's settings: flags, each with its environment variable.
+
+use clap::{Parser, ValueEnum};
+use hooks_core::config::{CryptoArgs, DatabaseArgs, TaskclusterArgs};
+use hooks_core::slot::CatchUp;
+use hooks_core::telemetry::LogArgs;
+
+use crate::SchedulerOptions;
+
+/// Which missed slots to fire after downtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CatchUpMode {
+    /// Fire once, for the most recent missed slot.
+    Latest,
+    /// Fire every missed slot within --catch-up-window, oldest first.
+    All,
+}
+
+/// Fires hooks on their cron schedules.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "hooks-scheduler", version, about)]
+pub struct Settings {
+    /// Which missed slots to fire after downtime.
+    #[arg(long, env = "HOOKS_CATCH_UP", value_enum, default_value_t = CatchUpMode::Latest)]
+    pub catch_up: CatchUpMode,
+    /// With `--catch-up all`: how far back missed slots are still fired (e.g. `1h`, `30m`).
+    #[arg(long, env = "HOOKS_CATCH_UP_WINDOW", default_value = "1h")]
+    pub catch_up_window: String,
+    /// How many due hooks one claim takes.
+    #[arg(long, env = "HOOKS_SCHEDULER_BATCH", default_value_t = 500)]
+    pub batch_size: usize,
+    /// How many tasks are created at once.
+    #[arg(long, env = "HOOKS_SCHEDULER_CONCURRENCY", default_value_t = 64)]
+    pub concurrency: usize,
+    /// Database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Taskcluster deployment.
+    #[command(flatten)]
+    pub taskcluster: TaskclusterArgs,
+    /// Secrets at rest.
+    #[command(flatten)]
+    pub crypto: CryptoArgs,
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+impl Settings {
+    /// The scheduler's options, or an error naming the bad flag.
+    pub fn options(&self) -> anyhow::Result<SchedulerOptions> {
+        let catch_up = match self.catch_up {
+            CatchUpMode::Latest => CatchUp::Latest,
+            CatchUpMode::All => {
+                let window = humantime::parse_duration(&self.catch_up_window)
+                    .map_err(|e| anyhow::anyhow!("--catch-up-window / HOOKS_CATCH_UP_WINDOW {:?}: {e}", self.catch_up_window))?;
+                CatchUp::All { window: chrono::TimeDelta::from_std(window)? }
+            }
+        };
+        anyhow::ensure!(self.batch_size > 0, "--batch-size / HOOKS_SCHEDULER_BATCH must be at least 1");
+        anyhow::ensure!(self.concurrency > 0, "--concurrency / HOOKS_SCHEDULER_CONCURRENCY must be at least 1");
+        Ok(SchedulerOptions { catch_up, batch_size: self.batch_size, concurrency: self.concurrency })
+    }
+}

@@ -1,0 +1,239 @@
+//! The scheduler against a real Postgres and a local server playing the queue and notify.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use diesel_async::RunQueryDsl as _;
+use hooks_core::crypto::Keyring;
+use hooks_core::notify::Notifier;
+use hooks_core::sink::{QueueSink, TaskSink};
+use hooks_core::slot::CatchUp;
+use hooks_core::storage::hooks::{create_hook, find_hook};
+use hooks_core::storage::last_fires::list_last_fires;
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
+use scheduler::{Scheduler, SchedulerOptions};
+use serde_json::{Value, json};
+use test_support::{FakeTaskcluster, TestDb};
+
+struct Env {
+    db: TestDb,
+    fake: FakeTaskcluster,
+    keyring: Arc<Keyring>,
+}
+
+impl Env {
+    async fn new() -> Self {
+        Self {
+            db: TestDb::new().await,
+            fake: FakeTaskcluster::start_default(),
+            keyring: Arc::new(Keyring::parse(&Keyring::generate_key().unwrap()).unwrap()),
+        }
+    }
+
+    fn scheduler(&self, options: SchedulerOptions) -> Scheduler {
+        let client = self.fake.service_client();
+        let token = SecretString::new(client.access_token.clone());
+        let sink: Arc<dyn TaskSink> =
+            Arc::new(QueueSink::new(&self.fake.root_url(), &client.client_id, token.clone(), 0, Duration::from_millis(1)));
+        let notifier = Notifier::taskcluster(&self.fake.root_url(), &client.client_id, &token).unwrap();
+        Scheduler::new(self.db.pool.clone(), self.keyring.clone(), sink, notifier, options)
+    }
+
+    async fn hook(&self, id: &str, schedule: &[&str], extra: Value) -> HookDefinition {
+        let mut input = json!({
+            "metadata": {"name": "n", "description": "d", "owner": "owner@example.com"},
+            "schedule": schedule,
+            "task": {"provisionerId": "p", "workerType": "w", "payload": {}, "slot": "${now}", "by": "${firedBy}"},
+        });
+        input.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let input: HookInput = serde_json::from_value(input).unwrap();
+        let def = HookDefinition::parse(
+            HookGroupId::parse("sched").unwrap(),
+            HookId::parse(id).unwrap(),
+            input,
+            &ExchangeDenylist::default(),
+        )
+        .unwrap();
+        let mut conn = self.db.pool.get().await.unwrap();
+        create_hook(&mut conn, &self.keyring, &def, "test", Utc::now()).await.unwrap();
+        def
+    }
+
+    async fn set_next(&self, id: &str, at: DateTime<Utc>) {
+        let mut conn = self.db.pool.get().await.unwrap();
+        diesel::sql_query("UPDATE hooks SET next_scheduled_date = $1 WHERE hook_id = $2")
+            .bind::<diesel::sql_types::Timestamptz, _>(at)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    async fn next_of(&self, id: &str) -> Option<DateTime<Utc>> {
+        let mut conn = self.db.pool.get().await.unwrap();
+        find_hook(&mut conn, &self.keyring, "sched", id).await.unwrap().unwrap().next_scheduled_date
+    }
+}
+
+fn minute_floor(t: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.timestamp_opt(t.timestamp() - t.timestamp() % 60, 0).unwrap()
+}
+
+#[tokio::test]
+async fn a_due_slot_fires_with_the_slot_as_now_and_the_hook_moves_to_its_next_slot() {
+    let env = Env::new().await;
+    env.hook("hourly", &["0 0 * * * *"], json!({})).await;
+    let slot = Utc.with_ymd_and_hms(2026, 1, 1, 5, 0, 0).unwrap();
+    // Due long ago: the default catch-up fires the most recent missed slot only.
+    env.set_next("hourly", slot).await;
+    let scheduler = env.scheduler(SchedulerOptions::default());
+    scheduler.run_until_idle().await.unwrap();
+
+    let tasks = env.fake.created_tasks();
+    assert_eq!(tasks.len(), 1);
+    let latest = Utc.timestamp_opt(Utc::now().timestamp() - Utc::now().timestamp() % 3600, 0).unwrap();
+    assert_eq!(tasks[0].task["slot"], hooks_core::time::to_json(latest));
+    assert_eq!(tasks[0].task["created"], hooks_core::time::to_json(latest));
+    assert_eq!(tasks[0].task["by"], "schedule");
+    assert_eq!(tasks[0].authorized_scopes.as_deref(), Some(&["assume:hook-id:sched/hourly".to_owned()][..]));
+    assert_eq!(env.next_of("hourly").await, Some(latest + TimeDelta::hours(1)));
+    let mut conn = env.db.pool.get().await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "hourly", 10).await.unwrap();
+    assert_eq!((fires.len(), fires[0].fired_by.as_str(), fires[0].result.as_str()), (1, "schedule", "success"));
+    assert_eq!(fires[0].task_id, tasks[0].task_id);
+}
+
+#[tokio::test]
+async fn nothing_fires_before_its_slot_and_unscheduled_hooks_never_fire() {
+    let env = Env::new().await;
+    env.hook("future", &["0 0 0 1 1 *"], json!({})).await;
+    env.hook("never", &[], json!({})).await;
+    assert_eq!(env.next_of("never").await, None);
+    env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
+    assert!(env.fake.create_task_requests().is_empty());
+}
+
+#[tokio::test]
+async fn catch_up_all_fires_every_missed_slot_in_the_window_oldest_first() {
+    let env = Env::new().await;
+    env.hook("minutely", &["0 * * * * *"], json!({})).await;
+    let now = Utc::now();
+    env.set_next("minutely", minute_floor(now) - TimeDelta::minutes(10)).await;
+    let options = SchedulerOptions { catch_up: CatchUp::All { window: TimeDelta::seconds(4 * 60 + 30) }, ..SchedulerOptions::default() };
+    env.scheduler(options).run_until_idle().await.unwrap();
+    let slots: Vec<String> = env.fake.created_tasks().iter().map(|t| t.task["slot"].as_str().unwrap().to_owned()).collect();
+    // The window reaches back 4m30s: the slots at -4, -3, -2, -1 and 0 minutes (the last may be the current one).
+    let expected: Vec<String> =
+        (0..=4).rev().map(|m| hooks_core::time::to_json(minute_floor(now) - TimeDelta::minutes(m))).collect();
+    assert_eq!(slots, expected);
+}
+
+#[tokio::test]
+async fn a_5xx_keeps_the_slot_and_the_retry_uses_the_same_task_id() {
+    let env = Env::new().await;
+    env.hook("flaky", &["0 0 * * * *"], json!({})).await;
+    let slot = minute_floor(Utc::now()) - TimeDelta::seconds(1);
+    env.set_next("flaky", slot).await;
+    env.fake.fail_create_task(1, 500, "InternalServerError");
+    let scheduler = env.scheduler(SchedulerOptions::default());
+    scheduler.run_until_idle().await.unwrap();
+    assert_eq!(env.next_of("flaky").await, Some(slot), "the slot is not advanced");
+    assert!(env.fake.created_tasks().is_empty());
+
+    // The retry is due a second later.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    scheduler.run_until_idle().await.unwrap();
+    let requests = env.fake.create_task_requests();
+    assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 200]);
+    assert_eq!(requests[0].task_id, requests[1].task_id);
+    assert_eq!(requests[0].task, requests[1].task);
+    assert!(env.next_of("flaky").await.unwrap() > slot);
+    let mut conn = env.db.pool.get().await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "flaky", 10).await.unwrap();
+    assert_eq!((fires.len(), fires[0].result.as_str()), (1, "success"));
+    assert!(env.fake.emails().is_empty());
+}
+
+#[tokio::test]
+async fn a_4xx_is_recorded_the_slot_advances_and_the_owner_is_emailed_once() {
+    let env = Env::new().await;
+    env.hook("denied", &["0 0 * * * *"], json!({})).await;
+    env.hook("quiet", &["0 0 * * * *"], json!({"metadata": {"name": "n", "description": "d", "owner": "q@example.com", "emailOnError": false}})).await;
+    let slot = minute_floor(Utc::now()) - TimeDelta::seconds(1);
+    env.set_next("denied", slot).await;
+    env.set_next("quiet", slot).await;
+    env.fake.fail_create_task(2, 403, "InsufficientScopes");
+    let scheduler = env.scheduler(SchedulerOptions::default());
+    scheduler.run_until_idle().await.unwrap();
+    scheduler.run_until_idle().await.unwrap();
+
+    assert!(env.next_of("denied").await.unwrap() > slot);
+    assert!(env.next_of("quiet").await.unwrap() > slot);
+    let emails = env.fake.emails();
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0]["address"], "owner@example.com");
+    assert!(emails[0]["subject"].as_str().unwrap().contains("sched/denied"));
+    assert!(emails[0]["content"].as_str().unwrap().contains("InsufficientScopes"));
+    let mut conn = env.db.pool.get().await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "denied", 10).await.unwrap();
+    assert_eq!(fires[0].result, "error");
+}
+
+#[tokio::test]
+async fn two_schedulers_fire_every_second_slot_exactly_once() {
+    let env = Env::new().await;
+    for i in 0..5 {
+        env.hook(&format!("every-second-{i}"), &["* * * * * *"], json!({})).await;
+    }
+    let (a, b) = (Arc::new(env.scheduler(SchedulerOptions::default())), Arc::new(env.scheduler(SchedulerOptions::default())));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let run = |s: Arc<Scheduler>, mut stop: tokio::sync::watch::Receiver<bool>| {
+        tokio::spawn(async move {
+            let wake = Arc::new(tokio::sync::Notify::new());
+            s.run(wake, async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+        })
+    };
+    let started = Utc::now();
+    let handles = [run(a, stop_rx.clone()), run(b, stop_rx)];
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    stop_tx.send(true).unwrap();
+    for h in handles {
+        h.await.unwrap();
+    }
+
+    let requests = env.fake.create_task_requests();
+    let mut per_task: HashMap<String, usize> = HashMap::new();
+    let mut per_hook: HashMap<String, Vec<String>> = HashMap::new();
+    for r in &requests {
+        *per_task.entry(r.task_id.clone()).or_default() += 1;
+        per_hook.entry(r.authorized_scopes.clone().unwrap()[0].clone()).or_default().push(r.task["slot"].as_str().unwrap().to_owned());
+    }
+    assert!(per_task.values().all(|&n| n == 1), "a task was created twice: {per_task:?}");
+    assert_eq!(per_hook.len(), 5);
+    for (hook, mut slots) in per_hook {
+        slots.sort();
+        let before = slots.len();
+        slots.dedup();
+        assert_eq!(before, slots.len(), "{hook} fired a slot twice");
+        // Created just after `started`, the hooks' first slot is the next second; 10 s give 9 or 10 slots.
+        assert!((9..=11).contains(&slots.len()), "{hook}: {} slots from {started}", slots.len());
+        let times: Vec<DateTime<Utc>> = slots.iter().map(|s| s.parse().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[1] - w[0] == TimeDelta::seconds(1)), "{hook} skipped a slot: {slots:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_removed_hook_never_fires_again() {
+    let env = Env::new().await;
+    env.hook("removed", &["0 0 * * * *"], json!({})).await;
+    env.set_next("removed", Utc::now() - TimeDelta::seconds(1)).await;
+    let mut conn = env.db.pool.get().await.unwrap();
+    hooks_core::storage::hooks::delete_hook(&mut conn, "sched", "removed", "test").await.unwrap();
+    env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
+    assert!(env.fake.create_task_requests().is_empty());
+}

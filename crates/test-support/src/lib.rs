@@ -1,0 +1,8 @@
+//! Test helpers shared by the workspace's tests: a fresh migrated database per test, and a local server that
+//! plays Taskcluster's queue, auth and notify.
+
+pub mod db;
+pub mod fake_taskcluster;
+
+pub use db::TestDb;
+pub use fake_taskcluster::{ClientSpec, CreateTaskRequest, CreatedTask, FakeTaskcluster};
