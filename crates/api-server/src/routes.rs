@@ -25,7 +25,8 @@ mod tests {
     async fn ping_answers_alive_with_uptime() {
         let state = web::Data::new(AppState { started: Instant::now() });
         let app = test::init_service(App::new().app_data(state).configure(configure)).await;
-        let resp: serde_json::Value = test::call_and_read_body_json(&app, test::TestRequest::get().uri("/api/hooks/v1/ping").to_request()).await;
+        let resp: serde_json::Value =
+            test::call_and_read_body_json(&app, test::TestRequest::get().uri("/api/hooks/v1/ping").to_request()).await;
         assert_eq!(resp["alive"], true);
         assert!(resp["uptime"].as_f64().unwrap() >= 0.0);
     }

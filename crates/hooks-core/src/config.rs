@@ -6,18 +6,23 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::SecretString;
 use crate::crypto::{CryptoError, Keyring};
 use crate::hook::{DEFAULT_EXCHANGE_DENYLIST, ExchangeDenylist};
 use crate::notify::Notifier;
 use crate::sink::{EmbeddedSink, QueueSink, TaskSink};
 use crate::storage::{self, Pool, StorageError};
-use crate::SecretString;
 
 /// Where the database is and how to use it.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// Postgres URL.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/hooks", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/hooks",
+        hide_env_values = true
+    )]
     pub database_url: SecretString,
     /// Largest number of database connections this process opens.
     #[arg(long, env = "HOOKS_DB_POOL_SIZE", default_value_t = 16)]
@@ -57,7 +62,13 @@ pub struct TaskclusterArgs {
     #[arg(long, env = "TASKCLUSTER_CLIENT_ID", default_value = "")]
     pub client_id: String,
     /// The service's own access token.
-    #[arg(long, env = "TASKCLUSTER_ACCESS_TOKEN", default_value = "", hide_env_values = true, hide_default_value = true)]
+    #[arg(
+        long,
+        env = "TASKCLUSTER_ACCESS_TOKEN",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     pub access_token: SecretString,
     /// How many times a createTask answered by 5xx or a network error is retried (exponential backoff).
     #[arg(long, env = "HOOKS_QUEUE_RETRIES", default_value_t = 5)]
@@ -146,6 +157,7 @@ pub struct PulseArgs {
 impl PulseArgs {
     /// The compiled denylist.
     pub fn denylist(&self) -> Result<ExchangeDenylist, ConfigError> {
-        ExchangeDenylist::new(&self.exchange_denylist).map_err(|e| ConfigError::Invalid("HOOKS_EXCHANGE_DENYLIST", e.to_string()))
+        ExchangeDenylist::new(&self.exchange_denylist)
+            .map_err(|e| ConfigError::Invalid("HOOKS_EXCHANGE_DENYLIST", e.to_string()))
     }
 }

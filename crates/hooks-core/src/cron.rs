@@ -60,21 +60,11 @@ const NICKNAMES: [(&str, &str); 10] = [
     ("@weekends", "0 0 0 * * 0,6"),
 ];
 
-const MONTH_NAMES: [&str; 12] = [
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-];
+const MONTH_NAMES: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
 
 const WEEKDAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
-const WEEKDAY_FULL_NAMES: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+const WEEKDAY_FULL_NAMES: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// The most days each month can have; February counts 29 because leap years have a 29th.
 const MAX_DAYS_IN_MONTH: [u8; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -132,9 +122,7 @@ impl CronField {
     fn describe(self, value: u8) -> String {
         // Weekdays are stored 0-6, so a repeated Sunday may have been written 7.
         match (self, WEEKDAY_FULL_NAMES.get(usize::from(value))) {
-            (CronField::DayOfWeek, Some(_)) if value == 0 => {
-                "0 (Sunday, also written 7)".to_owned()
-            }
+            (CronField::DayOfWeek, Some(_)) if value == 0 => "0 (Sunday, also written 7)".to_owned(),
             (CronField::DayOfWeek, Some(name)) => format!("{value} ({name})"),
             _ => value.to_string(),
         }
@@ -151,9 +139,7 @@ impl fmt::Display for CronField {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CronError {
     /// The pattern is empty or only whitespace.
-    #[error(
-        "empty pattern: expected five or six fields ({FIELD_ORDER}) or a nickname such as @daily"
-    )]
+    #[error("empty pattern: expected five or six fields ({FIELD_ORDER}) or a nickname such as @daily")]
     Empty,
     /// The pattern has fewer than five fields.
     #[error("too few fields: got {count}, expected five or six ({FIELD_ORDER})")]
@@ -202,9 +188,7 @@ pub enum CronError {
         value: String,
     },
     /// `H` (hashed value): cron-parser picks a new random value on every parse.
-    #[error(
-        "'H' (hashed value) is not supported: {value:?} in the {field} field; write the value itself"
-    )]
+    #[error("'H' (hashed value) is not supported: {value:?} in the {field} field; write the value itself")]
     Hashed {
         /// The field.
         field: CronField,
@@ -347,11 +331,7 @@ fn extra_characters(field: CronField) -> &'static str {
 /// Renders "month 2" or "months 4,6".
 fn describe_months(months: &[u8]) -> String {
     let list = join_numbers(months.iter().copied());
-    if months.len() == 1 {
-        format!("month {list}")
-    } else {
-        format!("months {list}")
-    }
+    if months.len() == 1 { format!("month {list}") } else { format!("months {list}") }
 }
 
 fn join_numbers(values: impl Iterator<Item = u8>) -> String {
@@ -377,14 +357,8 @@ impl CronPattern {
             .year(Year::Disallowed)
             .build()
             .parse(&canonical)
-            .map_err(|e| CronError::Evaluator {
-                message: e.to_string(),
-                canonical,
-            })?;
-        Ok(Self {
-            source: pattern.to_owned(),
-            cron,
-        })
+            .map_err(|e| CronError::Evaluator { message: e.to_string(), canonical })?;
+        Ok(Self { source: pattern.to_owned(), cron })
     }
 
     /// The pattern exactly as it was given.
@@ -474,11 +448,7 @@ impl Schedule {
         for (index, pattern) in patterns.iter().enumerate() {
             // Distinct means distinct text, as JSON schema's `uniqueItems` compares strings.
             if let Some(first) = patterns[..index].iter().position(|p| p == pattern) {
-                return Err(ScheduleError::Duplicate {
-                    index,
-                    first,
-                    pattern: pattern.clone(),
-                });
+                return Err(ScheduleError::Duplicate { index, first, pattern: pattern.clone() });
             }
             let cron = CronPattern::parse(pattern).map_err(|source| ScheduleError::Invalid {
                 index,
@@ -572,14 +542,7 @@ impl Fields {
         let day_of_week = parse_day_of_week(dow)?;
         check_day_reachable(&day_of_month, &day_of_week, &month)?;
         narrow_to_nth_week(&mut day_of_month, &day_of_week, dow)?;
-        Ok(Self {
-            second,
-            minute,
-            hour,
-            day_of_month,
-            month,
-            day_of_week,
-        })
+        Ok(Self { second, minute, hour, day_of_month, month, day_of_week })
     }
 
     /// The pattern as six plain lists, which croner evaluates the way cron-parser does.
@@ -618,10 +581,7 @@ impl DayOfWeek {
         }
         let every = self.every.iter().map(u8::to_string);
         let last = self.last.iter().map(|d| format!("{d}L"));
-        let nth = self
-            .nth
-            .iter()
-            .flat_map(|nth| nth.weekdays.iter().map(move |d| format!("{d}#{}", nth.n)));
+        let nth = self.nth.iter().flat_map(|nth| nth.weekdays.iter().map(move |d| format!("{d}#{}", nth.n)));
         every.chain(last).chain(nth).collect::<Vec<_>>().join(",")
     }
 }
@@ -651,9 +611,7 @@ fn expand_nickname(pattern: &str) -> Result<&str, CronError> {
         .iter()
         .find(|(name, _)| *name == pattern)
         .map(|(_, expansion)| *expansion)
-        .ok_or_else(|| CronError::UnknownNickname {
-            nickname: pattern.to_owned(),
-        })
+        .ok_or_else(|| CronError::UnknownNickname { nickname: pattern.to_owned() })
 }
 
 /// Whether a field is cron-parser's wildcard: exactly `*` or `?`.
@@ -667,18 +625,13 @@ fn normalize(field: CronField, text: &str) -> Result<String, CronError> {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if c.is_ascii_alphabetic() {
-            let word_len = rest
-                .find(|c: char| !c.is_ascii_alphabetic())
-                .unwrap_or(rest.len());
+            let word_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
             out.push_str(&replace_word(field, text, &rest[..word_len])?);
             rest = &rest[word_len..];
             continue;
         }
         if !allows_symbol(field, c) {
-            return Err(CronError::InvalidCharacters {
-                field,
-                value: text.to_owned(),
-            });
+            return Err(CronError::InvalidCharacters { field, value: text.to_owned() });
         }
         out.push(if c == '?' { '*' } else { c });
         rest = &rest[c.len_utf8()..];
@@ -687,9 +640,7 @@ fn normalize(field: CronField, text: &str) -> Result<String, CronError> {
 }
 
 fn allows_symbol(field: CronField, c: char) -> bool {
-    c.is_ascii_digit()
-        || matches!(c, '*' | '?' | ',' | '-' | '/')
-        || (c == '#' && field == CronField::DayOfWeek)
+    c.is_ascii_digit() || matches!(c, '*' | '?' | ',' | '-' | '/') || (c == '#' && field == CronField::DayOfWeek)
 }
 
 /// Resolves one run of letters in a field: a name, `L`, or an error naming what is wrong.
@@ -705,14 +656,11 @@ fn replace_word(field: CronField, text: &str, word: &str) -> Result<String, Cron
     let value = text.to_owned();
     match upper.as_str() {
         "L" if last_allowed && word == "L" => Ok(upper),
-        _ if field == CronField::DayOfMonth && upper.contains('W') => {
-            Err(CronError::NearestWeekday { value })
-        }
+        _ if field == CronField::DayOfMonth && upper.contains('W') => Err(CronError::NearestWeekday { value }),
         "H" => Err(CronError::Hashed { field, value }),
-        _ if upper.len() == 3 && !field.names().is_empty() => Err(CronError::UnknownName {
-            field,
-            name: word.to_owned(),
-        }),
+        _ if upper.len() == 3 && !field.names().is_empty() => {
+            Err(CronError::UnknownName { field, name: word.to_owned() })
+        }
         _ => Err(CronError::InvalidCharacters { field, value }),
     }
 }
@@ -723,10 +671,7 @@ fn parse_plain(field: CronField, text: &str) -> Result<BTreeSet<u8>, CronError> 
     let mut seen = BTreeSet::new();
     for entry in list_entries(field, text, &normalized)? {
         if entry.contains('L') || entry.contains('#') {
-            return Err(CronError::InvalidCharacters {
-                field,
-                value: text.to_owned(),
-            });
+            return Err(CronError::InvalidCharacters { field, value: text.to_owned() });
         }
         insert_distinct(field, &mut seen, expand_entry(field, entry)?)?;
     }
@@ -745,29 +690,19 @@ fn parse_day_of_month(text: &str) -> Result<DayOfMonth, CronError> {
             }
             last = true;
         } else if entry.contains('L') {
-            return Err(CronError::MisplacedLastDay {
-                value: entry.to_owned(),
-            });
+            return Err(CronError::MisplacedLastDay { value: entry.to_owned() });
         } else {
             insert_distinct(field, &mut days, expand_entry(field, entry)?)?;
         }
     }
-    Ok(DayOfMonth {
-        wildcard: is_wildcard(text),
-        days,
-        last,
-    })
+    Ok(DayOfMonth { wildcard: is_wildcard(text), days, last })
 }
 
 fn parse_day_of_week(text: &str) -> Result<DayOfWeek, CronError> {
     let field = CronField::DayOfWeek;
     let normalized = normalize(field, text)?;
-    let mut day_of_week = DayOfWeek {
-        wildcard: is_wildcard(text),
-        every: BTreeSet::new(),
-        last: BTreeSet::new(),
-        nth: None,
-    };
+    let mut day_of_week =
+        DayOfWeek { wildcard: is_wildcard(text), every: BTreeSet::new(), last: BTreeSet::new(), nth: None };
     if normalized.contains('#') {
         day_of_week.nth = Some(parse_nth(text, &normalized)?);
         return Ok(day_of_week);
@@ -781,9 +716,7 @@ fn parse_day_of_week(text: &str) -> Result<DayOfWeek, CronError> {
                 }
             }
             None if entry.contains('L') => {
-                return Err(CronError::InvalidLastWeekday {
-                    value: entry.to_owned(),
-                });
+                return Err(CronError::InvalidLastWeekday { value: entry.to_owned() });
             }
             None => insert_distinct(field, &mut day_of_week.every, expand_entry(field, entry)?)?,
         }
@@ -793,9 +726,7 @@ fn parse_day_of_week(text: &str) -> Result<DayOfWeek, CronError> {
 
 /// Parses the weekday of `weekdayL`; cron-parser takes it modulo 7, so 7L is the last Sunday.
 fn parse_last_weekday(entry: &str, weekday: &str) -> Result<u8, CronError> {
-    let invalid = || CronError::InvalidLastWeekday {
-        value: entry.to_owned(),
-    };
+    let invalid = || CronError::InvalidLastWeekday { value: entry.to_owned() };
     if weekday.is_empty() || !weekday.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
@@ -805,9 +736,7 @@ fn parse_last_weekday(entry: &str, weekday: &str) -> Result<u8, CronError> {
 
 /// Parses `weekday#n`, which cron-parser allows only as the whole day-of-week field.
 fn parse_nth(text: &str, normalized: &str) -> Result<Nth, CronError> {
-    let invalid = || CronError::InvalidNthWeekday {
-        value: text.to_owned(),
-    };
+    let invalid = || CronError::InvalidNthWeekday { value: text.to_owned() };
     let Some((weekday, n)) = normalized.split_once('#') else {
         return Err(invalid());
     };
@@ -827,42 +756,25 @@ fn parse_nth(text: &str, normalized: &str) -> Result<Nth, CronError> {
 }
 
 /// Splits a normalized field at commas, rejecting empty entries as cron-parser does.
-fn list_entries<'a>(
-    field: CronField,
-    text: &str,
-    normalized: &'a str,
-) -> Result<Vec<&'a str>, CronError> {
+fn list_entries<'a>(field: CronField, text: &str, normalized: &'a str) -> Result<Vec<&'a str>, CronError> {
     let entries: Vec<&str> = normalized.split(',').collect();
     if entries.iter().any(|e| e.is_empty()) {
-        return Err(CronError::EmptyListEntry {
-            field,
-            value: text.to_owned(),
-        });
+        return Err(CronError::EmptyListEntry { field, value: text.to_owned() });
     }
     Ok(entries)
 }
 
 /// Adds one list entry's values to the field's set, rejecting any value already present.
-fn insert_distinct(
-    field: CronField,
-    seen: &mut BTreeSet<u8>,
-    values: BTreeSet<u8>,
-) -> Result<(), CronError> {
+fn insert_distinct(field: CronField, seen: &mut BTreeSet<u8>, values: BTreeSet<u8>) -> Result<(), CronError> {
     if let Some(&repeated) = seen.intersection(&values).next() {
-        return Err(CronError::Duplicate {
-            field,
-            value: field.describe(repeated),
-        });
+        return Err(CronError::Duplicate { field, value: field.describe(repeated) });
     }
     seen.extend(values);
     Ok(())
 }
 
 fn duplicate(field: CronField, value: &str) -> CronError {
-    CronError::Duplicate {
-        field,
-        value: value.to_owned(),
-    }
+    CronError::Duplicate { field, value: value.to_owned() }
 }
 
 /// Expands `*`, a value or a range, each with an optional `/step`, into its values.
@@ -903,10 +815,7 @@ fn weekdays_of_range(values: BTreeSet<u8>, end: u8) -> BTreeSet<u8> {
 }
 
 fn invalid_step(field: CronField, entry: &str) -> CronError {
-    CronError::InvalidStep {
-        field,
-        value: entry.to_owned(),
-    }
+    CronError::InvalidStep { field, value: entry.to_owned() }
 }
 
 fn parse_step(field: CronField, entry: &str, step: &str) -> Result<u8, CronError> {
@@ -921,25 +830,14 @@ fn parse_step(field: CronField, entry: &str, step: &str) -> Result<u8, CronError
     }
 }
 
-fn parse_range(
-    field: CronField,
-    entry: &str,
-    start: &str,
-    end: &str,
-) -> Result<(u8, u8), CronError> {
+fn parse_range(field: CronField, entry: &str, start: &str, end: &str) -> Result<(u8, u8), CronError> {
     let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !is_number(start) || !is_number(end) {
-        return Err(CronError::InvalidRange {
-            field,
-            value: entry.to_owned(),
-        });
+        return Err(CronError::InvalidRange { field, value: entry.to_owned() });
     }
     let (start, end) = (parse_value(field, start)?, parse_value(field, end)?);
     if start > end {
-        return Err(CronError::ReversedRange {
-            field,
-            value: entry.to_owned(),
-        });
+        return Err(CronError::ReversedRange { field, value: entry.to_owned() });
     }
     Ok((start, end))
 }
@@ -947,17 +845,9 @@ fn parse_range(
 /// Parses one number and checks it against the field's bounds.
 fn parse_value(field: CronField, text: &str) -> Result<u8, CronError> {
     let (min, max) = field.bounds();
-    let out_of_range = || CronError::OutOfRange {
-        field,
-        value: text.to_owned(),
-        min,
-        max,
-    };
+    let out_of_range = || CronError::OutOfRange { field, value: text.to_owned(), min, max };
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CronError::InvalidValue {
-            field,
-            value: text.to_owned(),
-        });
+        return Err(CronError::InvalidValue { field, value: text.to_owned() });
     }
     match text.parse::<u8>() {
         Ok(value) if (min..=max).contains(&value) => Ok(value),
@@ -984,21 +874,16 @@ fn check_day_reachable(
         .max()
         .unwrap_or(31);
     match day_of_month.days.first() {
-        Some(&day) if day > longest => Err(CronError::ImpossibleDayOfMonth {
-            day,
-            months: months.iter().copied().collect(),
-        }),
+        Some(&day) if day > longest => {
+            Err(CronError::ImpossibleDayOfMonth { day, months: months.iter().copied().collect() })
+        }
         _ => Ok(()),
     }
 }
 
 /// Reproduces cron-parser's `#`: it is checked after the day-of-month/day-of-week OR, so only
 /// days of month in the nth week (days 7n-6 to 7n) still fire.
-fn narrow_to_nth_week(
-    day_of_month: &mut DayOfMonth,
-    day_of_week: &DayOfWeek,
-    dow_text: &str,
-) -> Result<(), CronError> {
+fn narrow_to_nth_week(day_of_month: &mut DayOfMonth, day_of_week: &DayOfWeek, dow_text: &str) -> Result<(), CronError> {
     let Some(nth) = &day_of_week.nth else {
         return Ok(());
     };
@@ -1006,9 +891,7 @@ fn narrow_to_nth_week(
         return Ok(());
     }
     if day_of_month.last {
-        return Err(CronError::LastDayWithNthWeekday {
-            value: dow_text.to_owned(),
-        });
+        return Err(CronError::LastDayWithNthWeekday { value: dow_text.to_owned() });
     }
     day_of_month.days.retain(|d| d.div_ceil(7) == nth.n);
     Ok(())
@@ -1060,10 +943,7 @@ mod tests {
     fn assert_rejected(pattern: &str, keywords: &[&str]) {
         let message = rejection(pattern);
         for keyword in keywords {
-            assert!(
-                message.contains(keyword),
-                "rejection of {pattern:?} should mention {keyword:?}: {message}"
-            );
+            assert!(message.contains(keyword), "rejection of {pattern:?} should mention {keyword:?}: {message}");
         }
     }
 
@@ -1121,22 +1001,13 @@ mod tests {
         let sunday = parse("0 0 0 * * 0").next_after(utc(REFERENCE));
         assert_eq!(parse("0 0 0 * * 7").next_after(utc(REFERENCE)), sunday);
         assert_eq!(sunday, Some(utc("2026-11-29 00:00")));
-        assert_eq!(
-            parse("0 0 0 * * 7L").next_after(utc(REFERENCE)),
-            Some(utc("2026-11-29 00:00"))
-        );
+        assert_eq!(parse("0 0 0 * * 7L").next_after(utc(REFERENCE)), Some(utc("2026-11-29 00:00")));
     }
 
     #[test]
     fn five_fields_fire_at_second_zero() {
-        assert_eq!(
-            parse("*/15 * * * *").next_after(utc(REFERENCE)),
-            Some(utc("2026-11-24 10:30"))
-        );
-        assert_eq!(
-            parse("0 3 * * *").next_after(utc(REFERENCE)),
-            parse("0 0 3 * * *").next_after(utc(REFERENCE))
-        );
+        assert_eq!(parse("*/15 * * * *").next_after(utc(REFERENCE)), Some(utc("2026-11-24 10:30")));
+        assert_eq!(parse("0 3 * * *").next_after(utc(REFERENCE)), parse("0 0 3 * * *").next_after(utc(REFERENCE)));
     }
 
     #[test]
@@ -1154,25 +1025,14 @@ mod tests {
             ("@weekends", "2026-11-28 00:00"),
         ];
         for (nickname, first) in cases {
-            assert_eq!(
-                parse(nickname).next_after(utc(REFERENCE)),
-                Some(utc(first)),
-                "{nickname}"
-            );
+            assert_eq!(parse(nickname).next_after(utc(REFERENCE)), Some(utc(first)), "{nickname}");
         }
-        assert_fires(
-            "@weekends",
-            REFERENCE,
-            ["2026-11-28 00:00", "2026-11-29 00:00", "2026-12-05 00:00"],
-        );
+        assert_fires("@weekends", REFERENCE, ["2026-11-28 00:00", "2026-11-29 00:00", "2026-12-05 00:00"]);
     }
 
     #[test]
     fn unknown_or_uppercase_nicknames_are_rejected() {
-        assert_rejected(
-            "@fortnightly",
-            &["unknown nickname", "@fortnightly", "@daily"],
-        );
+        assert_rejected("@fortnightly", &["unknown nickname", "@fortnightly", "@daily"]);
         assert_rejected("@DAILY", &["unknown nickname", "lowercase"]);
     }
 
@@ -1185,14 +1045,8 @@ mod tests {
 
     #[test]
     fn wrong_field_counts_are_rejected() {
-        assert_eq!(
-            CronPattern::parse("0 0 0 1 * * *"),
-            Err(CronError::TooManyFields { count: 7 })
-        );
-        assert_rejected(
-            "0 0 0 1 * * *",
-            &["too many fields", "at most six", FIELD_ORDER],
-        );
+        assert_eq!(CronPattern::parse("0 0 0 1 * * *"), Err(CronError::TooManyFields { count: 7 }));
+        assert_rejected("0 0 0 1 * * *", &["too many fields", "at most six", FIELD_ORDER]);
         assert_rejected("* * *", &["too few fields", "got 3"]);
     }
 
@@ -1207,26 +1061,15 @@ mod tests {
     #[test]
     fn reachable_or_rescued_day_of_month_is_accepted() {
         // One reachable day is enough, as in cron-parser.
-        assert_eq!(
-            parse("0 0 0 1,31 2 *").next_after(utc(REFERENCE)),
-            Some(utc("2027-02-01 00:00"))
-        );
+        assert_eq!(parse("0 0 0 1,31 2 *").next_after(utc(REFERENCE)), Some(utc("2027-02-01 00:00")));
         // A restricted day of week is ORed in and rescues the impossible day.
-        assert_fires(
-            "0 0 0 30 2 1",
-            REFERENCE,
-            ["2027-02-01 00:00", "2027-02-08 00:00", "2027-02-15 00:00"],
-        );
+        assert_fires("0 0 0 30 2 1", REFERENCE, ["2027-02-01 00:00", "2027-02-08 00:00", "2027-02-15 00:00"]);
         assert!(CronPattern::parse("0 0 0 L 2 *").is_ok());
     }
 
     #[test]
     fn leap_day_is_accepted_and_fires_in_2028() {
-        assert_fires(
-            "0 0 0 29 2 *",
-            REFERENCE,
-            ["2028-02-29 00:00", "2032-02-29 00:00", "2036-02-29 00:00"],
-        );
+        assert_fires("0 0 0 29 2 *", REFERENCE, ["2028-02-29 00:00", "2032-02-29 00:00", "2036-02-29 00:00"]);
     }
 
     #[test]
@@ -1239,10 +1082,7 @@ mod tests {
             ("0 0 0 L,L * *", &["duplicate value L", "day-of-month"]),
             ("0 0 0 1 JAN,1 *", &["duplicate value 1", "month"]),
             ("0 0 0 * * 1-5,3", &["duplicate value 3", "day-of-week"]),
-            (
-                "0 0 0 * * 0,7",
-                &["duplicate value 0", "Sunday", "day-of-week"],
-            ),
+            ("0 0 0 * * 0,7", &["duplicate value 0", "Sunday", "day-of-week"]),
         ];
         for (pattern, keywords) in cases {
             assert_rejected(pattern, keywords);
@@ -1258,10 +1098,7 @@ mod tests {
 
     #[test]
     fn nearest_weekday_and_hash_are_rejected() {
-        assert_rejected(
-            "0 0 0 15W * *",
-            &["'W' (nearest weekday) is not supported", "15W"],
-        );
+        assert_rejected("0 0 0 15W * *", &["'W' (nearest weekday) is not supported", "15W"]);
         assert_rejected("0 0 0 LW * *", &["'W'"]);
         assert_rejected("0 H * * * *", &["'H'", "minute"]);
         assert_rejected("0 0 0 * * H", &["'H'", "day-of-week"]);
@@ -1270,31 +1107,13 @@ mod tests {
     #[test]
     fn out_of_range_values_are_rejected() {
         let cases: [(&str, &[&str]); 8] = [
-            (
-                "60 * * * * *",
-                &["value 60 out of range 0-59 in the second field"],
-            ),
-            (
-                "0 60 * * * *",
-                &["value 60 out of range 0-59 in the minute field"],
-            ),
-            (
-                "0 0 25 * * *",
-                &["value 25 out of range 0-23 in the hour field"],
-            ),
-            (
-                "0 0 0 0 * *",
-                &["value 0 out of range 1-31 in the day-of-month field"],
-            ),
+            ("60 * * * * *", &["value 60 out of range 0-59 in the second field"]),
+            ("0 60 * * * *", &["value 60 out of range 0-59 in the minute field"]),
+            ("0 0 25 * * *", &["value 25 out of range 0-23 in the hour field"]),
+            ("0 0 0 0 * *", &["value 0 out of range 1-31 in the day-of-month field"]),
             ("0 0 0 32 * *", &["value 32 out of range 1-31"]),
-            (
-                "0 0 0 1 13 *",
-                &["value 13 out of range 1-12 in the month field"],
-            ),
-            (
-                "0 0 0 * * 8",
-                &["value 8 out of range 0-7 in the day-of-week field"],
-            ),
+            ("0 0 0 1 13 *", &["value 13 out of range 1-12 in the month field"]),
+            ("0 0 0 * * 8", &["value 8 out of range 0-7 in the day-of-week field"]),
             ("0 0 0 * * 1-9", &["value 9", "day-of-week"]),
         ];
         for (pattern, keywords) in cases {
@@ -1375,11 +1194,7 @@ mod tests {
             "0 */100 * * * *",
         ];
         for pattern in accepted {
-            assert!(
-                CronPattern::parse(pattern).is_ok(),
-                "{pattern:?}: {:?}",
-                CronPattern::parse(pattern)
-            );
+            assert!(CronPattern::parse(pattern).is_ok(), "{pattern:?}: {:?}", CronPattern::parse(pattern));
         }
     }
 
@@ -1393,119 +1208,63 @@ mod tests {
 
     #[test]
     fn question_mark_is_a_wildcard_in_every_field() {
-        assert_eq!(
-            parse("? * * * * *").next_after(utc(REFERENCE)),
-            Some(utc("2026-11-24 10:17:04"))
-        );
+        assert_eq!(parse("? * * * * *").next_after(utc(REFERENCE)), Some(utc("2026-11-24 10:17:04")));
     }
 
     #[test]
     fn start_with_step_runs_to_the_field_end() {
-        assert_fires(
-            "0 5/15 * * * *",
-            REFERENCE,
-            ["2026-11-24 10:20", "2026-11-24 10:35", "2026-11-24 10:50"],
-        );
+        assert_fires("0 5/15 * * * *", REFERENCE, ["2026-11-24 10:20", "2026-11-24 10:35", "2026-11-24 10:50"]);
     }
 
     #[test]
     fn stepped_weekday_range_ending_at_seven_includes_sunday() {
         // cron-parser quirk: 2-7/3 is Sun, Tue, Fri although the step skips 7.
-        assert_fires(
-            "0 0 0 * * 2-7/3",
-            REFERENCE,
-            ["2026-11-27 00:00", "2026-11-29 00:00", "2026-12-01 00:00"],
-        );
+        assert_fires("0 0 0 * * 2-7/3", REFERENCE, ["2026-11-27 00:00", "2026-11-29 00:00", "2026-12-01 00:00"]);
         // 6/2 means 6-7/2: Saturday and, through the quirk, Sunday.
-        assert_fires(
-            "0 0 0 * * 6/2",
-            REFERENCE,
-            ["2026-11-28 00:00", "2026-11-29 00:00", "2026-12-05 00:00"],
-        );
-        assert_fires(
-            "0 0 0 * * */2",
-            REFERENCE,
-            ["2026-11-26 00:00", "2026-11-28 00:00", "2026-11-29 00:00"],
-        );
+        assert_fires("0 0 0 * * 6/2", REFERENCE, ["2026-11-28 00:00", "2026-11-29 00:00", "2026-12-05 00:00"]);
+        assert_fires("0 0 0 * * */2", REFERENCE, ["2026-11-26 00:00", "2026-11-28 00:00", "2026-11-29 00:00"]);
     }
 
     #[test]
     fn nth_weekday_keeps_only_days_of_month_in_its_week() {
         // cron-parser ANDs `#` with the whole day match: day 1 is never in week 2.
-        assert_fires(
-            "0 0 0 1 * 1#2",
-            REFERENCE,
-            ["2026-12-14 00:00", "2027-01-11 00:00", "2027-02-08 00:00"],
-        );
+        assert_fires("0 0 0 1 * 1#2", REFERENCE, ["2026-12-14 00:00", "2027-01-11 00:00", "2027-02-08 00:00"]);
         // Every weekday's third occurrence is days 15-21.
-        assert_fires(
-            "0 0 0 15 * *#3",
-            REFERENCE,
-            ["2026-12-15 00:00", "2026-12-16 00:00", "2026-12-17 00:00"],
-        );
-        assert_fires(
-            "0 0 0 ? * 1#1",
-            REFERENCE,
-            ["2026-12-07 00:00", "2027-01-04 00:00", "2027-02-01 00:00"],
-        );
+        assert_fires("0 0 0 15 * *#3", REFERENCE, ["2026-12-15 00:00", "2026-12-16 00:00", "2026-12-17 00:00"]);
+        assert_fires("0 0 0 ? * 1#1", REFERENCE, ["2026-12-07 00:00", "2027-01-04 00:00", "2027-02-01 00:00"]);
     }
 
     #[test]
     fn rare_fifth_weekday_is_found_decades_ahead() {
-        assert_eq!(
-            parse("0 0 0 * 2 0#5").next_after(utc(REFERENCE)),
-            Some(utc("2032-02-29 00:00"))
-        );
+        assert_eq!(parse("0 0 0 * 2 0#5").next_after(utc(REFERENCE)), Some(utc("2032-02-29 00:00")));
     }
 
     #[test]
     fn next_after_is_strictly_after() {
         let daily = parse("0 0 3 * * *");
-        assert_eq!(
-            daily.next_after(utc("2026-11-24 03:00")),
-            Some(utc("2026-11-25 03:00"))
-        );
-        assert_eq!(
-            daily.next_after(utc("2026-11-24 02:59:59")),
-            Some(utc("2026-11-24 03:00"))
-        );
+        assert_eq!(daily.next_after(utc("2026-11-24 03:00")), Some(utc("2026-11-25 03:00")));
+        assert_eq!(daily.next_after(utc("2026-11-24 02:59:59")), Some(utc("2026-11-24 03:00")));
     }
 
     #[test]
     fn next_after_ignores_sub_seconds() {
         let every_second = parse("* * * * * *");
-        assert_eq!(
-            every_second.next_after(utc("2026-11-24 10:17:14.999")),
-            Some(utc("2026-11-24 10:17:15"))
-        );
+        assert_eq!(every_second.next_after(utc("2026-11-24 10:17:14.999")), Some(utc("2026-11-24 10:17:15")));
         let daily = parse("0 0 3 * * *");
-        assert_eq!(
-            daily.next_after(utc("2026-11-24 03:00:00.500")),
-            Some(utc("2026-11-25 03:00"))
-        );
+        assert_eq!(daily.next_after(utc("2026-11-24 03:00:00.500")), Some(utc("2026-11-25 03:00")));
     }
 
     #[test]
     fn pattern_that_never_fires_ends_the_search() {
         // Built past our validator, which rejects it: croner's bound must end the search.
-        let cron = CronParser::builder()
-            .seconds(Seconds::Required)
-            .build()
-            .parse("0 0 0 31 2 *")
-            .unwrap();
-        let never = CronPattern {
-            source: "0 0 0 31 2 *".to_owned(),
-            cron,
-        };
+        let cron = CronParser::builder().seconds(Seconds::Required).build().parse("0 0 0 31 2 *").unwrap();
+        let never = CronPattern { source: "0 0 0 31 2 *".to_owned(), cron };
         assert_eq!(never.next_after(utc(REFERENCE)), None);
     }
 
     #[test]
     fn search_near_the_end_of_time_returns_none() {
-        assert_eq!(
-            parse("0 0 0 1 1 *").next_after(utc("5000-06-01 00:00")),
-            None
-        );
+        assert_eq!(parse("0 0 0 1 1 *").next_after(utc("5000-06-01 00:00")), None);
     }
 
     #[test]
@@ -1524,10 +1283,7 @@ mod tests {
     #[test]
     fn deserializing_an_invalid_pattern_fails_with_the_reason() {
         let err = serde_json::from_str::<CronPattern>(r#""0 0 0 31 2 *""#).unwrap_err();
-        assert!(
-            err.to_string().contains("day 31 never occurs in month 2"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("day 31 never occurs in month 2"), "{err}");
     }
 
     fn strings(patterns: &[&str]) -> Vec<String> {
@@ -1536,16 +1292,9 @@ mod tests {
 
     #[test]
     fn schedule_fires_at_its_earliest_pattern() {
-        let schedule =
-            Schedule::parse(&strings(&["0 0 0 * * *", "0 30 10 * * *", "@weekly"])).unwrap();
-        assert_eq!(
-            schedule.next_after(utc(REFERENCE)),
-            Some(utc("2026-11-24 10:30"))
-        );
-        assert_eq!(
-            schedule.next_after(utc("2026-11-24 10:30")),
-            Some(utc("2026-11-25 00:00"))
-        );
+        let schedule = Schedule::parse(&strings(&["0 0 0 * * *", "0 30 10 * * *", "@weekly"])).unwrap();
+        assert_eq!(schedule.next_after(utc(REFERENCE)), Some(utc("2026-11-24 10:30")));
+        assert_eq!(schedule.next_after(utc("2026-11-24 10:30")), Some(utc("2026-11-25 00:00")));
         assert_eq!(schedule.patterns().len(), 3);
         assert!(!schedule.is_empty());
     }
@@ -1561,18 +1310,8 @@ mod tests {
     #[test]
     fn schedule_rejects_repeated_entries_with_their_indexes() {
         let err = Schedule::parse(&strings(&["@daily", "0 0 * * *", "@daily"])).unwrap_err();
-        assert_eq!(
-            err,
-            ScheduleError::Duplicate {
-                index: 2,
-                first: 0,
-                pattern: "@daily".to_owned()
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            r#"schedule[2] "@daily" repeats schedule[0]"#
-        );
+        assert_eq!(err, ScheduleError::Duplicate { index: 2, first: 0, pattern: "@daily".to_owned() });
+        assert_eq!(err.to_string(), r#"schedule[2] "@daily" repeats schedule[0]"#);
     }
 
     #[test]
@@ -1584,10 +1323,7 @@ mod tests {
                 if pattern == "0 0 0 * * 8"
         ));
         let message = err.to_string();
-        assert!(
-            message.starts_with(r#"schedule[1] "0 0 0 * * 8": value 8"#),
-            "{message}"
-        );
+        assert!(message.starts_with(r#"schedule[1] "0 0 0 * * 8": value 8"#), "{message}");
     }
 
     #[test]

@@ -89,10 +89,8 @@ impl Keyring {
     }
 
     fn key_from_bytes(index: usize, bytes: &[u8]) -> Result<Key, CryptoError> {
-        let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| CryptoError::BadKey {
-            index,
-            problem: format!("{} bytes", bytes.len()),
-        })?;
+        let unbound = UnboundKey::new(&AES_256_GCM, bytes)
+            .map_err(|_| CryptoError::BadKey { index, problem: format!("{} bytes", bytes.len()) })?;
         let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
         let mut fingerprint = [0u8; FINGERPRINT_LEN];
         fingerprint.copy_from_slice(&digest.as_ref()[..FINGERPRINT_LEN]);

@@ -24,10 +24,7 @@ pub struct ValidationError {
 impl ValidationError {
     /// An error about `field`.
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            problem: problem.into(),
-        }
+        Self { field: field.into(), problem: problem.into() }
     }
 
     /// The same error, nested under a parent field (`metadata` + `owner` → `metadata.owner`).
@@ -53,10 +50,7 @@ impl fmt::Display for ValidationError {
 pub(crate) fn check_max_chars(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
     let len = value.chars().count();
     if len > max {
-        return Err(ValidationError::new(
-            field,
-            format!("is {len} characters long; at most {max} are allowed"),
-        ));
+        return Err(ValidationError::new(field, format!("is {len} characters long; at most {max} are allowed")));
     }
     Ok(())
 }

@@ -66,7 +66,12 @@ impl FireContext {
 
     /// The context of a `triggerHook` call by `client_id`.
     pub fn trigger_hook(payload: Value, client_id: impl Into<String>) -> Self {
-        Self { fired_by: FiredBy::TriggerHook, payload: Some(payload), client_id: Some(client_id.into()), extra: Map::new() }
+        Self {
+            fired_by: FiredBy::TriggerHook,
+            payload: Some(payload),
+            client_id: Some(client_id.into()),
+            extra: Map::new(),
+        }
     }
 
     /// The context of a webhook.
@@ -185,7 +190,12 @@ impl Firer {
     }
 
     /// Fires `hook` and records the attempt on a pooled connection.
-    pub async fn fire(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Result<FireOutcome, FireError> {
+    pub async fn fire(
+        &self,
+        hook: &HookDefinition,
+        ctx: FireContext,
+        opts: FireOptions,
+    ) -> Result<FireOutcome, FireError> {
         let attempt = self.attempt(hook, ctx, opts).await;
         if attempt.last_fire.is_none() {
             return attempt.result;

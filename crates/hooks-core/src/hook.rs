@@ -14,7 +14,8 @@ use crate::{HookGroupId, HookId, SecretString, ValidationError};
 
 /// The exchanges no hook may bind to unless configured otherwise: binding to task-created would let a hook
 /// fire on every task it creates (a "task bomb"), and the hook-changed exchanges are internal.
-pub const DEFAULT_EXCHANGE_DENYLIST: [&str; 2] = ["exchange/taskcluster-queue/v1/task-created", "exchange/taskcluster-hooks/.*"];
+pub const DEFAULT_EXCHANGE_DENYLIST: [&str; 2] =
+    ["exchange/taskcluster-queue/v1/task-created", "exchange/taskcluster-hooks/.*"];
 
 // The format ajv-formats calls "full" email, which the service we replace applies to metadata.owner.
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -101,10 +102,8 @@ impl Default for ExchangeDenylist {
 impl ExchangeDenylist {
     /// Compiles the patterns; each is anchored at the start, as upstream does.
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, regex::Error> {
-        let patterns = patterns
-            .iter()
-            .map(|p| Regex::new(&format!("^(?:{})", p.as_ref())))
-            .collect::<Result<_, _>>()?;
+        let patterns =
+            patterns.iter().map(|p| Regex::new(&format!("^(?:{})", p.as_ref()))).collect::<Result<_, _>>()?;
         Ok(Self { patterns })
     }
 
@@ -167,7 +166,10 @@ impl HookDefinition {
         denylist: &ExchangeDenylist,
     ) -> Result<Self, ValidationError> {
         if input.hook_group_id.as_deref().is_some_and(|g| g != hook_group_id.as_str()) {
-            return Err(ValidationError::new("hookGroupId", "Hook Group Ids do not match: the body's differs from the URL's"));
+            return Err(ValidationError::new(
+                "hookGroupId",
+                "Hook Group Ids do not match: the body's differs from the URL's",
+            ));
         }
         if input.hook_id.as_deref().is_some_and(|h| h != hook_id.as_str()) {
             return Err(ValidationError::new("hookId", "Hook Ids do not match: the body's differs from the URL's"));
@@ -209,9 +211,10 @@ impl HookDefinition {
 
 fn schedule_error(e: ScheduleError) -> ValidationError {
     match e {
-        ScheduleError::Invalid { index, pattern, source } => {
-            ValidationError::new(format!("schedule[{index}]"), format!("{pattern:?} is not a valid cron pattern: {source}"))
-        }
+        ScheduleError::Invalid { index, pattern, source } => ValidationError::new(
+            format!("schedule[{index}]"),
+            format!("{pattern:?} is not a valid cron pattern: {source}"),
+        ),
         ScheduleError::Duplicate { index, first, pattern } => {
             ValidationError::new(format!("schedule[{index}]"), format!("{pattern:?} repeats schedule[{first}]"))
         }

@@ -63,7 +63,8 @@ pub async fn load_dir(
     let mut created = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        let def = parse_file(&text).map_err(|problem| HookFileError::Invalid { path: path.display().to_string(), problem })?;
+        let def = parse_file(&text)
+            .map_err(|problem| HookFileError::Invalid { path: path.display().to_string(), problem })?;
         let def = HookDefinition::parse(def.0, def.1, def.2, denylist)
             .map_err(|e| HookFileError::Invalid { path: path.display().to_string(), problem: e.to_string() })?;
         let mut conn = pool.get().await.map_err(StorageError::from)?;

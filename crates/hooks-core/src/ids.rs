@@ -15,9 +15,8 @@ pub const MAX_ID_LENGTH: usize = 1000;
 static HOOK_GROUP_ID: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^[a-zA-Z0-9_-]+$"));
 static HOOK_ID: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^[a-zA-Z0-9_/-]+$"));
 // Taskcluster's slugid pattern: a v4 UUID in url-safe base64 without padding.
-static SLUGID: LazyLock<Regex> = LazyLock::new(|| {
-    static_regex(r"^[A-Za-z0-9_-]{8}[Q-T][A-Za-z0-9_-][CGKOSWaeimquy26-][A-Za-z0-9_-]{10}[AQgw]$")
-});
+static SLUGID: LazyLock<Regex> =
+    LazyLock::new(|| static_regex(r"^[A-Za-z0-9_-]{8}[Q-T][A-Za-z0-9_-][CGKOSWaeimquy26-][A-Za-z0-9_-]{10}[AQgw]$"));
 
 fn parse_id(field: &str, value: &str, pattern: &Regex, allowed: &str) -> Result<(), ValidationError> {
     if value.is_empty() {

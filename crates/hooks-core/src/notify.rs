@@ -37,7 +37,12 @@ impl Notifier {
                 .map(|_| ())
                 .map_err(|e| NotifyError(format!("{e:#}"))),
             Self::Log => {
-                tracing::warn!(address, subject, content, "failure email (logged: no Taskcluster deployment configured)");
+                tracing::warn!(
+                    address,
+                    subject,
+                    content,
+                    "failure email (logged: no Taskcluster deployment configured)"
+                );
                 Ok(())
             }
         }

@@ -37,7 +37,8 @@ pub fn render_task(
     // The json-e crate ignores `now` from the context and uses the wall clock, so bind it with `$let`: that is
     // what makes a re-fired schedule slot render the identical task.
     let wrapped = json!({"$let": {"now": now_json}, "in": Value::Object(template.clone())});
-    let rendered = json_e::render(&wrapped, &Value::Object(context.clone())).map_err(|e| RenderError::JsonE(format!("{e:#}")))?;
+    let rendered =
+        json_e::render(&wrapped, &Value::Object(context.clone())).map_err(|e| RenderError::JsonE(format!("{e:#}")))?;
     let mut task = match rendered {
         Value::Object(task) => task,
         v if is_falsy(&v) => return Ok(None),
@@ -137,9 +138,14 @@ mod tests {
     fn context_values_are_interpolated() {
         let tid = TaskId::generate();
         let ctx = obj(json!({"payload": {"n": 42}, "firedBy": "triggerHook", "taskId": tid.as_str()}));
-        let t = render_task(&obj(json!({"v": {"$eval": "payload.n + 13"}, "by": "${firedBy}", "id": "${taskId}"})), &ctx, &tid, now())
-            .unwrap()
-            .unwrap();
+        let t = render_task(
+            &obj(json!({"v": {"$eval": "payload.n + 13"}, "by": "${firedBy}", "id": "${taskId}"})),
+            &ctx,
+            &tid,
+            now(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(t["v"], 55);
         assert_eq!(t["by"], "triggerHook");
         assert_eq!(t["id"], tid.as_str());

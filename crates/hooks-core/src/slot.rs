@@ -48,7 +48,12 @@ pub enum CatchUp {
 
 /// The slot to fire now for a hook whose stored next slot is `due` (≤ `now`), and how many missed slots are
 /// skipped to get there.
-pub fn slot_to_fire(schedule: &Schedule, due: DateTime<Utc>, now: DateTime<Utc>, catch_up: CatchUp) -> (DateTime<Utc>, u64) {
+pub fn slot_to_fire(
+    schedule: &Schedule,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    catch_up: CatchUp,
+) -> (DateTime<Utc>, u64) {
     match catch_up {
         CatchUp::Latest => {
             let (mut slot, mut skipped) = (due, 0u64);

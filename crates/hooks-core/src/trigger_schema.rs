@@ -37,10 +37,8 @@ impl PartialEq for TriggerSchema {
 impl Default for TriggerSchema {
     fn default() -> Self {
         // The default schema is a literal known to compile; fall back to accepting nothing rather than panic.
-        Self::parse(default_trigger_schema()).unwrap_or_else(|_| Self {
-            source: Arc::new(default_trigger_schema()),
-            validator: Arc::new(never_valid()),
-        })
+        Self::parse(default_trigger_schema())
+            .unwrap_or_else(|_| Self { source: Arc::new(default_trigger_schema()), validator: Arc::new(never_valid()) })
     }
 }
 
@@ -64,13 +62,16 @@ impl TriggerSchema {
         if !schema.is_object() {
             return Err(ValidationError::new(field, "must be a JSON object (a JSON schema)"));
         }
-        if let Some(declared) = schema.get("$schema") {
-            if !declared.as_str().is_some_and(|d| DRAFT7_URIS.contains(&d)) {
-                return Err(ValidationError::new(
-                    field,
-                    format!("$schema {declared} is not supported: write draft-07 ({}) or leave $schema out", DRAFT7_URIS[0]),
-                ));
-            }
+        if let Some(declared) = schema.get("$schema")
+            && !declared.as_str().is_some_and(|d| DRAFT7_URIS.contains(&d))
+        {
+            return Err(ValidationError::new(
+                field,
+                format!(
+                    "$schema {declared} is not supported: write draft-07 ({}) or leave $schema out",
+                    DRAFT7_URIS[0]
+                ),
+            ));
         }
         let meta_problems: Vec<String> = jsonschema::draft7::meta::validator()
             .iter_errors(&schema)
@@ -87,10 +88,7 @@ impl TriggerSchema {
             .should_validate_formats(true)
             .build(&schema)
             .map_err(|e| ValidationError::new(field, format!("cannot be compiled: {e}")))?;
-        Ok(Self {
-            source: Arc::new(schema),
-            validator: Arc::new(validator),
-        })
+        Ok(Self { source: Arc::new(schema), validator: Arc::new(validator) })
     }
 
     /// The schema as given.
@@ -103,13 +101,47 @@ impl TriggerSchema {
         if self.validator.is_valid(payload) {
             return Ok(());
         }
-        let problems = self
-            .validator
-            .iter_errors(payload)
-            .map(|e| format!("payload{}: {}", e.instance_path(), e))
-            .collect();
+        let problems = self.validator.iter_errors(payload).map(|e| self.describe(payload, &e)).collect();
         Err(PayloadError { problems })
     }
+
+    fn describe(&self, payload: &Value, e: &jsonschema::ValidationError<'_>) -> String {
+        let at = e.instance_path().to_string();
+        let schema_path = e.schema_path().to_string();
+        // jsonschema reports `additionalProperties: false` as a bare "False schema does not allow <value>" at
+        // the object itself; name the unexpected properties instead, as a user needs.
+        if let (jsonschema::error::ValidationErrorKind::FalseSchema, Some(parent)) =
+            (e.kind(), schema_path.strip_suffix("/additionalProperties"))
+        {
+            let object = payload.pointer(&at).and_then(Value::as_object);
+            let schema = self.source.pointer(parent);
+            if let (Some(object), Some(schema)) = (object, schema) {
+                let unexpected = unexpected_properties(schema, object);
+                if !unexpected.is_empty() {
+                    return format!(
+                        "payload{at}: additional properties are not allowed ({} unexpected)",
+                        unexpected.join(", ")
+                    );
+                }
+            }
+        }
+        format!("payload{at}: {e}")
+    }
+}
+
+/// The keys of `object` that neither `properties` nor `patternProperties` of `schema` allows.
+fn unexpected_properties(schema: &Value, object: &serde_json::Map<String, Value>) -> Vec<String> {
+    let declared = schema.get("properties").and_then(Value::as_object);
+    let patterns: Vec<regex::Regex> = schema
+        .get("patternProperties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().filter_map(|k| regex::Regex::new(k).ok()).collect())
+        .unwrap_or_default();
+    object
+        .keys()
+        .filter(|k| !declared.is_some_and(|d| d.contains_key(*k)) && !patterns.iter().any(|p| p.is_match(k)))
+        .map(|k| format!("{k:?}"))
+        .collect()
 }
 
 fn pointer_or_root(pointer: &str) -> String {
@@ -124,8 +156,8 @@ mod tests {
     fn default_schema_accepts_only_an_empty_object() {
         let s = TriggerSchema::default();
         assert!(s.validate(&json!({})).is_ok());
-        let e = s.validate(&json!({"x": 1})).unwrap_err();
-        assert!(e.to_string().contains("x"), "{e}");
+        let e = s.validate(&json!({"x": 1, "y": 2})).unwrap_err();
+        assert_eq!(e.to_string(), r#"payload: additional properties are not allowed ("x", "y" unexpected)"#);
         assert!(s.validate(&json!([])).is_err());
     }
 
@@ -145,7 +177,8 @@ mod tests {
 
     #[test]
     fn invalid_schemas_are_refused_with_where_and_why() {
-        let e = TriggerSchema::parse(json!({"type": "beer", "properties": {"location": {"type": "fruit"}}})).unwrap_err();
+        let e =
+            TriggerSchema::parse(json!({"type": "beer", "properties": {"location": {"type": "fruit"}}})).unwrap_err();
         assert_eq!(e.field, "triggerSchema");
         assert!(e.problem.contains("not a valid JSON schema"), "{e}");
         assert!(e.problem.contains("/properties/location/type"), "{e}");
@@ -156,7 +189,10 @@ mod tests {
     fn other_drafts_are_refused_and_draft07_accepted() {
         let e = TriggerSchema::parse(json!({"$schema": "http://json-schema.org/draft-04/schema#"})).unwrap_err();
         assert!(e.problem.contains("draft-07"), "{e}");
-        assert!(TriggerSchema::parse(json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"})).is_ok());
+        assert!(
+            TriggerSchema::parse(json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -167,7 +203,8 @@ mod tests {
 
     #[test]
     fn formats_are_asserted() {
-        let s = TriggerSchema::parse(json!({"type": "object", "properties": {"when": {"format": "date-time"}}})).unwrap();
+        let s =
+            TriggerSchema::parse(json!({"type": "object", "properties": {"when": {"format": "date-time"}}})).unwrap();
         assert!(s.validate(&json!({"when": "2026-01-01T00:00:00Z"})).is_ok());
         assert!(s.validate(&json!({"when": "yesterday"})).is_err());
     }

@@ -1,4 +1,5 @@
 //! Storage against a real Postgres: migrations, hooks, audit, last fires, embedded tasks.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 mod common;
 
@@ -40,8 +41,8 @@ async fn concurrent_migrations_take_turns() {
 #[tokio::test]
 async fn create_database_if_missing_creates_once() {
     let name = format!("hooks_test_{}_created_{}", std::process::id(), rand_suffix());
-    let (admin, _) = storage::split_database_url(&test_support::db::server_url()).unwrap();
-    let url = admin.replacen("/postgres", &format!("/{name}"), 1);
+    let url = test_support::db::database_url(&name);
+    let admin = test_support::db::server_url();
     assert!(storage::create_database_if_missing(&url).await.unwrap());
     assert!(!storage::create_database_if_missing(&url).await.unwrap());
     let mut conn = AsyncPgConnection::establish(&admin).await.unwrap();
@@ -56,7 +57,11 @@ fn rand_suffix() -> u32 {
 async fn created_hook_round_trips_with_its_token_sealed() {
     let db = TestDb::new().await;
     let keyring = common::keyring();
-    let def = common::definition("g", "a/b", json!({"schedule": ["0 0 * * * *"], "bindings": [{"exchange": "e", "routingKeyPattern": "#"}]}));
+    let def = common::definition(
+        "g",
+        "a/b",
+        json!({"schedule": ["0 0 * * * *"], "bindings": [{"exchange": "e", "routingKeyPattern": "#"}]}),
+    );
     let mut conn = db.pool.get().await.unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 17, 3).unwrap();
     let CreateOutcome::Created(hook) = create_hook(&mut conn, &keyring, &def, "client-1", now).await.unwrap() else {
@@ -99,7 +104,10 @@ async fn creating_an_existing_hook_returns_it_unchanged_and_audits_once() {
     };
     assert_eq!(existing.definition, first);
     let history = audit::history(&mut conn, "g", "h").await.unwrap();
-    assert_eq!(history.iter().map(|e| (e.client_id.as_str(), e.action.as_str())).collect::<Vec<_>>(), [("c1", "created")]);
+    assert_eq!(
+        history.iter().map(|e| (e.client_id.as_str(), e.action.as_str())).collect::<Vec<_>>(),
+        [("c1", "created")]
+    );
 }
 
 #[tokio::test]
@@ -113,7 +121,8 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     assert!(!delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
     assert!(find_hook(&mut conn, &keyring, "g", "h").await.unwrap().is_none());
     assert!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap().is_empty());
-    let actions: Vec<String> = audit::history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> =
+        audit::history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions, ["created", "deleted"]);
 }
 
@@ -133,7 +142,9 @@ fn fire(g: &str, h: &str, task_id: &str, result: &str, error: &str) -> LastFire 
 async fn a_retried_task_id_updates_its_last_fire_instead_of_failing() {
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
-    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now()).await.unwrap();
+    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
+        .await
+        .unwrap();
     assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "error", "503")).await.unwrap(), Recorded::Written);
     assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap(), Recorded::Written);
     let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
@@ -152,13 +163,16 @@ async fn last_fires_of_a_removed_hook_are_not_kept() {
 async fn last_fires_list_newest_first() {
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
-    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now()).await.unwrap();
+    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
+        .await
+        .unwrap();
     for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
         let mut f = fire("g", "h", id, "success", "");
         f.task_create_time = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, i as u32).unwrap();
         record_last_fire(&mut conn, &f).await.unwrap();
     }
-    let ids: Vec<String> = list_last_fires(&mut conn, "g", "h", 2).await.unwrap().into_iter().map(|f| f.task_id).collect();
+    let ids: Vec<String> =
+        list_last_fires(&mut conn, "g", "h", 2).await.unwrap().into_iter().map(|f| f.task_id).collect();
     assert_eq!(ids, ["c", "b"]);
 }
 
@@ -181,10 +195,16 @@ async fn hook_changes_are_notified() {
     diesel::sql_query("LISTEN hooks_changed").execute(&mut listener).await.unwrap();
     let mut notifications = Box::pin(listener.notifications_stream());
     let mut conn = db.pool.get().await.unwrap();
-    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now()).await.unwrap();
+    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
+        .await
+        .unwrap();
     delete_hook(&mut conn, "g", "h", "c").await.unwrap();
     for op in ["INSERT", "DELETE"] {
-        let n = tokio::time::timeout(std::time::Duration::from_secs(5), notifications.next()).await.unwrap().unwrap().unwrap();
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), notifications.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let payload: serde_json::Value = serde_json::from_str(&n.payload).unwrap();
         assert_eq!(payload, json!({"op": op, "hookGroupId": "g", "hookId": "h"}));
     }

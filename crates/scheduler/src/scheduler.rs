@@ -123,7 +123,13 @@ impl Scheduler {
     }
 
     /// Records one attempt and moves its hook on (or keeps it on its slot for a retry).
-    async fn settle(&self, tx: &mut AsyncPgConnection, p: Planned, attempt: Attempt, now: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn settle(
+        &self,
+        tx: &mut AsyncPgConnection,
+        p: Planned,
+        attempt: Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let def = &p.hook.definition;
         let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
         let next = def.schedule.next_after(p.slot);

@@ -52,8 +52,9 @@ impl Settings {
         let catch_up = match self.catch_up {
             CatchUpMode::Latest => CatchUp::Latest,
             CatchUpMode::All => {
-                let window = humantime::parse_duration(&self.catch_up_window)
-                    .map_err(|e| anyhow::anyhow!("--catch-up-window / HOOKS_CATCH_UP_WINDOW {:?}: {e}", self.catch_up_window))?;
+                let window = humantime::parse_duration(&self.catch_up_window).map_err(|e| {
+                    anyhow::anyhow!("--catch-up-window / HOOKS_CATCH_UP_WINDOW {:?}: {e}", self.catch_up_window)
+                })?;
                 CatchUp::All { window: chrono::TimeDelta::from_std(window)? }
             }
         };

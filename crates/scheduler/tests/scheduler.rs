@@ -1,4 +1,5 @@
 //! The scheduler against a real Postgres and a local server playing the queue and notify.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,8 +36,13 @@ impl Env {
     fn scheduler(&self, options: SchedulerOptions) -> Scheduler {
         let client = self.fake.service_client();
         let token = SecretString::new(client.access_token.clone());
-        let sink: Arc<dyn TaskSink> =
-            Arc::new(QueueSink::new(&self.fake.root_url(), &client.client_id, token.clone(), 0, Duration::from_millis(1)));
+        let sink: Arc<dyn TaskSink> = Arc::new(QueueSink::new(
+            &self.fake.root_url(),
+            &client.client_id,
+            token.clone(),
+            0,
+            Duration::from_millis(1),
+        ));
         let notifier = Notifier::taskcluster(&self.fake.root_url(), &client.client_id, &token).unwrap();
         Scheduler::new(self.db.pool.clone(), self.keyring.clone(), sink, notifier, options)
     }
@@ -121,9 +127,13 @@ async fn catch_up_all_fires_every_missed_slot_in_the_window_oldest_first() {
     env.hook("minutely", &["0 * * * * *"], json!({})).await;
     let now = Utc::now();
     env.set_next("minutely", minute_floor(now) - TimeDelta::minutes(10)).await;
-    let options = SchedulerOptions { catch_up: CatchUp::All { window: TimeDelta::seconds(4 * 60 + 30) }, ..SchedulerOptions::default() };
+    let options = SchedulerOptions {
+        catch_up: CatchUp::All { window: TimeDelta::seconds(4 * 60 + 30) },
+        ..SchedulerOptions::default()
+    };
     env.scheduler(options).run_until_idle().await.unwrap();
-    let slots: Vec<String> = env.fake.created_tasks().iter().map(|t| t.task["slot"].as_str().unwrap().to_owned()).collect();
+    let slots: Vec<String> =
+        env.fake.created_tasks().iter().map(|t| t.task["slot"].as_str().unwrap().to_owned()).collect();
     // The window reaches back 4m30s: the slots at -4, -3, -2, -1 and 0 minutes (the last may be the current one).
     let expected: Vec<String> =
         (0..=4).rev().map(|m| hooks_core::time::to_json(minute_floor(now) - TimeDelta::minutes(m))).collect();
@@ -160,7 +170,12 @@ async fn a_5xx_keeps_the_slot_and_the_retry_uses_the_same_task_id() {
 async fn a_4xx_is_recorded_the_slot_advances_and_the_owner_is_emailed_once() {
     let env = Env::new().await;
     env.hook("denied", &["0 0 * * * *"], json!({})).await;
-    env.hook("quiet", &["0 0 * * * *"], json!({"metadata": {"name": "n", "description": "d", "owner": "q@example.com", "emailOnError": false}})).await;
+    env.hook(
+        "quiet",
+        &["0 0 * * * *"],
+        json!({"metadata": {"name": "n", "description": "d", "owner": "q@example.com", "emailOnError": false}}),
+    )
+    .await;
     let slot = minute_floor(Utc::now()) - TimeDelta::seconds(1);
     env.set_next("denied", slot).await;
     env.set_next("quiet", slot).await;
@@ -187,7 +202,8 @@ async fn two_schedulers_fire_every_second_slot_exactly_once() {
     for i in 0..5 {
         env.hook(&format!("every-second-{i}"), &["* * * * * *"], json!({})).await;
     }
-    let (a, b) = (Arc::new(env.scheduler(SchedulerOptions::default())), Arc::new(env.scheduler(SchedulerOptions::default())));
+    let (a, b) =
+        (Arc::new(env.scheduler(SchedulerOptions::default())), Arc::new(env.scheduler(SchedulerOptions::default())));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let run = |s: Arc<Scheduler>, mut stop: tokio::sync::watch::Receiver<bool>| {
         tokio::spawn(async move {
@@ -211,7 +227,10 @@ async fn two_schedulers_fire_every_second_slot_exactly_once() {
     let mut per_hook: HashMap<String, Vec<String>> = HashMap::new();
     for r in &requests {
         *per_task.entry(r.task_id.clone()).or_default() += 1;
-        per_hook.entry(r.authorized_scopes.clone().unwrap()[0].clone()).or_default().push(r.task["slot"].as_str().unwrap().to_owned());
+        per_hook
+            .entry(r.authorized_scopes.clone().unwrap()[0].clone())
+            .or_default()
+            .push(r.task["slot"].as_str().unwrap().to_owned());
     }
     assert!(per_task.values().all(|&n| n == 1), "a task was created twice: {per_task:?}");
     assert_eq!(per_hook.len(), 5);

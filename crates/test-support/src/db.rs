@@ -9,7 +9,8 @@ use tokio::sync::OnceCell;
 /// The server tests use; override with `HOOKS_TEST_DATABASE_URL` (any database on the server; it is only used
 /// to create and drop the test databases).
 pub fn server_url() -> String {
-    std::env::var("HOOKS_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("HOOKS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 const PREFIX: &str = "hooks_test_";
@@ -36,9 +37,9 @@ impl TestDb {
     }
 }
 
-fn database_url(name: &str) -> String {
-    let (admin, _) = storage::split_database_url(&server_url()).expect("HOOKS_TEST_DATABASE_URL must be a Postgres URL");
-    admin.replacen("/postgres", &format!("/{name}"), 1)
+/// The URL of database `name` on the test server.
+pub fn database_url(name: &str) -> String {
+    storage::with_database(&server_url(), name).expect("HOOKS_TEST_DATABASE_URL must be a Postgres URL")
 }
 
 async fn admin() -> AsyncPgConnection {
@@ -81,7 +82,9 @@ async fn drop_stale_databases() {
         let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
         if !alive {
             // Another process may be dropping the same one: ignore failures.
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.datname)).execute(&mut conn).await;
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.datname))
+                .execute(&mut conn)
+                .await;
         }
     }
 }

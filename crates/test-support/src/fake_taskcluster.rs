@@ -54,18 +54,9 @@ const CERT_SKEW_MS: f64 = 5.0 * 60.0 * 1000.0;
 /// Longest lifetime of a temporary credential, in milliseconds.
 const CERT_MAX_MS: f64 = 31.0 * 24.0 * 60.0 * 60.0 * 1000.0;
 /// Task priorities, highest first (the queue's `PRIORITY_LEVELS`).
-const PRIORITY_LEVELS: [&str; 7] = [
-    "highest",
-    "very-high",
-    "high",
-    "medium",
-    "low",
-    "very-low",
-    "lowest",
-];
+const PRIORITY_LEVELS: [&str; 7] = ["highest", "very-high", "high", "medium", "low", "very-low", "lowest"];
 /// The queue's taskId pattern, for error messages.
-const SLUGID_PATTERN: &str =
-    "^[A-Za-z0-9_-]{8}[Q-T][A-Za-z0-9_-][CGKOSWaeimquy26-][A-Za-z0-9_-]{10}[AQgw]$";
+const SLUGID_PATTERN: &str = "^[A-Za-z0-9_-]{8}[Q-T][A-Za-z0-9_-][CGKOSWaeimquy26-][A-Za-z0-9_-]{10}[AQgw]$";
 
 /// A client known to the fake auth service.
 #[derive(Clone, Debug)]
@@ -140,21 +131,11 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 impl FakeTaskcluster {
     /// Starts the server with one known client (`ClientSpec`) per entry; panics if `clients` is empty.
     pub fn start(clients: Vec<ClientSpec>) -> Self {
-        assert!(
-            !clients.is_empty(),
-            "FakeTaskcluster needs at least one client"
-        );
-        let state = State {
-            clients: clients
-                .iter()
-                .map(|c| (c.client_id.clone(), c.clone()))
-                .collect(),
-            ..State::default()
-        };
+        assert!(!clients.is_empty(), "FakeTaskcluster needs at least one client");
+        let state =
+            State { clients: clients.iter().map(|c| (c.client_id.clone(), c.clone())).collect(), ..State::default() };
         let state = Arc::new(Mutex::new(state));
-        let shared = web::Data::new(Shared {
-            state: state.clone(),
-        });
+        let shared = web::Data::new(Shared { state: state.clone() });
 
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -170,10 +151,7 @@ impl FakeTaskcluster {
                             .route("/api/notify/v1/ping", web::get().to(ping))
                             .route("/api/queue/v1/task/{taskId}", web::put().to(create_task))
                             .route("/api/notify/v1/email", web::post().to(notify_email))
-                            .route(
-                                "/api/auth/v1/authenticate-hawk",
-                                web::post().to(authenticate_hawk),
-                            )
+                            .route("/api/auth/v1/authenticate-hawk", web::post().to(authenticate_hawk))
                             .default_service(web::to(not_found))
                     })
                     .workers(1)
@@ -203,13 +181,7 @@ impl FakeTaskcluster {
             Ok(Err(e)) => panic!("fake Taskcluster failed to start: {e}"),
             Err(_) => panic!("fake Taskcluster thread exited before starting"),
         };
-        FakeTaskcluster {
-            addr,
-            clients,
-            state,
-            handle: Some(handle),
-            thread: Some(thread),
-        }
+        FakeTaskcluster { addr, clients, state, handle: Some(handle), thread: Some(thread) }
     }
 
     /// Starts with one service client `static/hooks` (random access token) holding ["assume:hook-id:*", "queue:create-task:*", "notify:email:*"].
@@ -302,9 +274,7 @@ impl Drop for FakeTaskcluster {
 fn random_token() -> String {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 32];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .expect("system randomness");
+    ring::rand::SystemRandom::new().fill(&mut bytes).expect("system randomness");
     general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -320,10 +290,7 @@ struct ApiError {
 impl ApiError {
     fn new(code: &str, message: impl Into<String>) -> Self {
         let status = match code {
-            "MalformedPayload"
-            | "InvalidRequestArguments"
-            | "InputValidationError"
-            | "InputError" => 400,
+            "MalformedPayload" | "InvalidRequestArguments" | "InputValidationError" | "InputError" => 400,
             "AuthenticationFailed" => 401,
             "InsufficientScopes" => 403,
             "ResourceNotFound" => 404,
@@ -332,11 +299,7 @@ impl ApiError {
             "InputTooLarge" => 413,
             _ => 500,
         };
-        ApiError {
-            status,
-            code: code.to_string(),
-            message: message.into(),
-        }
+        ApiError { status, code: code.to_string(), message: message.into() }
     }
 }
 
@@ -381,10 +344,7 @@ fn valid_scope(s: &str) -> bool {
 
 /// Whether `held` satisfies `required` (exact match, or a trailing-`*` prefix match).
 fn scope_match(held: &str, required: &str) -> bool {
-    held == required
-        || held
-            .strip_suffix('*')
-            .is_some_and(|prefix| required.starts_with(prefix))
+    held == required || held.strip_suffix('*').is_some_and(|prefix| required.starts_with(prefix))
 }
 
 fn satisfies(held: &[String], required: &str) -> bool {
@@ -408,10 +368,7 @@ fn grants_role(scope: &str, role: &str) -> bool {
 fn normalize(scopes: impl IntoIterator<Item = String>) -> Vec<String> {
     let set: BTreeSet<String> = scopes.into_iter().collect();
     let all: Vec<&String> = set.iter().collect();
-    set.iter()
-        .filter(|s| !all.iter().any(|o| o != s && scope_match(o, s)))
-        .cloned()
-        .collect()
+    set.iter().filter(|s| !all.iter().any(|o| o != s && scope_match(o, s))).cloned().collect()
 }
 
 /// Expands `assume:` scopes through the role table until nothing new appears.
@@ -472,10 +429,7 @@ fn js_number(n: &serde_json::Number) -> String {
 }
 
 fn string_array(v: &Value) -> Option<Vec<String>> {
-    v.as_array()?
-        .iter()
-        .map(|s| s.as_str().map(str::to_string))
-        .collect()
+    v.as_array()?.iter().map(|s| s.as_str().map(str::to_string)).collect()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -491,28 +445,15 @@ struct AuthInput<'a> {
 }
 
 enum AuthOutcome {
-    Success {
-        client_id: String,
-        scopes: Vec<String>,
-        expires: DateTime<Utc>,
-        hash: Option<String>,
-    },
-    NoAuth {
-        scopes: Vec<String>,
-        expires: DateTime<Utc>,
-    },
+    Success { client_id: String, scopes: Vec<String>, expires: DateTime<Utc>, hash: Option<String> },
+    NoAuth { scopes: Vec<String>, expires: DateTime<Utc> },
     Failed(String),
 }
 
 impl AuthOutcome {
     fn to_json(&self) -> Value {
         match self {
-            AuthOutcome::Success {
-                client_id,
-                scopes,
-                expires,
-                hash,
-            } => {
+            AuthOutcome::Success { client_id, scopes, expires, hash } => {
                 let mut v = json!({
                     "status": "auth-success",
                     "scheme": "hawk",
@@ -547,9 +488,7 @@ struct LoadedCredentials {
 }
 
 fn static_client_expiry() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(3000, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    Utc.with_ymd_and_hms(3000, 1, 1, 0, 0, 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn decode_base64_lenient(s: &str) -> Option<Vec<u8>> {
@@ -576,11 +515,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `loadCredentials` of signaturevalidator.js.
-fn load_credentials(
-    st: &State,
-    credential_name: &str,
-    ext: Option<&str>,
-) -> Result<LoadedCredentials, String> {
+fn load_credentials(st: &State, credential_name: &str, ext: Option<&str>) -> Result<LoadedCredentials, String> {
     let ext = match ext {
         Some(e) if !e.is_empty() => Some(parse_ext(e)?),
         _ => None,
@@ -591,9 +526,7 @@ fn load_credentials(
         && let Some(issuer) = cert.get("issuer")
         && js_truthy(issuer)
     {
-        let issuer = issuer
-            .as_str()
-            .ok_or("ext.certificate.issuer must be a string")?;
+        let issuer = issuer.as_str().ok_or("ext.certificate.issuer must be a string")?;
         if issuer == credential_name {
             return Err("ext.certificate.issuer must differ from the supplied clientId".into());
         }
@@ -609,15 +542,8 @@ fn load_credentials(
     let mut key = client.access_token.clone();
 
     if let Some(ext) = &ext {
-        (scopes, expires, key) = limit_client_with_ext(
-            st,
-            credential_name,
-            &issuing_client_id,
-            &client.access_token,
-            scopes,
-            expires,
-            ext,
-        )?;
+        (scopes, expires, key) =
+            limit_client_with_ext(st, credential_name, &issuing_client_id, &client.access_token, scopes, expires, ext)?;
     }
 
     Ok(LoadedCredentials {
@@ -642,16 +568,11 @@ fn limit_client_with_ext(
     let mut key = access_token.to_string();
 
     if let Some(cert) = ext.get("certificate").filter(|c| js_truthy(c)) {
-        let cert = cert
-            .as_object()
-            .ok_or("ext.certificate must be a JSON object")?;
+        let cert = cert.as_object().ok_or("ext.certificate must be a JSON object")?;
         if cert.get("version").and_then(Value::as_f64) != Some(1.0) {
             return Err("ext.certificate.version must be 1".into());
         }
-        let seed = cert
-            .get("seed")
-            .and_then(Value::as_str)
-            .ok_or("ext.certificate.seed must be a string")?;
+        let seed = cert.get("seed").and_then(Value::as_str).ok_or("ext.certificate.seed must be a string")?;
         if seed.encode_utf16().count() != 44 {
             return Err("ext.certificate.seed must be 44 characters".into());
         }
@@ -694,9 +615,7 @@ fn limit_client_with_ext(
                 ));
             }
         } else if cert.contains_key("clientId") {
-            return Err(
-                "ext.certificate.clientId must only be used with ext.certificate.issuer".into(),
-            );
+            return Err("ext.certificate.clientId must only be used with ext.certificate.issuer".into());
         }
 
         if !cert_scopes.iter().all(|s| satisfies(&scopes, s)) {
@@ -721,8 +640,7 @@ fn limit_client_with_ext(
         lines.push(format!("expiry:{}", js_number(&expiry)));
         lines.push("scopes:".to_string());
         lines.extend(cert_scopes.iter().cloned());
-        let expected = general_purpose::STANDARD
-            .encode(hmac_sha256(access_token, lines.join("\n").as_bytes()));
+        let expected = general_purpose::STANDARD.encode(hmac_sha256(access_token, lines.join("\n").as_bytes()));
         let given = cert.get("signature").and_then(Value::as_str);
         if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
             return Err(if issuer.is_some() {
@@ -774,11 +692,7 @@ fn limit_client_with_ext(
     Ok((scopes, expires, key))
 }
 
-fn authenticate_header(
-    st: &State,
-    input: &AuthInput<'_>,
-    authorization: &str,
-) -> Result<AuthOutcome, String> {
+fn authenticate_header(st: &State, input: &AuthInput<'_>, authorization: &str) -> Result<AuthOutcome, String> {
     let authorization = authorization.trim();
     let (scheme, attributes) = match authorization.split_once(char::is_whitespace) {
         Some((s, a)) => (s, a.trim()),
@@ -793,17 +707,13 @@ fn authenticate_header(
     if attributes.is_empty() {
         return Err("Bad Request: Invalid header syntax".into());
     }
-    let header = hawk::Header::from_str(attributes)
-        .map_err(|e| format!("Bad Request: Invalid header syntax ({e})"))?;
-    let (Some(id), Some(ts), Some(_), Some(_)) =
-        (&header.id, header.ts, &header.nonce, &header.mac)
-    else {
+    let header = hawk::Header::from_str(attributes).map_err(|e| format!("Bad Request: Invalid header syntax ({e})"))?;
+    let (Some(id), Some(ts), Some(_), Some(_)) = (&header.id, header.ts, &header.nonce, &header.mac) else {
         return Err("Bad Request: Missing attributes".into());
     };
 
     let creds = load_credentials(st, id, header.ext.as_deref())?;
-    let key = hawk::Key::new(creds.key.as_bytes(), hawk::SHA256)
-        .map_err(|e| format!("Invalid credentials: {e}"))?;
+    let key = hawk::Key::new(creds.key.as_bytes(), hawk::SHA256).map_err(|e| format!("Invalid credentials: {e}"))?;
     let method = input.method.to_uppercase();
     let host = input.host.to_lowercase();
     let request = hawk::RequestBuilder::new(&method, &host, input.port, input.resource).request();
@@ -811,10 +721,7 @@ fn authenticate_header(
         return Err("Unauthorized: Bad mac".into());
     }
     let now = SystemTime::now();
-    let skew = now
-        .duration_since(ts)
-        .or_else(|_| ts.duration_since(now))
-        .unwrap_or(Duration::MAX);
+    let skew = now.duration_since(ts).or_else(|_| ts.duration_since(now)).unwrap_or(Duration::MAX);
     if skew > TS_SKEW {
         return Err("Unauthorized: Stale timestamp".into());
     }
@@ -822,10 +729,7 @@ fn authenticate_header(
         client_id: creds.client_id,
         scopes: creds.scopes,
         expires: creds.expires,
-        hash: header
-            .hash
-            .as_ref()
-            .map(|h| general_purpose::STANDARD.encode(h)),
+        hash: header.hash.as_ref().map(|h| general_purpose::STANDARD.encode(h)),
     })
 }
 
@@ -844,24 +748,16 @@ fn authenticate_bewit(st: &State, input: &AuthInput<'_>) -> Result<AuthOutcome, 
         return Err("Unauthorized: Access expired".into());
     }
     let creds = load_credentials(st, bewit.id(), bewit.ext())?;
-    let key = hawk::Key::new(creds.key.as_bytes(), hawk::SHA256)
-        .map_err(|e| format!("Invalid credentials: {e}"))?;
+    let key = hawk::Key::new(creds.key.as_bytes(), hawk::SHA256).map_err(|e| format!("Invalid credentials: {e}"))?;
     if !builder.request().validate_bewit(&bewit, &key) {
         return Err("Unauthorized: Bad mac".into());
     }
-    Ok(AuthOutcome::Success {
-        client_id: creds.client_id,
-        scopes: creds.scopes,
-        expires: creds.expires,
-        hash: None,
-    })
+    Ok(AuthOutcome::Success { client_id: creds.client_id, scopes: creds.scopes, expires: creds.expires, hash: None })
 }
 
 fn has_bewit_resource(resource: &str) -> bool {
     resource.starts_with('/')
-        && resource
-            .find('?')
-            .is_some_and(|q| resource[q..].contains("?bewit=") || resource[q..].contains("&bewit="))
+        && resource.find('?').is_some_and(|q| resource[q..].contains("?bewit=") || resource[q..].contains("&bewit="))
 }
 
 /// The auth service's signature validator (what `authenticateHawk` answers).
@@ -881,10 +777,7 @@ fn signature_validator(st: &State, input: &AuthInput<'_>) -> AuthOutcome {
 // API-side authentication (libraries/api remoteAuthentication)
 
 enum Caller {
-    Authenticated {
-        client_id: String,
-        scopes: Vec<String>,
-    },
+    Authenticated { client_id: String, scopes: Vec<String> },
     Anonymous,
 }
 
@@ -915,9 +808,7 @@ fn parse_host(host: &str) -> Option<(String, Option<u16>)> {
 }
 
 fn query_has_bewit(req: &HttpRequest) -> bool {
-    req.query_string()
-        .split('&')
-        .any(|kv| kv.strip_prefix("bewit=").is_some_and(|v| !v.is_empty()))
+    req.query_string().split('&').any(|kv| kv.strip_prefix("bewit=").is_some_and(|v| !v.is_empty()))
 }
 
 fn content_type(req: &HttpRequest) -> String {
@@ -942,44 +833,22 @@ fn authenticate_request(st: &State, req: &HttpRequest, body: &[u8]) -> Result<Ca
         return Ok(Caller::Anonymous);
     }
     let authorization = match raw_authorization {
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| failed("Bad Request: Invalid header syntax".into()))?,
-        ),
+        Some(v) => Some(v.to_str().map_err(|_| failed("Bad Request: Invalid header syntax".into()))?),
         None => None,
     };
-    let (host, port) = header_str(req, "host")
-        .and_then(parse_host)
-        .ok_or_else(|| failed("Invalid Host header".into()))?;
+    let (host, port) =
+        header_str(req, "host").and_then(parse_host).ok_or_else(|| failed("Invalid Host header".into()))?;
     let mut port = port.unwrap_or(80);
     if let Some(p) = header_str(req, "x-forwarded-port") {
-        port = p
-            .trim()
-            .parse()
-            .map_err(|_| failed("Invalid x-forwarded-port header".into()))?;
+        port = p.trim().parse().map_err(|_| failed("Invalid x-forwarded-port header".into()))?;
     } else if header_str(req, "x-forwarded-proto") == Some("https") {
         port = 443;
     }
     let method = req.method().as_str().to_lowercase();
-    let resource = req
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or_else(|| req.uri().path());
-    let input = AuthInput {
-        method: &method,
-        resource,
-        host: &host,
-        port,
-        authorization,
-    };
+    let resource = req.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or_else(|| req.uri().path());
+    let input = AuthInput { method: &method, resource, host: &host, port, authorization };
     match signature_validator(st, &input) {
-        AuthOutcome::Success {
-            client_id,
-            scopes,
-            hash,
-            ..
-        } => {
+        AuthOutcome::Success { client_id, scopes, hash, .. } => {
             if let Some(hash) = hash {
                 let computed = hawk::PayloadHasher::hash(content_type(req), hawk::SHA256, body)
                     .map(|h| general_purpose::STANDARD.encode(h))
@@ -1063,14 +932,8 @@ fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ (Value::Object(_) | Value::Array(_))) => Ok(v),
-        Ok(_) => Err(ApiError::new(
-            "MalformedPayload",
-            "Failed to parse JSON: payload must be an object or an array",
-        )),
-        Err(e) => Err(ApiError::new(
-            "MalformedPayload",
-            format!("Failed to parse JSON: {e}"),
-        )),
+        Ok(_) => Err(ApiError::new("MalformedPayload", "Failed to parse JSON: payload must be an object or an array")),
+        Err(e) => Err(ApiError::new("MalformedPayload", format!("Failed to parse JSON: {e}"))),
     }
 }
 
@@ -1108,23 +971,11 @@ async fn create_task(
     let mut st = lock(&data.state);
     let parsed = parse_body(&body);
     let payload = parsed.as_ref().cloned().unwrap_or_else(|_| json!({}));
-    let outcome = parsed.and_then(|task| {
-        handle_create_task(
-            &mut st,
-            &req,
-            &task_id,
-            &body,
-            task,
-            &client_id,
-            &authorized_scopes,
-        )
-    });
+    let outcome = parsed
+        .and_then(|task| handle_create_task(&mut st, &req, &task_id, &body, task, &client_id, &authorized_scopes));
     let (status, response) = match outcome {
         Ok(reply) => (200, HttpResponse::Ok().json(reply)),
-        Err(err) => (
-            err.status,
-            error_response("createTask", json!({ "taskId": task_id }), &payload, &err),
-        ),
+        Err(err) => (err.status, error_response("createTask", json!({ "taskId": task_id }), &payload, &err)),
     };
     st.requests.push(CreateTaskRequest {
         task_id,
@@ -1163,21 +1014,12 @@ fn handle_create_task(
         });
     }
 
-    let def = task
-        .as_object()
-        .ok_or_else(|| ApiError::new("InputValidationError", "task must be an object"))?;
+    let def = task.as_object().ok_or_else(|| ApiError::new("InputValidationError", "task must be an object"))?;
     let str_field = |k: &str| def.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-    let task_queue_id = match (
-        str_field("provisionerId"),
-        str_field("workerType"),
-        str_field("taskQueueId"),
-    ) {
+    let task_queue_id = match (str_field("provisionerId"), str_field("workerType"), str_field("taskQueueId")) {
         (Some(p), Some(w), Some(tq)) => {
             if format!("{p}/{w}") != tq {
-                return Err(ApiError::new(
-                    "InputError",
-                    "taskQueueId must match \"provisionerId/workerType\"",
-                ));
+                return Err(ApiError::new("InputError", "taskQueueId must match \"provisionerId/workerType\""));
             }
             tq.to_string()
         }
@@ -1195,20 +1037,12 @@ fn handle_create_task(
     let required = create_task_requirements(def, &task_queue_id);
     match &caller {
         Caller::Anonymous => {
-            return Err(insufficient_scopes(
-                &caller,
-                &required.expression(),
-                &required.unsatisfied(&[]),
-            ));
+            return Err(insufficient_scopes(&caller, &required.expression(), &required.unsatisfied(&[])));
         }
         Caller::Authenticated { scopes, .. } if st.roles_defined => {
             let unsatisfied = required.unsatisfied(scopes);
             if !unsatisfied.is_empty() {
-                return Err(insufficient_scopes(
-                    &caller,
-                    &required.expression(),
-                    &unsatisfied,
-                ));
+                return Err(insufficient_scopes(&caller, &required.expression(), &unsatisfied));
             }
         }
         Caller::Authenticated { .. } => {}
@@ -1227,8 +1061,7 @@ fn handle_create_task(
     }
 
     let status = task_status(task_id, def, &task_queue_id);
-    st.tasks
-        .insert(task_id.to_string(), (task.clone(), status.clone()));
+    st.tasks.insert(task_id.to_string(), (task.clone(), status.clone()));
     st.created.push(CreatedTask {
         task_id: task_id.to_string(),
         task,
@@ -1252,12 +1085,7 @@ impl Requirements {
     }
 
     fn unsatisfied(&self, scopes: &[String]) -> Vec<Value> {
-        let mut missing: Vec<Value> = self
-            .all
-            .iter()
-            .filter(|s| !satisfies(scopes, s))
-            .map(|s| json!(s))
-            .collect();
+        let mut missing: Vec<Value> = self.all.iter().filter(|s| !satisfies(scopes, s)).map(|s| json!(s)).collect();
         if !self.any.iter().any(|s| satisfies(scopes, s)) {
             missing.push(json!({ "AnyOf": self.any }));
         }
@@ -1269,46 +1097,26 @@ fn create_task_requirements(def: &Map<String, Value>, task_queue_id: &str) -> Re
     let strings = |k: &str| -> Vec<String> {
         def.get(k)
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default()
     };
     let mut all = strings("scopes");
-    all.extend(
-        strings("routes")
-            .into_iter()
-            .map(|r| format!("queue:route:{r}")),
-    );
+    all.extend(strings("routes").into_iter().map(|r| format!("queue:route:{r}")));
     let priority = match def.get("priority").and_then(Value::as_str) {
         Some(p) if PRIORITY_LEVELS.contains(&p) => p,
         _ => "lowest",
     };
-    let upto = PRIORITY_LEVELS
-        .iter()
-        .position(|p| *p == priority)
-        .unwrap_or(PRIORITY_LEVELS.len() - 1);
+    let upto = PRIORITY_LEVELS.iter().position(|p| *p == priority).unwrap_or(PRIORITY_LEVELS.len() - 1);
     let mut any = vec![format!("queue:create-task:{task_queue_id}")];
-    any.extend(
-        PRIORITY_LEVELS[..=upto]
-            .iter()
-            .map(|p| format!("queue:create-task:{p}:{task_queue_id}")),
-    );
+    any.extend(PRIORITY_LEVELS[..=upto].iter().map(|p| format!("queue:create-task:{p}:{task_queue_id}")));
     Requirements { all, any }
 }
 
 fn task_status(task_id: &str, def: &Map<String, Value>, task_queue_id: &str) -> Value {
     let get = |k: &str, default: &str| -> Value {
-        def.get(k)
-            .filter(|v| js_truthy(v))
-            .cloned()
-            .unwrap_or_else(|| json!(default))
+        def.get(k).filter(|v| js_truthy(v)).cloned().unwrap_or_else(|| json!(default))
     };
-    let (provisioner_id, worker_type) =
-        task_queue_id.split_once('/').unwrap_or((task_queue_id, ""));
+    let (provisioner_id, worker_type) = task_queue_id.split_once('/').unwrap_or((task_queue_id, ""));
     let deadline = def.get("deadline").cloned().unwrap_or(Value::Null);
     let expires = def.get("expires").cloned().unwrap_or_else(|| {
         deadline
@@ -1317,10 +1125,7 @@ fn task_status(task_id: &str, def: &Map<String, Value>, task_queue_id: &str) -> 
             .map(|d| json!(iso(d.with_timezone(&Utc) + chrono::Duration::days(365))))
             .unwrap_or(Value::Null)
     });
-    let has_dependencies = def
-        .get("dependencies")
-        .and_then(Value::as_array)
-        .is_some_and(|d| !d.is_empty());
+    let has_dependencies = def.get("dependencies").and_then(Value::as_array).is_some_and(|d| !d.is_empty());
     let (state, runs) = if has_dependencies {
         ("unscheduled", json!([]))
     } else {
@@ -1360,12 +1165,7 @@ async fn notify_email(req: HttpRequest, body: web::Bytes, data: web::Data<Shared
     }
 }
 
-fn handle_email(
-    st: &mut State,
-    req: &HttpRequest,
-    body: &[u8],
-    email: Value,
-) -> Result<(), ApiError> {
+fn handle_email(st: &mut State, req: &HttpRequest, body: &[u8], email: Value) -> Result<(), ApiError> {
     require_json_content_type(req)?;
     let caller = authenticate_request(st, req, body)?;
     if let Some((status, code)) = st.notify_failures.pop_front() {
@@ -1390,11 +1190,7 @@ fn handle_email(
         Caller::Anonymous => &[],
     };
     if !satisfies(held, &required) {
-        return Err(insufficient_scopes(
-            &caller,
-            &json!(required),
-            &[json!(required)],
-        ));
+        return Err(insufficient_scopes(&caller, &json!(required), &[json!(required)]));
     }
     st.emails.push(email);
     Ok(())
@@ -1427,13 +1223,7 @@ async fn authenticate_hawk(body: web::Bytes, data: web::Data<Shared>) -> HttpRes
             Some(Value::String(a)) => Some(a.as_str()),
             Some(_) => return Err(invalid("data/authorization must be string")),
         };
-        let input = AuthInput {
-            method,
-            resource,
-            host,
-            port,
-            authorization,
-        };
+        let input = AuthInput { method, resource, host, port, authorization };
         Ok(signature_validator(&st, &input).to_json())
     });
     match result {
@@ -1490,9 +1280,7 @@ mod tests {
     }
 
     fn queue(fake: &FakeTaskcluster, creds: Credentials, authorized: Option<&[&str]>) -> Queue {
-        let mut b = ClientBuilder::new(fake.root_url())
-            .credentials(creds)
-            .retry(retry(0));
+        let mut b = ClientBuilder::new(fake.root_url()).credentials(creds).retry(retry(0));
         if let Some(a) = authorized {
             b = b.authorized_scopes(a.iter().copied());
         }
@@ -1529,23 +1317,12 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         let mut lines = head.lines();
-        let status = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
         let headers = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
             .collect();
-        (
-            status,
-            headers,
-            serde_json::from_str(body).unwrap_or(Value::Null),
-        )
+        (status, headers, serde_json::from_str(body).unwrap_or(Value::Null))
     }
 
     /// Signs a certificate exactly as the taskcluster client does, with free start/expiry.
@@ -1567,10 +1344,8 @@ mod tests {
         lines.push(format!("expiry:{expiry}"));
         lines.push("scopes:".into());
         lines.extend(scopes.iter().map(|s| s.to_string()));
-        let signature = general_purpose::STANDARD.encode(hmac_sha256(
-            &issuer.access_token,
-            lines.join("\n").as_bytes(),
-        ));
+        let signature =
+            general_purpose::STANDARD.encode(hmac_sha256(&issuer.access_token, lines.join("\n").as_bytes()));
         let mut cert = json!({
             "version": 1, "scopes": scopes, "start": start, "expiry": expiry,
             "seed": seed, "signature": signature,
@@ -1578,13 +1353,8 @@ mod tests {
         if temp_client_id.is_some() {
             cert["issuer"] = json!(issuer.client_id);
         }
-        let token = general_purpose::URL_SAFE_NO_PAD
-            .encode(hmac_sha256(&issuer.access_token, seed.as_bytes()));
-        Credentials::new_with_certificate(
-            temp_client_id.unwrap_or(&issuer.client_id),
-            token,
-            cert.to_string(),
-        )
+        let token = general_purpose::URL_SAFE_NO_PAD.encode(hmac_sha256(&issuer.access_token, seed.as_bytes()));
+        Credentials::new_with_certificate(temp_client_id.unwrap_or(&issuer.client_id), token, cert.to_string())
     }
 
     fn hawk_creds(c: &ClientSpec) -> hawk::Credentials {
@@ -1601,11 +1371,7 @@ mod tests {
     #[tokio::test]
     async fn create_task_is_recorded_with_authorized_scopes() {
         let fake = FakeTaskcluster::start_default();
-        let q = queue(
-            &fake,
-            creds(fake.service_client()),
-            Some(&["assume:hook-id:g/h", "queue:create-task:*"]),
-        );
+        let q = queue(&fake, creds(fake.service_client()), Some(&["assume:hook-id:g/h", "queue:create-task:*"]));
         let id = slug();
         let resp = q.createTask(&id, &task("one")).await.unwrap();
         assert_eq!(resp["status"]["taskId"], json!(id));
@@ -1620,10 +1386,7 @@ mod tests {
         assert_eq!(created[0].client_id, "static/hooks");
         assert_eq!(
             created[0].authorized_scopes,
-            Some(vec![
-                "assume:hook-id:g/h".to_string(),
-                "queue:create-task:*".to_string()
-            ])
+            Some(vec!["assume:hook-id:g/h".to_string(), "queue:create-task:*".to_string()])
         );
         let reqs = fake.create_task_requests();
         assert_eq!(reqs.len(), 1);
@@ -1648,35 +1411,19 @@ mod tests {
     async fn wrong_access_token_or_unknown_client_is_401() {
         let fake = FakeTaskcluster::start_default();
         let bad = Credentials::new("static/hooks", "not-the-token");
-        let err = queue(&fake, bad, None)
-            .createTask(&slug(), &task("x"))
-            .await
-            .unwrap_err();
+        let err = queue(&fake, bad, None).createTask(&slug(), &task("x")).await.unwrap_err();
         assert_eq!(status_of(&err), Some(401));
         assert!(err.to_string().contains("Unauthorized: Bad mac"), "{err}");
-        assert!(
-            err.to_string()
-                .contains("* errorCode:  AuthenticationFailed")
-        );
+        assert!(err.to_string().contains("* errorCode:  AuthenticationFailed"));
 
         let unknown = Credentials::new("nobody", "whatever");
-        let err = queue(&fake, unknown, None)
-            .createTask(&slug(), &task("x"))
-            .await
-            .unwrap_err();
+        let err = queue(&fake, unknown, None).createTask(&slug(), &task("x")).await.unwrap_err();
         assert_eq!(status_of(&err), Some(401));
-        assert!(
-            err.to_string()
-                .contains("Client with clientId 'nobody' not found"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("Client with clientId 'nobody' not found"), "{err}");
 
         assert!(fake.created_tasks().is_empty());
         let reqs = fake.create_task_requests();
-        assert_eq!(
-            reqs.iter().map(|r| r.status).collect::<Vec<_>>(),
-            vec![401, 401]
-        );
+        assert_eq!(reqs.iter().map(|r| r.status).collect::<Vec<_>>(), vec![401, 401]);
         assert_eq!(reqs[1].client_id, "nobody");
     }
 
@@ -1684,27 +1431,16 @@ mod tests {
     #[tokio::test]
     async fn authorized_scopes_not_held_by_client_fail_authentication() {
         let fake = FakeTaskcluster::start_default();
-        let q = queue(
-            &fake,
-            creds(fake.service_client()),
-            Some(&["queue:create-task:*", "secrets:get:*"]),
-        );
+        let q = queue(&fake, creds(fake.service_client()), Some(&["queue:create-task:*", "secrets:get:*"]));
         let err = q.createTask(&slug(), &task("x")).await.unwrap_err();
         assert_eq!(status_of(&err), Some(401));
-        assert!(
-            err.to_string()
-                .contains("Supplied credentials do not satisfy authorizedScopes"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("Supplied credentials do not satisfy authorizedScopes"), "{err}");
         let reqs = fake.create_task_requests();
         assert_eq!(reqs.len(), 1);
         assert_eq!(reqs[0].status, 401);
         assert_eq!(
             reqs[0].authorized_scopes,
-            Some(vec![
-                "queue:create-task:*".to_string(),
-                "secrets:get:*".to_string()
-            ])
+            Some(vec!["queue:create-task:*".to_string(), "secrets:get:*".to_string()])
         );
         assert!(fake.created_tasks().is_empty());
     }
@@ -1714,10 +1450,7 @@ mod tests {
         let fake = FakeTaskcluster::start_default();
         fake.set_role(
             "hook-id:g/h",
-            vec![
-                "queue:create-task:highest:proj-test/linux".into(),
-                "queue:route:index.g.*".into(),
-            ],
+            vec!["queue:create-task:highest:proj-test/linux".into(), "queue:route:index.g.*".into()],
         );
         let svc = creds(fake.service_client());
 
@@ -1745,10 +1478,7 @@ mod tests {
         let q = queue(&fake, svc.clone(), Some(&["assume:hook-id:g/other"]));
         let err = q.createTask(&slug(), &task("no-role")).await.unwrap_err();
         assert_eq!(status_of(&err), Some(403));
-        assert!(
-            err.to_string()
-                .contains("queue:create-task:proj-test/linux")
-        );
+        assert!(err.to_string().contains("queue:create-task:proj-test/linux"));
 
         // a wildcard role id is granted to matching assume: scopes
         fake.set_role("hook-id:w/*", vec!["queue:create-task:proj-test/*".into()]);
@@ -1756,46 +1486,28 @@ mod tests {
         q.createTask(&slug(), &task("wild")).await.unwrap();
 
         assert_eq!(fake.created_tasks().len(), 2);
-        assert_eq!(
-            fake.create_task_requests()
-                .iter()
-                .map(|r| r.status)
-                .collect::<Vec<_>>(),
-            vec![200, 403, 403, 200]
-        );
+        assert_eq!(fake.create_task_requests().iter().map(|r| r.status).collect::<Vec<_>>(), vec![200, 403, 403, 200]);
     }
 
     #[tokio::test]
     async fn injected_500_then_success_with_one_retry() {
         let fake = FakeTaskcluster::start_default();
         fake.fail_create_task(1, 500, "InternalServerError");
-        let q = Queue::new(
-            ClientBuilder::new(fake.root_url())
-                .credentials(creds(fake.service_client()))
-                .retry(retry(1)),
-        )
-        .unwrap();
+        let q =
+            Queue::new(ClientBuilder::new(fake.root_url()).credentials(creds(fake.service_client())).retry(retry(1)))
+                .unwrap();
         let id = slug();
         q.createTask(&id, &task("retried")).await.unwrap();
         let reqs = fake.create_task_requests();
-        assert_eq!(
-            reqs.iter().map(|r| r.status).collect::<Vec<_>>(),
-            vec![500, 200]
-        );
+        assert_eq!(reqs.iter().map(|r| r.status).collect::<Vec<_>>(), vec![500, 200]);
         assert!(reqs.iter().all(|r| r.task_id == id));
         assert_eq!(fake.created_tasks().len(), 1);
 
         // without retries the injected error surfaces, with the right status
         fake.fail_create_task(1, 400, "InputError");
-        let err = queue(&fake, creds(fake.service_client()), None)
-            .createTask(&slug(), &task("x"))
-            .await
-            .unwrap_err();
+        let err = queue(&fake, creds(fake.service_client()), None).createTask(&slug(), &task("x")).await.unwrap_err();
         assert_eq!(status_of(&err), Some(400));
-        assert!(
-            err.to_string().contains("* errorCode:  InputError"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("* errorCode:  InputError"), "{err}");
     }
 
     #[tokio::test]
@@ -1812,21 +1524,11 @@ mod tests {
         different["metadata"]["name"] = json!("different");
         let err = q.createTask(&id, &different).await.unwrap_err();
         assert_eq!(status_of(&err), Some(409));
-        assert!(
-            err.to_string()
-                .contains(&format!("taskId `{id}` already used by another task.")),
-            "{err}"
-        );
+        assert!(err.to_string().contains(&format!("taskId `{id}` already used by another task.")), "{err}");
         assert!(err.to_string().contains("* errorCode:  RequestConflict"));
 
         assert_eq!(fake.created_tasks().len(), 1);
-        assert_eq!(
-            fake.create_task_requests()
-                .iter()
-                .map(|r| r.status)
-                .collect::<Vec<_>>(),
-            vec![200, 200, 409]
-        );
+        assert_eq!(fake.create_task_requests().iter().map(|r| r.status).collect::<Vec<_>>(), vec![200, 200, 409]);
     }
 
     #[tokio::test]
@@ -1834,31 +1536,19 @@ mod tests {
         let issuer = ClientSpec {
             client_id: "static/hooks".into(),
             access_token: "issuer-token".into(),
-            scopes: vec![
-                "queue:create-task:*".into(),
-                "notify:email:*".into(),
-                "auth:create-client:temp/*".into(),
-            ],
+            scopes: vec!["queue:create-task:*".into(), "notify:email:*".into(), "auth:create-client:temp/*".into()],
         };
         let fake = FakeTaskcluster::start(vec![issuer.clone()]);
         fake.set_role("unused", vec![]); // turn on the create-task scope check
 
         // unnamed: clientId stays the issuer's, scopes are the certificate's
-        let temp = creds(&issuer)
-            .create_temp_creds(Duration::from_secs(600), ["queue:create-task:proj-test/*"])
-            .unwrap();
-        queue(&fake, temp, None)
-            .createTask(&slug(), &task("unnamed"))
-            .await
-            .unwrap();
+        let temp =
+            creds(&issuer).create_temp_creds(Duration::from_secs(600), ["queue:create-task:proj-test/*"]).unwrap();
+        queue(&fake, temp, None).createTask(&slug(), &task("unnamed")).await.unwrap();
 
         // named, with authorizedScopes on top
         let temp = creds(&issuer)
-            .create_named_temp_creds(
-                "temp/one",
-                Duration::from_secs(600),
-                ["queue:create-task:*"],
-            )
+            .create_named_temp_creds("temp/one", Duration::from_secs(600), ["queue:create-task:*"])
             .unwrap();
         queue(&fake, temp, Some(&["queue:create-task:proj-test/linux"]))
             .createTask(&slug(), &task("named"))
@@ -1866,23 +1556,15 @@ mod tests {
             .unwrap();
 
         // the certificate's scopes, not the issuer's, are what counts
-        let temp = creds(&issuer)
-            .create_temp_creds(Duration::from_secs(600), ["notify:email:*"])
-            .unwrap();
-        let err = queue(&fake, temp, None)
-            .createTask(&slug(), &task("no-scope"))
-            .await
-            .unwrap_err();
+        let temp = creds(&issuer).create_temp_creds(Duration::from_secs(600), ["notify:email:*"]).unwrap();
+        let err = queue(&fake, temp, None).createTask(&slug(), &task("no-scope")).await.unwrap_err();
         assert_eq!(status_of(&err), Some(403));
 
         let created = fake.created_tasks();
         assert_eq!(created.len(), 2);
         assert_eq!(created[0].client_id, "static/hooks");
         assert_eq!(created[1].client_id, "temp/one");
-        assert_eq!(
-            created[1].authorized_scopes,
-            Some(vec!["queue:create-task:proj-test/linux".to_string()])
-        );
+        assert_eq!(created[1].authorized_scopes, Some(vec!["queue:create-task:proj-test/linux".to_string()]));
     }
 
     #[tokio::test]
@@ -1902,70 +1584,34 @@ mod tests {
 
         // a correctly signed certificate is accepted (so the failures below are meaningful)
         let good = make_cert(&issuer, None, now, now + hour, &["queue:create-task:*"]);
-        queue(&fake, good, None)
-            .createTask(&slug(), &task("good"))
-            .await
-            .unwrap();
+        queue(&fake, good, None).createTask(&slug(), &task("good")).await.unwrap();
 
-        let expired = make_cert(
-            &issuer,
-            None,
-            now - 2 * hour,
-            now - hour,
-            &["queue:create-task:*"],
-        );
+        let expired = make_cert(&issuer, None, now - 2 * hour, now - hour, &["queue:create-task:*"]);
         let err = attempt(expired).await;
         assert_eq!(status_of(&err), Some(401));
-        assert!(
-            err.to_string().contains("ext.certificate.expiry < now"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("ext.certificate.expiry < now"), "{err}");
 
-        let future = make_cert(
-            &issuer,
-            None,
-            now + hour,
-            now + 2 * hour,
-            &["queue:create-task:*"],
-        );
+        let future = make_cert(&issuer, None, now + hour, now + 2 * hour, &["queue:create-task:*"]);
         let err = attempt(future).await;
-        assert!(
-            err.to_string().contains("ext.certificate.start > now"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("ext.certificate.start > now"), "{err}");
 
         // forged: scopes changed after signing
-        let temp = creds(&issuer)
-            .create_temp_creds(Duration::from_secs(600), ["notify:email:*"])
-            .unwrap();
+        let temp = creds(&issuer).create_temp_creds(Duration::from_secs(600), ["notify:email:*"]).unwrap();
         let mut cert: Value = serde_json::from_str(temp.certificate.as_ref().unwrap()).unwrap();
         cert["scopes"] = json!(["queue:create-task:*"]);
-        let forged = Credentials::new_with_certificate(
-            temp.client_id.clone(),
-            temp.access_token.clone(),
-            cert.to_string(),
-        );
+        let forged =
+            Credentials::new_with_certificate(temp.client_id.clone(), temp.access_token.clone(), cert.to_string());
         let err = attempt(forged).await;
         assert_eq!(status_of(&err), Some(401));
-        assert!(
-            err.to_string()
-                .contains("ext.certificate.signature is not valid"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("ext.certificate.signature is not valid"), "{err}");
 
         // certificate scopes beyond the issuer's
         let greedy = make_cert(&issuer, None, now, now + hour, &["secrets:*"]);
         let err = attempt(greedy).await;
-        assert!(
-            err.to_string()
-                .contains("doesn't satisfy all certificate scopes"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("doesn't satisfy all certificate scopes"), "{err}");
 
         // signing the request with the permanent token instead of the temporary one
-        let temp = creds(&issuer)
-            .create_temp_creds(Duration::from_secs(600), ["queue:create-task:*"])
-            .unwrap();
+        let temp = creds(&issuer).create_temp_creds(Duration::from_secs(600), ["queue:create-task:*"]).unwrap();
         let wrong_key = Credentials::new_with_certificate(
             temp.client_id.clone(),
             issuer.access_token.clone(),
@@ -1975,15 +1621,10 @@ mod tests {
         assert!(err.to_string().contains("Unauthorized: Bad mac"), "{err}");
 
         // named credentials need auth:create-client:<name> on the issuer
-        let named = creds(&issuer)
-            .create_named_temp_creds("temp/x", Duration::from_secs(600), ["notify:email:*"])
-            .unwrap();
+        let named =
+            creds(&issuer).create_named_temp_creds("temp/x", Duration::from_secs(600), ["notify:email:*"]).unwrap();
         let err = attempt(named).await;
-        assert!(
-            err.to_string()
-                .contains("doesn't have `auth:create-client:temp/x` for supplied clientId"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("doesn't have `auth:create-client:temp/x` for supplied clientId"), "{err}");
 
         assert_eq!(fake.created_tasks().len(), 1);
     }
@@ -2027,10 +1668,7 @@ mod tests {
         let mut other = request.clone();
         other["resource"] = json!("/api/hooks/v1/hooks/g/other/trigger");
         let res = auth.authenticateHawk(&other).await.unwrap();
-        assert_eq!(
-            res,
-            json!({"status": "auth-failed", "message": "Unauthorized: Bad mac"})
-        );
+        assert_eq!(res, json!({"status": "auth-failed", "message": "Unauthorized: Bad mac"}));
 
         // authorizedScopes restrict and are expanded
         let ext = ext_b64(json!({"authorizedScopes": ["assume:hook-id:g/h"]}));
@@ -2047,14 +1685,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(res["status"], json!("auth-success"), "{res}");
-        assert_eq!(
-            res["scopes"],
-            json!([
-                "assume:anonymous",
-                "assume:hook-id:g/h",
-                "queue:route:index.*"
-            ])
-        );
+        assert_eq!(res["scopes"], json!(["assume:anonymous", "assume:hook-id:g/h", "queue:route:index.*"]));
         assert!(res.get("hash").is_none());
 
         // a stale timestamp fails
@@ -2083,10 +1714,7 @@ mod tests {
         assert_eq!(res["scopes"], json!(["assume:anonymous"]));
 
         // the request must carry the required properties
-        let err = auth
-            .authenticateHawk(&json!({"method": "get"}))
-            .await
-            .unwrap_err();
+        let err = auth.authenticateHawk(&json!({"method": "get"})).await.unwrap_err();
         assert_eq!(status_of(&err), Some(400));
     }
 
@@ -2098,28 +1726,19 @@ mod tests {
         let port = fake.addr.port();
         let auth = Auth::new(ClientBuilder::new(root.clone())).unwrap();
         let check = |resource: String, method: &str| {
-            let req =
-                json!({"method": method, "resource": resource, "host": "127.0.0.1", "port": port});
+            let req = json!({"method": method, "resource": resource, "host": "127.0.0.1", "port": port});
             let auth = &auth;
             async move { auth.authenticateHawk(&req).await.unwrap() }
         };
 
         let q = queue(&fake, creds(&svc), None);
-        let url = q
-            .client
-            .make_signed_url("task/abc", Some(vec![("x", "1")]), Duration::from_secs(60))
-            .unwrap();
+        let url = q.client.make_signed_url("task/abc", Some(vec![("x", "1")]), Duration::from_secs(60)).unwrap();
         let resource = url.strip_prefix(&root).unwrap().to_string();
         assert!(resource.starts_with("/api/queue/v1/task/abc?x=1&bewit="));
         let res = check(resource.clone(), "get").await;
         assert_eq!(res["status"], json!("auth-success"), "{res}");
         assert_eq!(res["clientId"], json!("static/hooks"));
-        assert!(
-            res["scopes"]
-                .as_array()
-                .unwrap()
-                .contains(&json!("queue:create-task:*"))
-        );
+        assert!(res["scopes"].as_array().unwrap().contains(&json!("queue:create-task:*")));
 
         let res = check(resource.replace("x=1", "x=2"), "get").await;
         assert_eq!(res["message"], json!("Unauthorized: Bad mac"));
@@ -2127,23 +1746,13 @@ mod tests {
         assert_eq!(res["message"], json!("Unauthorized: Invalid method"));
 
         // bewits carry authorizedScopes and certificates too
-        let temp = creds(&svc)
-            .create_temp_creds(
-                Duration::from_secs(600),
-                ["notify:email:*", "queue:create-task:*"],
-            )
-            .unwrap();
+        let temp =
+            creds(&svc).create_temp_creds(Duration::from_secs(600), ["notify:email:*", "queue:create-task:*"]).unwrap();
         let q = queue(&fake, temp, Some(&["notify:email:a@example.com"]));
-        let url = q
-            .client
-            .make_signed_url("task/abc", None, Duration::from_secs(60))
-            .unwrap();
+        let url = q.client.make_signed_url("task/abc", None, Duration::from_secs(60)).unwrap();
         let res = check(url.strip_prefix(&root).unwrap().to_string(), "get").await;
         assert_eq!(res["status"], json!("auth-success"), "{res}");
-        assert_eq!(
-            res["scopes"],
-            json!(["assume:anonymous", "notify:email:a@example.com"])
-        );
+        assert_eq!(res["scopes"], json!(["assume:anonymous", "notify:email:a@example.com"]));
     }
 
     #[tokio::test]
@@ -2160,14 +1769,8 @@ mod tests {
                 scopes: vec!["queue:create-task:*".into()],
             },
         ]);
-        let notify = |c: Credentials| {
-            Notify::new(
-                ClientBuilder::new(fake.root_url())
-                    .credentials(c)
-                    .retry(retry(0)),
-            )
-            .unwrap()
-        };
+        let notify =
+            |c: Credentials| Notify::new(ClientBuilder::new(fake.root_url()).credentials(c).retry(retry(0))).unwrap();
         let email = json!({"address": "a@example.com", "subject": "s", "content": "c"});
         let n = notify(creds(fake.service_client()));
         n.email(&email).await.unwrap();
@@ -2177,20 +1780,11 @@ mod tests {
         let err = n.email(&email).await.unwrap_err();
         assert_eq!(status_of(&err), Some(500));
 
-        let err = notify(Credentials::new("no-notify", "t2"))
-            .email(&email)
-            .await
-            .unwrap_err();
+        let err = notify(Credentials::new("no-notify", "t2")).email(&email).await.unwrap_err();
         assert_eq!(status_of(&err), Some(403));
-        assert!(
-            err.to_string().contains("notify:email:a@example.com"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("notify:email:a@example.com"), "{err}");
 
-        let err = notify(Credentials::new("static/hooks", "wrong"))
-            .email(&email)
-            .await
-            .unwrap_err();
+        let err = notify(Credentials::new("static/hooks", "wrong")).email(&email).await.unwrap_err();
         assert_eq!(status_of(&err), Some(401));
         assert_eq!(fake.emails().len(), 1);
     }
@@ -2225,30 +1819,24 @@ mod tests {
         assert_eq!(status, 403);
         assert_eq!(err["code"], json!("InsufficientScopes"));
         let msg = err["message"].as_str().unwrap();
-        assert!(msg.starts_with(
-            "This request requires Taskcluster credentials that satisfy the following scope expression:"
-        ));
+        assert!(
+            msg.starts_with(
+                "This request requires Taskcluster credentials that satisfy the following scope expression:"
+            )
+        );
         assert!(msg.contains(
             "\n\n---\n\n* method:     createTask\n* errorCode:  InsufficientScopes\n* statusCode: 403\n* time:       "
         ));
         assert_eq!(err["requestInfo"]["method"], json!("createTask"));
         assert_eq!(err["requestInfo"]["params"], json!({"taskId": id}));
-        assert_eq!(
-            err["requestInfo"]["payload"],
-            task("anon").with_times_of(&err["requestInfo"]["payload"])
-        );
+        assert_eq!(err["requestInfo"]["payload"], task("anon").with_times_of(&err["requestInfo"]["payload"]));
         assert!(DateTime::parse_from_rfc3339(err["requestInfo"]["time"].as_str().unwrap()).is_ok());
 
         // malformed JSON
         let (status, _, err) = raw(&root, "PUT", &path, &ct, b"{not json");
         assert_eq!(status, 400);
         assert_eq!(err["code"], json!("MalformedPayload"));
-        assert!(
-            err["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("Failed to parse JSON: ")
-        );
+        assert!(err["message"].as_str().unwrap().starts_with("Failed to parse JSON: "));
 
         // invalid taskId
         let (status, _, err) = raw(&root, "PUT", "/api/queue/v1/task/not-a-slug", &ct, b"{}");
@@ -2257,15 +1845,9 @@ mod tests {
 
         // neither provisionerId/workerType nor taskQueueId
         let q = queue(&fake, creds(fake.service_client()), None);
-        let err = q
-            .createTask(&slug(), &json!({"payload": {}}))
-            .await
-            .unwrap_err();
+        let err = q.createTask(&slug(), &json!({"payload": {}})).await.unwrap_err();
         assert_eq!(status_of(&err), Some(400));
-        assert!(
-            err.to_string().contains("* errorCode:  InputError"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("* errorCode:  InputError"), "{err}");
 
         // bad credentials carry www-authenticate
         let header = hawk::RequestBuilder::new("PUT", "127.0.0.1", fake.addr.port(), &path)
@@ -2294,28 +1876,19 @@ mod tests {
         let path = format!("/api/queue/v1/task/{}", slug());
         let body = task("hashed").to_string();
         let send = |signed_body: &[u8]| {
-            let hash =
-                hawk::PayloadHasher::hash("application/json", hawk::SHA256, signed_body).unwrap();
+            let hash = hawk::PayloadHasher::hash("application/json", hawk::SHA256, signed_body).unwrap();
             let header = hawk::RequestBuilder::new("PUT", "127.0.0.1", port, &path)
                 .hash(&hash[..])
                 .request()
                 .make_header(&hawk_creds(&svc))
                 .unwrap();
-            let headers = [
-                ("Content-Type", "application/json".to_string()),
-                ("Authorization", format!("Hawk {header}")),
-            ];
+            let headers =
+                [("Content-Type", "application/json".to_string()), ("Authorization", format!("Hawk {header}"))];
             raw(&root, "PUT", &path, &headers, body.as_bytes())
         };
         let (status, _, err) = send(b"{}");
         assert_eq!(status, 401);
-        assert!(
-            err["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("Invalid payload hash: "),
-            "{err}"
-        );
+        assert!(err["message"].as_str().unwrap().starts_with("Invalid payload hash: "), "{err}");
         let (status, _, reply) = send(body.as_bytes());
         assert_eq!(status, 200, "{reply}");
         assert_eq!(fake.created_tasks().len(), 1);
@@ -2327,9 +1900,7 @@ mod tests {
         let root = fake.root_url();
         let r = root.clone();
         let (status, _, body) =
-            std::thread::spawn(move || raw(&r, "GET", "/api/auth/v1/ping", &[], b""))
-                .join()
-                .unwrap();
+            std::thread::spawn(move || raw(&r, "GET", "/api/auth/v1/ping", &[], b"")).join().unwrap();
         assert_eq!((status, body), (200, json!({"alive": true, "uptime": 1})));
         let started = Instant::now();
         drop(fake);
@@ -2354,11 +1925,7 @@ mod tests {
     async fn wait_for_tasks_waits_for_late_tasks() {
         let fake = FakeTaskcluster::start_default();
         let q = queue(&fake, creds(fake.service_client()), None);
-        assert!(
-            fake.wait_for_tasks(1, Duration::from_millis(50))
-                .await
-                .is_empty()
-        );
+        assert!(fake.wait_for_tasks(1, Duration::from_millis(50)).await.is_empty());
         let id = slug();
         let id2 = id.clone();
         let late = tokio::spawn(async move {
@@ -2374,10 +1941,7 @@ mod tests {
     #[test]
     fn role_expansion() {
         let mut roles = BTreeMap::new();
-        roles.insert(
-            "hook-id:g/h".to_string(),
-            vec!["a:1".to_string(), "assume:inner".to_string()],
-        );
+        roles.insert("hook-id:g/h".to_string(), vec!["a:1".to_string(), "assume:inner".to_string()]);
         roles.insert("hook-id:w/*".to_string(), vec!["b:*".to_string()]);
         roles.insert("inner".to_string(), vec!["c:1".to_string()]);
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -2385,10 +1949,7 @@ mod tests {
             expand_scopes(&s(&["assume:hook-id:g/h"]), &roles),
             s(&["a:1", "assume:hook-id:g/h", "assume:inner", "c:1"])
         );
-        assert_eq!(
-            expand_scopes(&s(&["assume:hook-id:w/x"]), &roles),
-            s(&["assume:hook-id:w/x", "b:*"])
-        );
+        assert_eq!(expand_scopes(&s(&["assume:hook-id:w/x"]), &roles), s(&["assume:hook-id:w/x", "b:*"]));
         // a star scope grants every role it matches, and covered scopes are dropped
         assert_eq!(
             expand_scopes(&s(&["assume:hook-id:*", "b:2"]), &roles),
@@ -2396,20 +1957,13 @@ mod tests {
         );
         assert_eq!(expand_scopes(&s(&["x:1"]), &roles), s(&["x:1"]));
         assert!(satisfies(&s(&["queue:*"]), "queue:create-task:a/b"));
-        assert!(!satisfies(
-            &s(&["queue:create-task:a/b"]),
-            "queue:create-task:a/c"
-        ));
+        assert!(!satisfies(&s(&["queue:create-task:a/b"]), "queue:create-task:a/c"));
     }
 
     #[test]
     fn certificate_signature_matches_the_taskcluster_client() {
         // the fake verifies certificates produced by the official client byte for byte
-        let issuer = ClientSpec {
-            client_id: "issuer".into(),
-            access_token: "tok".into(),
-            scopes: vec!["*".into()],
-        };
+        let issuer = ClientSpec { client_id: "issuer".into(), access_token: "tok".into(), scopes: vec!["*".into()] };
         let mut st = State::default();
         st.clients.insert(issuer.client_id.clone(), issuer.clone());
         for named in [false, true] {
@@ -2422,8 +1976,8 @@ mod tests {
             let ext = ext_b64(json!({
                 "certificate": serde_json::from_str::<Value>(temp.certificate.as_ref().unwrap()).unwrap()
             }));
-            let loaded = load_credentials(&st, &temp.client_id, Some(&ext))
-                .unwrap_or_else(|e| panic!("named={named}: {e}"));
+            let loaded =
+                load_credentials(&st, &temp.client_id, Some(&ext)).unwrap_or_else(|e| panic!("named={named}: {e}"));
             assert_eq!(loaded.key, temp.access_token);
             assert_eq!(loaded.client_id, temp.client_id);
             assert_eq!(loaded.scopes, vec!["a", "assume:anonymous", "b:*"]);

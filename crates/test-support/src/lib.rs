@@ -1,6 +1,8 @@
 //! Test helpers shared by the workspace's tests: a fresh migrated database per test, and a local server that
 //! plays Taskcluster's queue, auth and notify.
 
+#![expect(clippy::expect_used, reason = "test helpers fail loudly, saying what broke")]
+
 pub mod db;
 pub mod fake_taskcluster;
 

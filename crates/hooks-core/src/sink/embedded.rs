@@ -29,12 +29,19 @@ impl TaskSink for EmbeddedSink {
         task_id: &TaskId,
         task: &Map<String, Value>,
     ) -> Result<(), CreateTaskError> {
-        let unavailable = |e: &dyn std::fmt::Display| CreateTaskError::Unavailable { status: None, message: e.to_string() };
+        let unavailable =
+            |e: &dyn std::fmt::Display| CreateTaskError::Unavailable { status: None, message: e.to_string() };
         let mut conn = self.pool.get().await.map_err(|e| unavailable(&e))?;
         let definition = Value::Object(task.clone());
-        match embedded_tasks::insert_task(&mut conn, task_id.as_str(), hook_group_id.as_str(), hook_id.as_str(), &definition)
-            .await
-            .map_err(|e| unavailable(&e))?
+        match embedded_tasks::insert_task(
+            &mut conn,
+            task_id.as_str(),
+            hook_group_id.as_str(),
+            hook_id.as_str(),
+            &definition,
+        )
+        .await
+        .map_err(|e| unavailable(&e))?
         {
             Inserted::Stored => {
                 tracing::info!(%hook_group_id, %hook_id, %task_id, "task created (embedded sink)");

@@ -26,7 +26,13 @@ pub struct QueueSink {
 impl QueueSink {
     /// A sink for the deployment at `root_url`, using the service's own credentials. 5xx answers and network
     /// errors are retried `retries` times with exponential backoff starting at `base_delay`.
-    pub fn new(root_url: &str, client_id: &str, access_token: SecretString, retries: usize, base_delay: Duration) -> Self {
+    pub fn new(
+        root_url: &str,
+        client_id: &str,
+        access_token: SecretString,
+        retries: usize,
+        base_delay: Duration,
+    ) -> Self {
         Self {
             root_url: root_url.trim_end_matches('/').to_owned(),
             client_id: client_id.to_owned(),
@@ -89,11 +95,7 @@ fn classify(err: &anyhow::Error) -> CreateTaskError {
     match status {
         Some(status) if (400..500).contains(&status) => {
             let (message, code) = split_taskcluster_message(&full);
-            CreateTaskError::Rejected {
-                status,
-                code: code.unwrap_or_else(|| default_code(status).to_owned()),
-                message,
-            }
+            CreateTaskError::Rejected { status, code: code.unwrap_or_else(|| default_code(status).to_owned()), message }
         }
         _ => CreateTaskError::Unavailable { status, message: format!("{err:#}") },
     }

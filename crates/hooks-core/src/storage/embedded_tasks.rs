@@ -55,11 +55,7 @@ pub async fn insert_task(
     if n == 1 {
         return Ok(Inserted::Stored);
     }
-    let existing: Value = embedded_tasks::table
-        .find(task_id)
-        .select(embedded_tasks::definition)
-        .first(conn)
-        .await?;
+    let existing: Value = embedded_tasks::table.find(task_id).select(embedded_tasks::definition).first(conn).await?;
     Ok(if &existing == definition { Inserted::Stored } else { Inserted::Conflict })
 }
 

@@ -79,16 +79,22 @@ impl HookRow {
         let corrupt = |problem: String| StorageError::Corrupt { what: what.clone(), problem };
         let hook_group_id = HookGroupId::parse(&self.hook_group_id).map_err(|e| corrupt(e.to_string()))?;
         let hook_id = HookId::parse(&self.hook_id).map_err(|e| corrupt(e.to_string()))?;
-        let metadata: HookMetadata = serde_json::from_value(self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
-        let bindings: Vec<Binding> = serde_json::from_value(self.bindings).map_err(|e| corrupt(format!("bindings: {e}")))?;
-        let patterns: Vec<String> = serde_json::from_value(self.schedule).map_err(|e| corrupt(format!("schedule: {e}")))?;
+        let metadata: HookMetadata =
+            serde_json::from_value(self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
+        let bindings: Vec<Binding> =
+            serde_json::from_value(self.bindings).map_err(|e| corrupt(format!("bindings: {e}")))?;
+        let patterns: Vec<String> =
+            serde_json::from_value(self.schedule).map_err(|e| corrupt(format!("schedule: {e}")))?;
         let schedule = Schedule::parse(&patterns).map_err(|e| corrupt(e.to_string()))?;
         let Value::Object(task) = self.task else {
             return Err(corrupt("task is not an object".into()));
         };
         let trigger_schema = TriggerSchema::parse(self.trigger_schema).map_err(|e| corrupt(e.to_string()))?;
         let trigger_token = keyring
-            .open_secret(&trigger_token_context(hook_group_id.as_str(), hook_id.as_str()), &self.encrypted_trigger_token)
+            .open_secret(
+                &trigger_token_context(hook_group_id.as_str(), hook_id.as_str()),
+                &self.encrypted_trigger_token,
+            )
             .map_err(|e| corrupt(format!("trigger token: {e}")))?;
         let schedule_secret = keyring
             .open(&schedule_secret_context(hook_group_id.as_str(), hook_id.as_str()), &self.encrypted_schedule_secret)
@@ -125,7 +131,8 @@ pub async fn create_hook(
     let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
     let trigger_token = SecretString::new(slugid::nice());
     let mut schedule_secret = [0u8; 32];
-    let sealing = |e: crate::crypto::CryptoError| StorageError::Corrupt { what: format!("hook {g}/{h}"), problem: e.to_string() };
+    let sealing =
+        |e: crate::crypto::CryptoError| StorageError::Corrupt { what: format!("hook {g}/{h}"), problem: e.to_string() };
     keyring.random_bytes(&mut schedule_secret).map_err(sealing)?;
     let row = NewHook {
         hook_group_id: g,
@@ -141,11 +148,7 @@ pub async fn create_hook(
     };
     let inserted = conn
         .transaction::<_, StorageError, _>(async |conn| {
-            let n = diesel::insert_into(hooks::table)
-                .values(&row)
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
+            let n = diesel::insert_into(hooks::table).values(&row).on_conflict_do_nothing().execute(conn).await?;
             if n == 1 {
                 audit::record(conn, g, h, client_id, "created").await?;
             }
@@ -166,12 +169,7 @@ pub async fn find_hook(
     hook_group_id: &str,
     hook_id: &str,
 ) -> Result<Option<Hook>, StorageError> {
-    let row = hooks::table
-        .find((hook_group_id, hook_id))
-        .select(HookRow::as_select())
-        .first(conn)
-        .await
-        .optional()?;
+    let row = hooks::table.find((hook_group_id, hook_id)).select(HookRow::as_select()).first(conn).await.optional()?;
     row.map(|r| r.into_hook(keyring)).transpose()
 }
 

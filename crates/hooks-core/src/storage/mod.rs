@@ -6,8 +6,8 @@ pub mod hooks;
 pub mod last_fires;
 pub mod schema;
 
-use diesel::sql_types::BigInt;
 use diesel::Connection as _;
+use diesel::sql_types::BigInt;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -56,10 +56,7 @@ impl From<PoolError> for StorageError {
 /// Builds a pool of at most `max_size` connections to `url`. Connections are made lazily.
 pub fn pool(url: &str, max_size: usize) -> Result<Pool, StorageError> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-    DeadPool::builder(manager)
-        .max_size(max_size)
-        .build()
-        .map_err(|e| StorageError::Pool(e.to_string()))
+    DeadPool::builder(manager).max_size(max_size).build().map_err(|e| StorageError::Pool(e.to_string()))
 }
 
 /// Applies pending migrations under an advisory lock, so several binaries starting at once take turns.
@@ -110,10 +107,11 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool, StorageError>
         Ok(_) => Ok(true),
         Err(e) => {
             // Another process may have created it between our check and our CREATE: that is what we wanted.
-            let now: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-                .bind::<diesel::sql_types::Text, _>(&name)
-                .get_result(&mut conn)
-                .await?;
+            let now: Exists =
+                diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+                    .bind::<diesel::sql_types::Text, _>(&name)
+                    .get_result(&mut conn)
+                    .await?;
             if now.exists { Ok(false) } else { Err(e.into()) }
         }
     }
@@ -121,12 +119,22 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool, StorageError>
 
 /// Splits a Postgres URL into the URL of the server's `postgres` database and the database name.
 pub fn split_database_url(url: &str) -> Result<(String, String), StorageError> {
-    let mut parsed = reqwest::Url::parse(url).map_err(|e| StorageError::Pool(format!("DATABASE_URL is not a URL: {e}")))?;
+    let parsed = parse_url(url)?;
     let name = parsed.path().trim_start_matches('/').to_owned();
     if name.is_empty() {
         return Err(StorageError::Pool("DATABASE_URL names no database (add /<name> after the host)".into()));
     }
-    parsed.set_path("/postgres");
-    Ok((parsed.to_string(), name))
+    Ok((with_database(url, "postgres")?, name))
 }
 
+/// The same server URL, naming database `name` instead.
+pub fn with_database(url: &str, name: &str) -> Result<String, StorageError> {
+    let mut parsed = parse_url(url)?;
+    parsed.set_path(&format!("/{name}"));
+    Ok(parsed.to_string())
+}
+
+fn parse_url(url: &str) -> Result<reqwest::Url, StorageError> {
+    // The error names the problem, never the URL: it may carry a password.
+    reqwest::Url::parse(url).map_err(|e| StorageError::Pool(format!("DATABASE_URL is not a URL: {e}")))
+}

@@ -1,5 +1,6 @@
 //! Shared by the hooks-core integration tests.
-#![allow(dead_code, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+#![allow(dead_code, missing_docs, reason = "shared test helpers; not every test file uses all")]
 
 use hooks_core::crypto::Keyring;
 use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput};
@@ -23,6 +24,11 @@ pub fn definition(group: &str, id: &str, extra: Value) -> HookDefinition {
         obj.extend(extra.clone());
     }
     let input: HookInput = serde_json::from_value(input).unwrap();
-    HookDefinition::parse(HookGroupId::parse(group).unwrap(), HookId::parse(id).unwrap(), input, &ExchangeDenylist::default())
-        .unwrap()
+    HookDefinition::parse(
+        HookGroupId::parse(group).unwrap(),
+        HookId::parse(id).unwrap(),
+        input,
+        &ExchangeDenylist::default(),
+    )
+    .unwrap()
 }
