@@ -4,6 +4,7 @@ pub mod audit;
 pub mod embedded_tasks;
 pub mod hooks;
 pub mod last_fires;
+pub mod pulse;
 pub mod schema;
 
 use diesel::Connection as _;
