@@ -5,13 +5,12 @@
 //! quorum queue for a message delivered more than the delivery limit allows (a message that crashes its
 //! consumer). Dead-lettering goes through the default exchange straight to `queue/<namespace>/dead-letter`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ValueEnum;
-use lapin::options::{
-    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
-};
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 
@@ -112,8 +111,11 @@ pub async fn connect_with_backoff(url: &SecretString, connection_name: &str) -> 
 /// How a hook queue's declaration went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Declared {
-    /// The queue exists with our arguments.
-    Ours,
+    /// The queue was there (with our arguments, when first declared on this connection).
+    Existing,
+    /// The queue was missing (new hook, or the broker lost it) and was created: whoever consumed from the old one
+    /// must consume again, since the broker may not have told them it was gone.
+    Created,
     /// The queue exists with other arguments (declared by upstream, or before a settings change); it is used as
     /// it is. Delete it to have it declared anew.
     OtherArguments,
@@ -126,12 +128,14 @@ pub struct Topology {
     channel: Option<Channel>,
     names: Names,
     options: QueueOptions,
+    /// Queues whose arguments were checked on this connection.
+    checked: HashSet<String>,
 }
 
 impl Topology {
     /// Declarations on `connection` for the objects `names` names, with queues as `options` says.
     pub fn new(connection: Arc<Connection>, names: Names, options: QueueOptions) -> Self {
-        Self { connection, channel: None, names, options }
+        Self { connection, channel: None, names, options, checked: HashSet::new() }
     }
 
     /// The names used.
@@ -197,21 +201,44 @@ impl Topology {
         }
     }
 
-    /// Declares a hook queue (idempotent: a queue the broker lost comes back, one that exists is left alone).
+    /// Declares a hook queue (idempotent: a queue the broker lost comes back, one that exists is left alone), and
+    /// says whether a queue declared before on this connection had to be created again.
     pub async fn declare_hook_queue(&mut self, queue: &str) -> Result<Declared, PulseError> {
+        // A queue deleted and at once declared again under the same name may keep the old queue's consumers
+        // registered without delivering to them (seen with quorum queues, whose consumers got no cancel): so for a
+        // queue known on this connection, look before declaring, and say when it had to be created again, for its
+        // consumers to consume anew.
+        let known = self.checked.contains(queue);
+        if known {
+            let channel = self.channel().await?;
+            let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
+            match channel.queue_declare(short(queue)?, passive, FieldTable::default()).await {
+                Ok(_) => return Ok(Declared::Existing),
+                Err(e) if reply_code(&e) == Some(404) => self.channel = None,
+                Err(e) => return Err(self.failed(format!("checking queue {queue}"), e)),
+            }
+        }
         let args = self.options.hook_queue_arguments(&self.names);
         let options = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
         let channel = self.channel().await?;
-        match channel.queue_declare(short(queue)?, options, args).await {
-            Ok(_) => Ok(Declared::Ours),
+        let declared = match channel.queue_declare(short(queue)?, options, args).await {
+            Ok(_) if known => Declared::Created,
+            Ok(_) => Declared::Existing,
             // PRECONDITION_FAILED: the queue exists with other arguments.
             Err(e) if reply_code(&e) == Some(406) => {
                 self.channel = None;
                 self.passive_declare(queue).await?;
-                Ok(Declared::OtherArguments)
+                Declared::OtherArguments
             }
-            Err(e) => Err(self.failed(format!("declaring queue {queue}"), e)),
-        }
+            Err(e) => return Err(self.failed(format!("declaring queue {queue}"), e)),
+        };
+        self.checked.insert(queue.to_owned());
+        Ok(declared)
+    }
+
+    /// Forgets that a queue was declared on this connection (it was deleted).
+    fn forget(&mut self, queue: &str) {
+        self.checked.remove(queue);
     }
 
     /// Binds `queue` as `binding` says (idempotent).
@@ -257,6 +284,7 @@ impl Topology {
 
     /// Deletes a queue and the messages in it; returns how many there were. A queue that is gone is deleted.
     pub async fn delete_queue(&mut self, queue: &str) -> Result<u32, PulseError> {
+        self.forget(queue);
         let channel = self.channel().await?;
         match channel.queue_delete(short(queue)?, QueueDeleteOptions::default()).await {
             Ok(n) => Ok(n),
@@ -274,7 +302,8 @@ impl Topology {
         for exchange in self.names.hook_changed_exchanges() {
             let channel = self.channel().await?;
             let options = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
-            let result = channel.exchange_declare(short(&exchange)?, ExchangeKind::Topic, options, FieldTable::default()).await;
+            let result =
+                channel.exchange_declare(short(&exchange)?, ExchangeKind::Topic, options, FieldTable::default()).await;
             result.map_err(|e| self.failed(format!("declaring exchange {exchange}"), e))?;
         }
         Ok(())

@@ -1,15 +1,13 @@
-//! Pulse (AMQP 0-9-1 on RabbitMQ): names on the broker, the connection, queue declarations, topic matching and the
-//! reconciliation of hook queues with the hooks table. The listener daemon's loop lives in its own crate.
+//! Pulse (AMQP 0-9-1 on RabbitMQ): names on the broker, the connection, queue declarations and the reconciliation
+//! of hook queues with the hooks table. The listener daemon's loop lives in its own crate.
 
 pub mod broker;
 pub mod names;
 pub mod reconcile;
-pub mod topic;
 
 pub use broker::{Declared, QueueOptions, QueueType, Topology, connect, connect_with_backoff, reply_code};
 pub use names::Names;
 pub use reconcile::{HookQueue, Pass, Reconciler, Scope};
-pub use topic::{bindings_match, topic_matches};
 
 use crate::storage::StorageError;
 

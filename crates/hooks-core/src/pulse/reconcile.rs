@@ -65,6 +65,9 @@ pub struct Pass {
     pub queues: Vec<HookQueue>,
     /// Hooks visited that this replica does not serve (removed, without bindings, or out of its scope).
     pub released: Vec<(String, String)>,
+    /// Hooks whose queue, known on this connection, was lost by the broker and created again: whoever consumed
+    /// from it must consume anew.
+    pub consume_anew: Vec<(String, String)>,
     /// Bindings not made because the exchange does not exist (yet) or may not be used; retried by the next pass.
     pub missing_exchanges: usize,
     /// Queues deleted.
@@ -175,8 +178,7 @@ impl Reconciler {
             pass.released.push((g.to_owned(), h.to_owned()));
             return Ok(());
         }
-        let queue_name =
-            stored.as_ref().map_or_else(|| topology.names().hook_queue(g, h), |q| q.queue_name.clone());
+        let queue_name = stored.as_ref().map_or_else(|| topology.names().hook_queue(g, h), |q| q.queue_name.clone());
         let old = stored.as_ref().map(|q| q.bindings.clone()).unwrap_or_default();
         let mut union = old.clone();
         union.extend(wanted.iter().filter(|b| !old.contains(b)).cloned());
@@ -189,14 +191,19 @@ impl Reconciler {
         if stored.as_ref().is_none_or(|q| q.bindings != union) {
             save_pulse_queue(conn, &record(union.clone())).await?;
         }
-        if topology.declare_hook_queue(&queue_name).await? == Declared::OtherArguments {
-            tracing::warn!(
+        match topology.declare_hook_queue(&queue_name).await? {
+            Declared::Existing => {}
+            Declared::Created => {
+                tracing::warn!(hook_group_id = g, hook_id = h, queue = %queue_name, "the hook's queue was missing on the broker; declared and bound again");
+                pass.consume_anew.push((g.to_owned(), h.to_owned()));
+            }
+            Declared::OtherArguments => tracing::warn!(
                 hook_group_id = g,
                 hook_id = h,
                 queue = %queue_name,
                 "the hook's queue exists with other arguments (length limit, dead-lettering); using it as it is. \
                  Delete the queue to have it declared anew"
-            );
+            ),
         }
         let mut bound = Vec::with_capacity(wanted.len());
         for binding in &wanted {

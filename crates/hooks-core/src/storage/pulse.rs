@@ -141,7 +141,9 @@ pub async fn delete_pulse_queue(
 ) -> Result<(), StorageError> {
     diesel::delete(pulse_queues::table.find((hook_group_id, hook_id))).execute(conn).await?;
     diesel::delete(
-        pulse_fires::table.filter(pulse_fires::hook_group_id.eq(hook_group_id)).filter(pulse_fires::hook_id.eq(hook_id)),
+        pulse_fires::table
+            .filter(pulse_fires::hook_group_id.eq(hook_group_id))
+            .filter(pulse_fires::hook_id.eq(hook_id)),
     )
     .execute(conn)
     .await?;

@@ -1,0 +1,109 @@
+//! The listener's settings: flags, each with its environment variable.
+
+use std::time::Duration;
+
+use clap::Parser;
+use hooks_core::config::{CryptoArgs, DatabaseArgs, PulseArgs, TaskclusterArgs};
+use hooks_core::pulse::{Names, QueueOptions, QueueType, Scope};
+use hooks_core::telemetry::LogArgs;
+
+use crate::ListenerOptions;
+
+/// Fires hooks from Pulse messages.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "hooks-pulse-listener", version, about)]
+pub struct Settings {
+    /// Serve only hooks bound to an exchange this regular expression matches in full (for per-exchange
+    /// deployments); unset: every hook.
+    #[arg(long, env = "HOOKS_PULSE_EXCHANGES")]
+    pub exchanges: Option<String>,
+    /// Kind of queue declared for each hook.
+    #[arg(long, env = "HOOKS_PULSE_QUEUE_TYPE", value_enum, default_value_t = QueueType::Quorum)]
+    pub queue_type: QueueType,
+    /// Most messages a hook queue holds; beyond that the oldest go to the dead-letter queue.
+    #[arg(long, env = "HOOKS_PULSE_QUEUE_MAX_LENGTH", default_value_t = 100_000)]
+    pub queue_max_length: u32,
+    /// Quorum queues: deliveries of one message (each ending without an acknowledgement) before it is
+    /// dead-lettered.
+    #[arg(long, env = "HOOKS_PULSE_DELIVERY_LIMIT", default_value_t = 20)]
+    pub delivery_limit: u32,
+    /// Unacknowledged messages the broker may send per hook queue.
+    #[arg(long, env = "HOOKS_PULSE_PREFETCH", default_value_t = 32)]
+    pub prefetch: u16,
+    /// Tasks created at once.
+    #[arg(long, env = "HOOKS_PULSE_CONCURRENCY", default_value_t = 64)]
+    pub concurrency: usize,
+    /// Attempts at creating a task that fail transiently (queue 5xx, network) before the message is dead-lettered.
+    #[arg(long, env = "HOOKS_PULSE_FIRE_ATTEMPTS", default_value_t = 10)]
+    pub fire_attempts: u32,
+    /// How often every hook is reconciled with the broker, besides on every change.
+    #[arg(long, env = "HOOKS_PULSE_RECONCILE_INTERVAL", default_value = "60s")]
+    pub reconcile_interval: String,
+    /// How long SIGTERM waits for the messages in flight.
+    #[arg(long, env = "HOOKS_PULSE_SHUTDOWN_GRACE", default_value = "30s")]
+    pub shutdown_grace: String,
+    /// How long a message's fire is remembered, to recognise its redelivery.
+    #[arg(long, env = "HOOKS_PULSE_FIRE_RETENTION", default_value = "7days")]
+    pub fire_retention: String,
+    /// Database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Taskcluster deployment.
+    #[command(flatten)]
+    pub taskcluster: TaskclusterArgs,
+    /// Secrets at rest.
+    #[command(flatten)]
+    pub crypto: CryptoArgs,
+    /// Broker.
+    #[command(flatten)]
+    pub pulse: PulseArgs,
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(value).map_err(|e| anyhow::anyhow!("{flag} {value:?}: {e}"))
+}
+
+impl Settings {
+    /// The listener's options, or an error naming the bad flag.
+    pub fn options(&self) -> anyhow::Result<ListenerOptions> {
+        let scope = match &self.exchanges {
+            None => Scope::all(),
+            Some(pattern) => Scope::exchanges(pattern)
+                .map_err(|e| anyhow::anyhow!("--exchanges / HOOKS_PULSE_EXCHANGES is not a regular expression: {e}"))?,
+        };
+        anyhow::ensure!(self.prefetch > 0, "--prefetch / HOOKS_PULSE_PREFETCH must be at least 1");
+        anyhow::ensure!(self.concurrency > 0, "--concurrency / HOOKS_PULSE_CONCURRENCY must be at least 1");
+        anyhow::ensure!(self.fire_attempts > 0, "--fire-attempts / HOOKS_PULSE_FIRE_ATTEMPTS must be at least 1");
+        anyhow::ensure!(
+            self.queue_max_length > 0,
+            "--queue-max-length / HOOKS_PULSE_QUEUE_MAX_LENGTH must be at least 1"
+        );
+        let mut options = ListenerOptions::new(
+            self.pulse.pulse_url.clone(),
+            &self.pulse.pulse_namespace,
+            self.database.database_url.clone(),
+        );
+        options.names = Names::new(&self.pulse.pulse_namespace);
+        options.queue = QueueOptions {
+            queue_type: self.queue_type,
+            max_length: self.queue_max_length,
+            delivery_limit: self.delivery_limit,
+        };
+        options.scope = scope;
+        options.prefetch = self.prefetch;
+        options.concurrency = self.concurrency;
+        options.fire_attempts = self.fire_attempts;
+        options.reconcile_interval =
+            duration("--reconcile-interval / HOOKS_PULSE_RECONCILE_INTERVAL", &self.reconcile_interval)?;
+        options.shutdown_grace = duration("--shutdown-grace / HOOKS_PULSE_SHUTDOWN_GRACE", &self.shutdown_grace)?;
+        options.fire_retention = duration("--fire-retention / HOOKS_PULSE_FIRE_RETENTION", &self.fire_retention)?;
+        anyhow::ensure!(
+            !options.reconcile_interval.is_zero(),
+            "--reconcile-interval / HOOKS_PULSE_RECONCILE_INTERVAL must be longer than zero"
+        );
+        Ok(options)
+    }
+}
