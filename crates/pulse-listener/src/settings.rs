@@ -107,3 +107,52 @@ impl Settings {
         Ok(options)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hooks_core::hook::Binding;
+
+    fn parse(args: &[&str]) -> anyhow::Result<ListenerOptions> {
+        let mut argv = vec!["hooks-pulse-listener"];
+        argv.extend_from_slice(args);
+        Settings::try_parse_from(argv)?.options()
+    }
+
+    #[test]
+    fn flags_become_options() {
+        let options = parse(&[
+            "--exchanges",
+            "exchange/taskcluster-queue/v1/.*",
+            "--queue-type",
+            "classic",
+            "--queue-max-length",
+            "10",
+            "--reconcile-interval",
+            "5s",
+            "--pulse-namespace",
+            "ns",
+        ])
+        .unwrap();
+        assert_eq!(options.queue.queue_type, QueueType::Classic);
+        assert_eq!(options.queue.max_length, 10);
+        assert_eq!(options.reconcile_interval, Duration::from_secs(5));
+        assert_eq!(options.names.hook_queue("g", "h"), "queue/ns/g/h");
+        let bound = |e: &str| vec![Binding { exchange: e.into(), routing_key_pattern: "#".into() }];
+        assert!(options.scope.includes(&bound("exchange/taskcluster-queue/v1/task-completed")));
+        assert!(!options.scope.includes(&bound("exchange/taskcluster-github/v1/push")));
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(defaults.queue.queue_type, QueueType::Quorum);
+        assert!(defaults.scope.includes(&bound("anything")));
+    }
+
+    #[test]
+    fn bad_flags_are_named() {
+        let e = parse(&["--exchanges", "("]).unwrap_err().to_string();
+        assert!(e.contains("--exchanges / HOOKS_PULSE_EXCHANGES"), "{e}");
+        let e = parse(&["--shutdown-grace", "soon"]).unwrap_err().to_string();
+        assert!(e.contains("--shutdown-grace"), "{e}");
+        let e = parse(&["--prefetch", "0"]).unwrap_err().to_string();
+        assert!(e.contains("--prefetch"), "{e}");
+    }
+}

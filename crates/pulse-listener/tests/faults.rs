@@ -127,3 +127,39 @@ async fn sigterm_makes_the_daemon_settle_the_message_in_flight_and_exit_zero() {
     assert_eq!(env.fake.created_tasks().len(), 1, "the message in flight was fired");
     assert_eq!(env.queue_counts(&queue).await, Some((0, 0)), "and acknowledged");
 }
+
+/// Runs SQL on the test server's `postgres` database.
+async fn admin(sql: &str) {
+    use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+    let mut conn = AsyncPgConnection::establish(&test_support::db::server_url()).await.unwrap();
+    diesel::sql_query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[tokio::test]
+async fn a_database_outage_stops_acknowledgements_until_the_database_returns() {
+    let env = Env::new().await;
+    let exchange = env.exchange("outage").await;
+    env.create_hook("outage", json!([{"exchange": exchange, "routingKeyPattern": "#"}]), json!({})).await;
+    let running = env.start();
+    running.consuming(1).await;
+    // Warm the hook cache so that the outage hits the recording of the fire, not the loading of the hook.
+    assert!(env.publish(&exchange, "x", &json!({"n": 0})).await);
+    running.until(10 * SECOND, |s| s.acked == 1).await;
+
+    let name = env.db.url.rsplit('/').next().unwrap().to_owned();
+    admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+    admin(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")).await;
+    assert!(env.publish(&exchange, "x", &json!({"n": 1})).await);
+    let during = running.until(10 * SECOND, |s| s.retries >= 3).await;
+    assert!(during.retries >= 3, "the listener keeps retrying: {during:?}");
+    assert_eq!(during.acked, 1, "and acknowledges nothing while the database is down");
+    assert_eq!(env.fake.created_tasks().len(), 1, "nor creates a task it could not record first");
+
+    admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+    let after = running.until(20 * SECOND, |s| s.acked == 2).await;
+    assert_eq!(after.acked, 2, "the message is handled once the database is back");
+    let fired: BTreeSet<i64> = env.fired_messages().iter().map(|m| m["n"].as_i64().unwrap()).collect();
+    assert_eq!(fired, BTreeSet::from([0, 1]));
+    assert_eq!(env.fake.created_tasks().len(), 2);
+    running.stop().await;
+}
