@@ -264,10 +264,16 @@ struct Consuming {
     tag: String,
 }
 
+/// What a reconcile pass running in the background hands back.
+type PassDone = (Topology, Pending, Result<Pass, PulseError>);
+
 struct Session {
     shared: Arc<Shared>,
     info: Arc<SessionInfo>,
-    topology: Topology,
+    /// Lent to the reconcile pass while one runs.
+    topology: Option<Topology>,
+    /// For housekeeping while a pass holds `topology`.
+    upkeep_topology: Topology,
     consumers: HashMap<(String, String), Consuming>,
     events_tx: UnboundedSender<Event>,
     events_rx: UnboundedReceiver<Event>,
@@ -299,13 +305,15 @@ impl Session {
         let hook_changes =
             changes::consume_hook_changes(&connection, &names, &id, shared.cache.clone(), changes_tx, &mut tasks)
                 .await?;
+        let upkeep_topology = Topology::new(connection.clone(), names, shared.options.queue.clone());
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         // After a reconnect the broker may have lost queues and bindings: declare and bind everything again.
         let pending = Pending { all: true, hooks: BTreeSet::new() };
         Ok(Self {
-            info: Arc::new(SessionInfo { id, connection }),
+            info: Arc::new(SessionInfo { id, connection: connection.clone() }),
             shared,
-            topology,
+            topology: Some(topology),
+            upkeep_topology,
             consumers: HashMap::new(),
             events_tx,
             events_rx,
@@ -329,12 +337,11 @@ impl Session {
         let mut connection_events = Box::pin(self.info.connection.events_listener());
         let mut next_full = Instant::now() + interval;
         let mut next_upkeep = Instant::now();
+        // Passes run beside the message loop, one at a time: messages keep flowing while a slow pass goes on.
+        let mut passes: JoinSet<PassDone> = JoinSet::new();
         loop {
-            if !self.pending.is_empty() {
-                if let Err(end) = self.reconcile().await {
-                    return end;
-                }
-                continue;
+            if passes.is_empty() && !self.pending.is_empty() {
+                self.start_pass(&mut passes);
             }
             let mut wake = next_full.min(next_upkeep);
             if let Some(at) = self.deferred_at {
@@ -360,6 +367,18 @@ impl Session {
                     self.pending.add(change);
                     while let Ok(change) = changes.try_recv() {
                         self.pending.add(change);
+                    }
+                }
+                Some(done) = passes.join_next(), if !passes.is_empty() => {
+                    let outcome = match done {
+                        Ok((topology, pending, result)) => {
+                            self.topology = Some(topology);
+                            self.finish_pass(pending, result).await
+                        }
+                        Err(e) => Err(End::Lost(format!("the reconcile task failed: {e}"))),
+                    };
+                    if let Err(end) = outcome {
+                        return end;
                     }
                 }
                 Some(_) = handlers.join_next(), if !handlers.is_empty() => {}
@@ -408,20 +427,29 @@ impl Session {
         }
     }
 
-    /// Reconciles what is pending and consumes from the queues of the hooks served.
-    async fn reconcile(&mut self) -> Result<(), End> {
+    /// Starts reconciling what is pending, in the background.
+    fn start_pass(&mut self, passes: &mut JoinSet<PassDone>) {
+        let Some(mut topology) = self.topology.take() else { return };
         let pending = std::mem::take(&mut self.pending);
         let shared = self.shared.clone();
-        let result = if pending.all {
-            shared.reconciler.reconcile_all(&shared.pool, &mut self.topology).await
-        } else {
-            let hooks: Vec<(String, String)> = pending.hooks.iter().cloned().collect();
-            shared.reconciler.reconcile_hooks(&shared.pool, &mut self.topology, &hooks).await
-        };
+        passes.spawn(async move {
+            let result = if pending.all {
+                shared.reconciler.reconcile_all(&shared.pool, &mut topology).await
+            } else {
+                let hooks: Vec<(String, String)> = pending.hooks.iter().cloned().collect();
+                shared.reconciler.reconcile_hooks(&shared.pool, &mut topology, &hooks).await
+            };
+            (topology, pending, result)
+        });
+    }
+
+    /// Takes in a finished pass: consumes from the queues of the hooks served, and schedules retries.
+    async fn finish_pass(&mut self, pending: Pending, result: Result<Pass, PulseError>) -> Result<(), End> {
+        let shared = self.shared.clone();
         let pass = match result {
             Ok(pass) => pass,
             Err(e) => {
-                if !self.topology.connected() {
+                if !self.info.alive() {
                     return Err(End::Lost(e.to_string()));
                 }
                 self.failures += 1;
@@ -531,7 +559,7 @@ impl Session {
 
     /// Periodic housekeeping: watch the dead-letter queue and forget old fires.
     async fn upkeep(&mut self) {
-        match self.topology.dead_letter_count().await {
+        match self.upkeep_topology.dead_letter_count().await {
             Ok(depth) => {
                 let before = self.shared.counters.snapshot().dead_letter_depth;
                 Counters::set(&self.shared.counters.dead_letter_depth, u64::from(depth));
