@@ -92,6 +92,28 @@ async fn update_hook_binds_new_bindings_and_unbinds_removed_ones_within_a_second
 }
 
 #[tokio::test]
+async fn a_hook_changed_message_reconciles_the_hook_it_names() {
+    let env = Env::new().await;
+    let exchange = env.exchange("announced").await;
+    env.create_hook("announced", json!([binding(&exchange, "old")]), json!({})).await;
+    let running = env.start();
+    running.consuming(1).await;
+    // Change the hook without the NOTIFY, as if it were missed: only the hook-updated message announces it.
+    let mut conn = env.db.pool.get().await.unwrap();
+    diesel_async::RunQueryDsl::execute(diesel::sql_query("ALTER TABLE hooks DISABLE TRIGGER hooks_changed"), &mut conn)
+        .await
+        .unwrap();
+    env.update_hook("announced", json!([binding(&exchange, "new")]), json!({})).await;
+    assert!(!env.publish(&exchange, "new", &json!({})).await, "nothing announced the change yet");
+
+    let updated = env.names.hook_changed_exchanges()[1].clone();
+    assert!(env.publish(&updated, "_", &json!({"hookGroupId": GROUP, "hookId": "announced"})).await);
+    assert!(env.routed_within(SECOND, &exchange, "new", &json!({"n": 1})).await, "not bound within 1 s");
+    assert!(env.unrouted_within(SECOND, &exchange, "old", &json!({"n": 2})).await, "not unbound within 1 s");
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn routing_key_patterns_with_star_and_hash_route_as_topics_do() {
     let env = Env::new().await;
     let exchange = env.exchange("topics").await;

@@ -260,7 +260,9 @@ impl Bench {
                 let _ = channel.queue_delete(queue.as_str().into(), Default::default()).await;
             }
             let _ = channel.queue_delete(names.dead_letter_queue().as_str().into(), Default::default()).await;
-            let _ = channel.exchange_delete(self.exchange.as_str().into(), Default::default()).await;
+            for exchange in names.hook_changed_exchanges().iter().chain([&self.exchange]) {
+                let _ = channel.exchange_delete(exchange.as_str().into(), Default::default()).await;
+            }
         }
     }
 }

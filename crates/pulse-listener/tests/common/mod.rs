@@ -101,6 +101,7 @@ impl Env {
         let crypto_key = Keyring::generate_key().unwrap();
         let names = Names::new(&namespace);
         let queues = vec![names.dead_letter_queue()];
+        let exchanges = names.hook_changed_exchanges().to_vec();
         Self {
             db: TestDb::new().await,
             fake: FakeTaskcluster::start_default(),
@@ -110,7 +111,8 @@ impl Env {
             namespace,
             url,
             amqp,
-            exchanges: std::sync::Mutex::new(Vec::new()),
+            // The listener declares the hook-changed exchanges.
+            exchanges: std::sync::Mutex::new(exchanges),
             queues: std::sync::Mutex::new(queues),
         }
     }
