@@ -8,18 +8,18 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection as _;
 use hooks_core::pulse::HookQueue;
 use hooks_core::storage::StorageError;
 use hooks_core::storage::hooks::find_hook;
-use hooks_core::storage::pulse::{PulseFire, claim_pulse_fire, finish_pulse_fire, insert_pulse_fire};
+use hooks_core::storage::pulse::{PulseFire, claim_pulse_fire};
 use hooks_core::trigger_schema::PayloadError;
-use hooks_core::{Attempt, FireContext, FireError, FireOptions, FireOutcome, HookDefinition, TaskId, time};
+use hooks_core::{FireContext, FireError, FireOptions, FireOutcome, HookDefinition, TaskId, time};
 use lapin::Channel;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use serde_json::Value;
 
+use crate::batch::{BatchError, Batcher};
 use crate::listener::{SessionInfo, Shared};
 use crate::message::Message;
 use crate::stats::Counters;
@@ -42,7 +42,7 @@ enum Disposition {
 #[derive(Debug, thiserror::Error)]
 enum Retry {
     #[error("{0}")]
-    Storage(#[from] StorageError),
+    Storage(String),
     #[error("createTask failed transiently: {0}")]
     CreateTask(String),
 }
@@ -66,8 +66,14 @@ impl From<StorageError> for Step {
             StorageError::Corrupt { what, problem } => {
                 Self::Done(Disposition::DeadLetter(format!("stored data for {what} is unusable: {problem}")))
             }
-            e => Self::Retry(Retry::Storage(e)),
+            e => Self::Retry(Retry::Storage(e.to_string())),
         }
+    }
+}
+
+impl From<BatchError> for Step {
+    fn from(e: BatchError) -> Self {
+        Self::Retry(Retry::Storage(e.to_string()))
     }
 }
 
@@ -89,12 +95,13 @@ impl Shared {
         self: Arc<Self>,
         hook: Arc<HookQueue>,
         session: Arc<SessionInfo>,
+        batcher: Batcher,
         channel: Channel,
         delivery: Delivery,
     ) {
         Counters::add(&self.counters.delivered);
         let message = Message::from_delivery(&delivery);
-        let disposition = self.handle(&hook, &session, &message).await;
+        let disposition = self.handle(&hook, &session, &batcher, &message).await;
         let settled = match &disposition {
             Disposition::Ack => delivery.acker.ack(BasicAckOptions::default()).await,
             Disposition::DeadLetter(reason) => {
@@ -127,7 +134,13 @@ impl Shared {
     }
 
     #[tracing::instrument(name = "pulse_message", skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id))]
-    async fn handle(&self, hook: &HookQueue, session: &SessionInfo, message: &Message) -> Disposition {
+    async fn handle(
+        &self,
+        hook: &HookQueue,
+        session: &SessionInfo,
+        batcher: &Batcher,
+        message: &Message,
+    ) -> Disposition {
         let payload: Value = match serde_json::from_slice(&message.body) {
             Ok(payload) => payload,
             // serde's message gives the position, never the content.
@@ -137,7 +150,7 @@ impl Shared {
         let mut failures = 0;
         let mut backoff = self.options.retry_base;
         loop {
-            match self.step(hook, session, message, &payload, &mut claimed, &mut failures).await {
+            match self.step(hook, session, batcher, message, &payload, &mut claimed, &mut failures).await {
                 Step::Done(disposition) => return disposition,
                 Step::Retry(e) => {
                     Counters::add(&self.counters.retries);
@@ -149,10 +162,12 @@ impl Shared {
         }
     }
 
+    #[expect(clippy::too_many_arguments, reason = "one try at a message, with the state that outlives it")]
     async fn step(
         &self,
         hook: &HookQueue,
         session: &SessionInfo,
+        batcher: &Batcher,
         message: &Message,
         payload: &Value,
         claimed: &mut Option<Claimed>,
@@ -178,7 +193,10 @@ impl Shared {
                 if !session.alive() {
                     return Step::Done(Disposition::Abandon);
                 }
-                match self.claim(hook, session, message).await {
+                match self.claim(hook, session, batcher, message).await {
+                    // The connection died while the claim was being written: the message may already be
+                    // redelivered, and its redelivery may have missed this claim. Firing is the redelivery's job.
+                    Ok(Claim::Fire(_)) if !session.alive() => return Step::Done(Disposition::Abandon),
                     Ok(Claim::Fire(fire)) => {
                         *claimed = Some(fire.clone());
                         fire
@@ -188,7 +206,7 @@ impl Shared {
                         tracing::info!("redelivered message was already fired; acknowledged without firing again");
                         return Step::Done(Disposition::Ack);
                     }
-                    Err(e) => return e.into(),
+                    Err(e) => return e,
                 }
             }
         };
@@ -205,7 +223,7 @@ impl Shared {
                 return Retry::CreateTask(source.to_string()).into();
             }
         }
-        let result = match self.record(g, h, &fire, attempt).await {
+        let result = match batcher.record(g, h, fire.task_id.as_str(), attempt).await {
             Ok(result) => result,
             Err(e) => return e.into(),
         };
@@ -246,13 +264,18 @@ impl Shared {
     }
 
     /// Chooses the taskId and `now` the message fires with, writing them down before anything is created.
-    async fn claim(&self, hook: &HookQueue, session: &SessionInfo, message: &Message) -> Result<Claim, StorageError> {
+    async fn claim(
+        &self,
+        hook: &HookQueue,
+        session: &SessionInfo,
+        batcher: &Batcher,
+        message: &Message,
+    ) -> Result<Claim, Step> {
         let (g, h) = (hook.hook_group_id.as_str(), hook.hook_id.as_str());
-        let mut conn = self.pool.get().await?;
         // Only a redelivered message can have fired before (redelivered=false means no consumer ever saw it), so
         // byte-identical messages published twice fire twice.
         if message.redelivered
-            && let Some(earlier) = claim_pulse_fire(&mut conn, g, h, message.key(), &session.id).await?
+            && let Some(earlier) = self.earlier_fire(g, h, session, message).await?
         {
             if earlier.done {
                 return Ok(Claim::AlreadyFired);
@@ -265,9 +288,8 @@ impl Shared {
             return Ok(Claim::Fire(Claimed { task_id, now: earlier.fire_now }));
         }
         let fire = Claimed { task_id: TaskId::generate(), now: time::now_millis() };
-        insert_pulse_fire(
-            &mut conn,
-            &PulseFire {
+        batcher
+            .insert(PulseFire {
                 hook_group_id: g.to_owned(),
                 hook_id: h.to_owned(),
                 task_id: fire.task_id.to_string(),
@@ -275,31 +297,20 @@ impl Shared {
                 fire_now: fire.now,
                 done: false,
                 claimed_by: session.id.clone(),
-            },
-        )
-        .await?;
+            })
+            .await?;
         Ok(Claim::Fire(fire))
     }
 
-    /// Records the attempt as a last fire and marks the message's fire done, in one transaction.
-    async fn record(
+    async fn earlier_fire(
         &self,
         g: &str,
         h: &str,
-        fire: &Claimed,
-        attempt: Attempt,
-    ) -> Result<Result<FireOutcome, FireError>, StorageError> {
+        session: &SessionInfo,
+        message: &Message,
+    ) -> Result<Option<PulseFire>, StorageError> {
         let mut conn = self.pool.get().await?;
-        let task_id = fire.task_id.as_str();
-        conn.transaction::<_, StorageError, _>(async |tx| {
-            let result = attempt.record(tx).await;
-            if let Err(FireError::Storage(e)) = result {
-                return Err(e);
-            }
-            finish_pulse_fire(tx, g, h, task_id).await?;
-            Ok(result)
-        })
-        .await
+        claim_pulse_fire(&mut conn, g, h, message.key(), &session.id).await
     }
 
     /// Counts a message whose payload the hook's triggerSchema refuses, logging the first and every hundredth per

@@ -6,6 +6,7 @@
 //! message is checked against the hook as it is now, fires once under a taskId recorded before the task is
 //! created (so a redelivery creates nothing new), and is acknowledged only after the fire is recorded.
 
+mod batch;
 mod cache;
 mod changes;
 mod handler;

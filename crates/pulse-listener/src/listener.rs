@@ -31,6 +31,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::batch::Batcher;
 use crate::cache::HookCache;
 use crate::changes::{self, Change};
 use crate::stats::{Counters, Stats};
@@ -162,6 +163,8 @@ impl Listener {
             changes_tx.clone(),
         );
         let mut handlers = JoinSet::new();
+        let mut writers = JoinSet::new();
+        let batcher = Batcher::start(&shared.pool, &mut writers);
         let mut sessions = 0u64;
         loop {
             let connection = tokio::select! {
@@ -172,7 +175,8 @@ impl Listener {
             if sessions > 1 {
                 Counters::add(&shared.counters.reconnects);
             }
-            let mut session = match Session::start(shared.clone(), connection.clone(), changes_tx.clone()).await {
+            let started = Session::start(shared.clone(), batcher.clone(), connection.clone(), changes_tx.clone()).await;
+            let mut session = match started {
                 Ok(session) => session,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot set up on the broker; reconnecting");
@@ -269,6 +273,7 @@ type PassDone = (Topology, Pending, Result<Pass, PulseError>);
 
 struct Session {
     shared: Arc<Shared>,
+    batcher: Batcher,
     info: Arc<SessionInfo>,
     /// Lent to the reconcile pass while one runs.
     topology: Option<Topology>,
@@ -292,6 +297,7 @@ struct Session {
 impl Session {
     async fn start(
         shared: Arc<Shared>,
+        batcher: Batcher,
         connection: Arc<Connection>,
         changes_tx: UnboundedSender<Change>,
     ) -> Result<Self, PulseError> {
@@ -312,6 +318,7 @@ impl Session {
         Ok(Self {
             info: Arc::new(SessionInfo { id, connection: connection.clone() }),
             shared,
+            batcher,
             topology: Some(topology),
             upkeep_topology,
             consumers: HashMap::new(),
@@ -404,7 +411,13 @@ impl Session {
     fn on_event(&mut self, event: Event, handlers: &mut JoinSet<()>) -> Option<End> {
         match event {
             Event::Delivery(queue, channel, delivery) => {
-                handlers.spawn(self.shared.clone().process(queue, self.info.clone(), channel, *delivery));
+                handlers.spawn(self.shared.clone().process(
+                    queue,
+                    self.info.clone(),
+                    self.batcher.clone(),
+                    channel,
+                    *delivery,
+                ));
                 None
             }
             Event::Ended { hook, tag } => {
@@ -610,7 +623,7 @@ impl Session {
             tokio::select! {
                 Some(event) = self.events_rx.recv() => match event {
                     Event::Delivery(queue, channel, delivery) => {
-                        handlers.spawn(self.shared.clone().process(queue, self.info.clone(), channel, *delivery));
+                        handlers.spawn(self.shared.clone().process(queue, self.info.clone(), self.batcher.clone(), channel, *delivery));
                     }
                     Event::Ended { hook, .. } => {
                         open.remove(&hook);

@@ -185,7 +185,12 @@ pub struct PulseFire {
 
 /// Records that a message is about to fire a task; done before the task is created, so a redelivery can find it.
 pub async fn insert_pulse_fire(conn: &mut AsyncPgConnection, fire: &PulseFire) -> Result<(), StorageError> {
-    diesel::insert_into(pulse_fires::table).values(fire).execute(conn).await?;
+    insert_pulse_fires(conn, std::slice::from_ref(fire)).await
+}
+
+/// Records several fires at once (one statement), as [`insert_pulse_fire`] does one.
+pub async fn insert_pulse_fires(conn: &mut AsyncPgConnection, fires: &[PulseFire]) -> Result<(), StorageError> {
+    diesel::insert_into(pulse_fires::table).values(fires).execute(conn).await?;
     Ok(())
 }
 
@@ -229,6 +234,28 @@ pub async fn finish_pulse_fire(
         .set(pulse_fires::done.eq(true))
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Marks several fires as recorded, given as `(hookGroupId, hookId, taskId)`, in one statement.
+pub async fn finish_pulse_fires(
+    conn: &mut AsyncPgConnection,
+    fires: &[(String, String, String)],
+) -> Result<(), StorageError> {
+    use diesel::sql_types::{Array, Text};
+    let groups: Vec<&str> = fires.iter().map(|f| f.0.as_str()).collect();
+    let hooks: Vec<&str> = fires.iter().map(|f| f.1.as_str()).collect();
+    let tasks: Vec<&str> = fires.iter().map(|f| f.2.as_str()).collect();
+    diesel::sql_query(
+        "UPDATE pulse_fires p SET done = true \
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS f(g, h, t) \
+         WHERE p.hook_group_id = f.g AND p.hook_id = f.h AND p.task_id = f.t",
+    )
+    .bind::<Array<Text>, _>(groups)
+    .bind::<Array<Text>, _>(hooks)
+    .bind::<Array<Text>, _>(tasks)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
