@@ -27,7 +27,8 @@ use hooks_core::shutdown;
 /// Builds the listener from its settings and runs it until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let options = settings.options()?;
-    let pool = settings.database.connect().await.context("preparing the database")?;
+    // Every database failure of the listener is retried, so a connection need not be checked before each use.
+    let pool = settings.database.connect_unchecked().await.context("preparing the database")?;
     let keyring = Arc::new(settings.crypto.keyring()?);
     let sink = settings.taskcluster.sink(&pool)?;
     let listener = Listener::new(pool, keyring, sink, options);
