@@ -6,6 +6,7 @@ run: ## build and run all three daemons with example hooks
 
 test: services ## every test, against the local Postgres and RabbitMQ
 	cargo test --workspace --all-targets
+	bash scripts/smoke-make-run.sh
 
 lint: ## what CI checks besides the tests
 	cargo fmt --all -- --check
