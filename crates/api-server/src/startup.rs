@@ -26,8 +26,8 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, loads hook files, and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = settings.database.connect().await.context("preparing the database")?;
-        let keyring = settings.crypto.keyring()?;
+        let pool = settings.common.database.connect().await.context("preparing the database")?;
+        let keyring = settings.common.crypto.keyring()?;
         let denylist = settings.pulse.denylist()?;
         if let Some(dir) = &settings.load_hooks {
             let created = hook_files::load_dir(&pool, &keyring, &denylist, dir, "static/hooks-load-hooks")
@@ -56,8 +56,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let server = self.server;
+        let stop = shutdown::signal();
         actix_web::rt::spawn(async move {
-            shutdown::signal().await;
+            stop.await;
             handle.stop(true).await;
         });
         server.await.context("serving HTTP")

@@ -1,91 +1,18 @@
 //! The scheduler against a real Postgres and a local server playing the queue and notify.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use diesel_async::RunQueryDsl as _;
-use hooks_core::crypto::Keyring;
-use hooks_core::notify::Notifier;
-use hooks_core::sink::{QueueSink, TaskSink};
+use common::{Env, minute_floor};
 use hooks_core::slot::CatchUp;
-use hooks_core::storage::hooks::{create_hook, find_hook};
 use hooks_core::storage::last_fires::list_last_fires;
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
 use scheduler::{Scheduler, SchedulerOptions};
-use serde_json::{Value, json};
-use test_support::{FakeTaskcluster, TestDb};
-
-struct Env {
-    db: TestDb,
-    fake: FakeTaskcluster,
-    keyring: Arc<Keyring>,
-}
-
-impl Env {
-    async fn new() -> Self {
-        Self {
-            db: TestDb::new().await,
-            fake: FakeTaskcluster::start_default(),
-            keyring: Arc::new(Keyring::parse(&Keyring::generate_key().unwrap()).unwrap()),
-        }
-    }
-
-    fn scheduler(&self, options: SchedulerOptions) -> Scheduler {
-        let client = self.fake.service_client();
-        let token = SecretString::new(client.access_token.clone());
-        let sink: Arc<dyn TaskSink> = Arc::new(QueueSink::new(
-            &self.fake.root_url(),
-            &client.client_id,
-            token.clone(),
-            0,
-            Duration::from_millis(1),
-        ));
-        let notifier = Notifier::taskcluster(&self.fake.root_url(), &client.client_id, &token).unwrap();
-        Scheduler::new(self.db.pool.clone(), self.keyring.clone(), sink, notifier, options)
-    }
-
-    async fn hook(&self, id: &str, schedule: &[&str], extra: Value) -> HookDefinition {
-        let mut input = json!({
-            "metadata": {"name": "n", "description": "d", "owner": "owner@example.com"},
-            "schedule": schedule,
-            "task": {"provisionerId": "p", "workerType": "w", "payload": {}, "slot": "${now}", "by": "${firedBy}"},
-        });
-        input.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        let input: HookInput = serde_json::from_value(input).unwrap();
-        let def = HookDefinition::parse(
-            HookGroupId::parse("sched").unwrap(),
-            HookId::parse(id).unwrap(),
-            input,
-            &ExchangeDenylist::default(),
-        )
-        .unwrap();
-        let mut conn = self.db.pool.get().await.unwrap();
-        create_hook(&mut conn, &self.keyring, &def, "test", Utc::now()).await.unwrap();
-        def
-    }
-
-    async fn set_next(&self, id: &str, at: DateTime<Utc>) {
-        let mut conn = self.db.pool.get().await.unwrap();
-        diesel::sql_query("UPDATE hooks SET next_scheduled_date = $1 WHERE hook_id = $2")
-            .bind::<diesel::sql_types::Timestamptz, _>(at)
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-
-    async fn next_of(&self, id: &str) -> Option<DateTime<Utc>> {
-        let mut conn = self.db.pool.get().await.unwrap();
-        find_hook(&mut conn, &self.keyring, "sched", id).await.unwrap().unwrap().next_scheduled_date
-    }
-}
-
-fn minute_floor(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_opt(t.timestamp() - t.timestamp() % 60, 0).unwrap()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_due_slot_fires_with_the_slot_as_now_and_the_hook_moves_to_its_next_slot() {

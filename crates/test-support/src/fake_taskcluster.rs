@@ -95,6 +95,8 @@ pub struct CreateTaskRequest {
     pub authorized_scopes: Option<Vec<String>>,
     /// The HTTP status the fake answered.
     pub status: u16,
+    /// When the request arrived.
+    pub received: DateTime<Utc>,
 }
 
 /// A running fake Taskcluster (queue, auth, notify); stops when dropped.
@@ -118,6 +120,7 @@ struct State {
     emails: Vec<Value>,
     create_failures: VecDeque<(u16, String)>,
     notify_failures: VecDeque<(u16, String)>,
+    create_delay: Duration,
 }
 
 struct Shared {
@@ -228,6 +231,11 @@ impl FakeTaskcluster {
         for _ in 0..n {
             st.create_failures.push_back((status, code.to_string()));
         }
+    }
+
+    /// Every later createTask call waits this long before it is handled, like a slow queue.
+    pub fn delay_create_task(&self, delay: Duration) {
+        lock(&self.state).create_delay = delay;
     }
 
     /// The next `n` notify email calls (after authentication) answer `status` with a Taskcluster error body of `code`.
@@ -967,6 +975,11 @@ async fn create_task(
     data: web::Data<Shared>,
 ) -> HttpResponse {
     let task_id = path.into_inner();
+    let received = Utc::now();
+    let delay = lock(&data.state).create_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let (client_id, authorized_scopes) = peek_identity(&req);
     let mut st = lock(&data.state);
     let parsed = parse_body(&body);
@@ -983,6 +996,7 @@ async fn create_task(
         client_id,
         authorized_scopes,
         status,
+        received,
     });
     response
 }
