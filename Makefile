@@ -17,3 +17,6 @@ fmt:
 
 services: ## start Postgres and RabbitMQ when they are down
 	bash scripts/services.sh
+
+bench: services ## release-build benchmarks, printed as tables
+	cargo bench -p scheduler --bench scheduler

@@ -6,6 +6,7 @@ mod wake;
 
 pub use scheduler::{Scheduler, SchedulerOptions};
 pub use settings::Settings;
+pub use wake::listen as listen_for_changes;
 
 use std::sync::Arc;
 

@@ -33,7 +33,7 @@ async fn a_due_slot_fires_with_the_slot_as_now_and_the_hook_moves_to_its_next_sl
     assert_eq!(tasks[0].authorized_scopes.as_deref(), Some(&["assume:hook-id:sched/hourly".to_owned()][..]));
     assert_eq!(env.next_of("hourly").await, Some(latest + TimeDelta::hours(1)));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "hourly", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "hourly", 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].fired_by.as_str(), fires[0].result.as_str()), (1, "schedule", "success"));
     assert_eq!(fires[0].task_id, tasks[0].task_id);
 }
@@ -88,7 +88,7 @@ async fn a_5xx_keeps_the_slot_and_the_retry_uses_the_same_task_id() {
     assert_eq!(requests[0].task, requests[1].task);
     assert!(env.next_of("flaky").await.unwrap() > slot);
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "flaky", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "flaky", 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].result.as_str()), (1, "success"));
     assert!(env.fake.emails().is_empty());
 }
@@ -119,7 +119,7 @@ async fn a_4xx_is_recorded_the_slot_advances_and_the_owner_is_emailed_once() {
     assert!(emails[0]["subject"].as_str().unwrap().contains("sched/denied"));
     assert!(emails[0]["content"].as_str().unwrap().contains("InsufficientScopes"));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "denied", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "denied", 10, None).await.unwrap();
     assert_eq!(fires[0].result, "error");
 }
 
@@ -182,4 +182,55 @@ async fn a_removed_hook_never_fires_again() {
     hooks_core::storage::hooks::delete_hook(&mut conn, "sched", "removed", "test").await.unwrap();
     env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
     assert!(env.fake.create_task_requests().is_empty());
+}
+
+#[tokio::test]
+async fn last_day_nth_weekday_and_both_sundays_fire_on_their_days() {
+    let env = Env::new().await;
+    let cases = [
+        ("last-day", "0 0 0 L * *", "2026-11-30T00:00:00Z", "2026-12-31T00:00:00Z"),
+        ("second-monday", "0 0 0 * * 1#2", "2026-12-14T00:00:00Z", "2027-01-11T00:00:00Z"),
+        ("last-friday", "0 0 0 * * 5L", "2026-11-27T00:00:00Z", "2026-12-25T00:00:00Z"),
+        ("sunday-0", "0 30 2 * * 0", "2026-11-29T02:30:00Z", "2026-12-06T02:30:00Z"),
+        ("sunday-7", "0 0 0 * * 7", "2026-11-29T00:00:00Z", "2026-12-06T00:00:00Z"),
+    ];
+    for (id, pattern, slot, next) in cases {
+        env.hook(id, &[pattern], json!({})).await;
+        let slot: DateTime<Utc> = slot.parse().unwrap();
+        // Pretend the hook was created just before `slot`, and `slot` has just come.
+        env.set_next(id, slot).await;
+        let options = SchedulerOptions { catch_up: CatchUp::All { window: TimeDelta::days(3650) }, ..SchedulerOptions::default() };
+        // Fire only this slot: with catch-up "all" the oldest due slot goes first, so one batch fires it.
+        env.scheduler(SchedulerOptions { batch_size: 1, ..options }).run_next().await.unwrap();
+        let task = env.fake.created_tasks().into_iter().find(|t| t.authorized_scopes.as_ref().unwrap()[0].ends_with(id)).unwrap();
+        assert_eq!(task.task["slot"], hooks_core::time::to_json(slot), "{id}");
+        assert_eq!(env.next_of(id).await, Some(next.parse().unwrap()), "{id}");
+        // Park it far in the future so later iterations don't fire it again.
+        env.set_next(id, "2999-01-01T00:00:00Z".parse().unwrap()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_hook_wakes_an_idle_scheduler_at_once() {
+    let env = Env::new().await;
+    let scheduler = Arc::new(env.scheduler(SchedulerOptions::default()));
+    let wake = scheduler::listen_for_changes(env.db.url.clone());
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn({
+        let scheduler = scheduler.clone();
+        async move {
+            scheduler
+                .run(wake, async move {
+                    let _ = stop_rx.changed().await;
+                })
+                .await
+        }
+    });
+    // With no hooks at all the scheduler sleeps for a minute unless a NOTIFY wakes it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    env.hook("new", &["* * * * * *"], json!({})).await;
+    let tasks = env.fake.wait_for_tasks(1, Duration::from_secs(5)).await;
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+    assert!(!tasks.is_empty(), "the new hook did not fire within 5 s");
 }

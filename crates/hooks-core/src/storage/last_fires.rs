@@ -76,16 +76,36 @@ pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> 
     }
 }
 
-/// The last fires of one hook, newest first.
+/// Where a page of last fires starts: after this fire in newest-first order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor {
+    /// The last listed fire's time.
+    pub task_create_time: DateTime<Utc>,
+    /// The last listed fire's task id (breaks ties between fires at the same time).
+    pub task_id: String,
+}
+
+/// Up to `limit` last fires of one hook, newest first, starting after `after`.
 pub async fn list_last_fires(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
     hook_id: &str,
     limit: i64,
+    after: Option<&PageCursor>,
 ) -> Result<Vec<LastFire>, StorageError> {
-    Ok(last_fires::table
+    let mut query = last_fires::table
         .filter(last_fires::hook_group_id.eq(hook_group_id))
         .filter(last_fires::hook_id.eq(hook_id))
+        .into_boxed();
+    if let Some(c) = after {
+        // Keyset pagination on the (time, taskId) index: stable while new fires arrive, and cheap at any depth.
+        query = query.filter(
+            last_fires::task_create_time
+                .lt(c.task_create_time)
+                .or(last_fires::task_create_time.eq(c.task_create_time).and(last_fires::task_id.lt(&c.task_id))),
+        );
+    }
+    Ok(query
         .order((last_fires::task_create_time.desc(), last_fires::task_id.desc()))
         .limit(limit)
         .select(LastFire::as_select())
