@@ -15,6 +15,10 @@ use crate::state::{AppState, internal};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/robots.txt", web::get().to(robots))
+        .route("/__heartbeat__", web::get().to(empty_object))
+        .route("/__lbheartbeat__", web::get().to(empty_object))
+        .route("/__version__", web::get().to(version));
     cfg.service(
         web::scope("/api/hooks/v1")
             .route("/ping", web::get().to(ping))
@@ -37,6 +41,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 type Reply = Result<HttpResponse, ApiError>;
+
+/// Anything unmatched, as upstream: `404 {"error": "Not found"}`.
+pub async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"error": "Not found"}))
+}
+
+async fn robots() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("User-Agent: *\nDisallow: /\n")
+}
 
 /// `ping`: the process is up.
 async fn ping(st: Data<AppState>) -> HttpResponse {

@@ -63,6 +63,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY))
                 .wrap(upstream_headers())
                 .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
         })
             .listen(listener)?
             // Shutdown is driven by `run_until_stopped`, so SIGTERM and SIGINT are handled the same way everywhere.

@@ -226,3 +226,21 @@ async fn wire_details_match_upstream() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["hookId"], "x/y");
 }
+
+#[tokio::test]
+async fn root_level_routes_answer_and_unknown_paths_are_json_404() {
+    let app = TestApp::spawn().await;
+    for path in ["/__heartbeat__", "/__lbheartbeat__", "/api/hooks/v1/__lbheartbeat__"] {
+        let resp = app.http.get(format!("{}{path}", app.root_url)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    let version: Value = app.http.get(format!("{}/__version__", app.root_url)).send().await.unwrap().json().await.unwrap();
+    assert!(version["version"].is_string());
+    let robots = app.http.get(format!("{}/robots.txt", app.root_url)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(robots, "User-Agent: *\nDisallow: /\n");
+    let resp = app.http.get(format!("{}/nope", app.root_url)).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"error": "Not found"}));
+    let ping: Value = app.hooks().ping().await.map(|_| json!({})).unwrap();
+    assert_eq!(ping, json!({}));
+}
