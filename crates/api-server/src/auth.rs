@@ -23,6 +23,12 @@ pub struct Caller {
 }
 
 /// Authenticates the request and checks it holds `required`.
-pub async fn authorize(_st: &AppState, _req: &HttpRequest, _body: &[u8], _call: &Call, _required: Required) -> Result<Caller, ApiError> {
+pub async fn authorize(
+    _st: &AppState,
+    _req: &HttpRequest,
+    _body: &[u8],
+    _call: &Call,
+    _required: Required,
+) -> Result<Caller, ApiError> {
     Ok(Caller { client_id: "unknown-clientId".into() })
 }

@@ -20,15 +20,21 @@ const HOOK_PATTERN: &str = "^[a-zA-Z0-9-_/]{1,1000}$";
 impl Call {
     /// Starts a call: records its name and parameters and parses the body (400 MalformedPayload when it isn't JSON).
     pub fn start(method: &'static str, params: &[(&str, &str)], body: &Bytes) -> Result<Self, ApiError> {
-        let params: Map<String, Value> = params.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
-        let mut call = Self { info: RequestInfo { method, params: Value::Object(params), payload: json!({}) }, body: json!({}) };
+        let params: Map<String, Value> =
+            params.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
+        let mut call =
+            Self { info: RequestInfo { method, params: Value::Object(params), payload: json!({}) }, body: json!({}) };
         if !body.is_empty() {
             match serde_json::from_slice::<Value>(body) {
                 Ok(v @ (Value::Object(_) | Value::Array(_))) => {
                     call.info.payload = v.clone();
                     call.body = v;
                 }
-                Ok(_) => return Err(call.error(ErrorCode::MalformedPayload, "Failed to parse JSON: the body must be a JSON object")),
+                Ok(_) => {
+                    return Err(
+                        call.error(ErrorCode::MalformedPayload, "Failed to parse JSON: the body must be a JSON object")
+                    );
+                }
                 Err(e) => return Err(call.error(ErrorCode::MalformedPayload, format!("Failed to parse JSON: {e}"))),
             }
         }
@@ -67,7 +73,10 @@ impl Call {
         let pairs: Vec<(String, String)> = form_pairs(req.query_string());
         for (k, _) in &pairs {
             if k != "bewit" && !declared.contains(&k.as_str()) {
-                return Err(self.error(ErrorCode::InvalidRequestArguments, format!("Query-string parameter: {k} is not supported!")));
+                return Err(self.error(
+                    ErrorCode::InvalidRequestArguments,
+                    format!("Query-string parameter: {k} is not supported!"),
+                ));
             }
         }
         Ok(pairs)

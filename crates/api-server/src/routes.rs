@@ -5,7 +5,9 @@ use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse, web};
 use hooks_core::storage::hooks::{self as store, CreateOutcome};
 use hooks_core::storage::last_fires::{self, PageCursor};
-use hooks_core::{FireContext, FireError, FireOptions, FireOutcome, HookDefinition, HookGroupId, HookId, HookInput, TaskId, time};
+use hooks_core::{
+    FireContext, FireError, FireOptions, FireOutcome, HookDefinition, HookGroupId, HookId, HookInput, TaskId, time,
+};
 use serde_json::{Value, json};
 
 use crate::auth::{Required, authorize};
@@ -160,7 +162,13 @@ fn modify_scopes(g: &str, h: &str) -> Required {
 }
 
 /// Parses a create/update body into a definition: schema problems are InputValidationError, semantic ones InputError.
-fn parse_definition(call: &Call, req: &HttpRequest, g: &str, h: &str, st: &AppState) -> Result<(HookDefinition, bool), ApiError> {
+fn parse_definition(
+    call: &Call,
+    req: &HttpRequest,
+    g: &str,
+    h: &str,
+    st: &AppState,
+) -> Result<(HookDefinition, bool), ApiError> {
     call.check_json_content_type(req)?;
     let input: HookInput = serde_json::from_value(call.body.clone()).map_err(|e| {
         call.error(
@@ -232,7 +240,8 @@ async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
 async fn get_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let call =
-        hook_call("getTriggerToken", &req, (&g, &h), &body, &st, scope(format!("hooks:get-trigger-token:{g}/{h}"))).await?;
+        hook_call("getTriggerToken", &req, (&g, &h), &body, &st, scope(format!("hooks:get-trigger-token:{g}/{h}")))
+            .await?;
     let hook = find(&st, &call, &g, &h).await?;
     Ok(HttpResponse::Ok().json(json!({"token": hook.trigger_token.expose()})))
 }
@@ -263,7 +272,12 @@ async fn trigger_hook(req: HttpRequest, path: Path<(String, String)>, body: Byte
     fire(&st, &call, &hook, ctx).await
 }
 
-async fn trigger_hook_with_token(req: HttpRequest, path: Path<(String, String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn trigger_hook_with_token(
+    req: HttpRequest,
+    path: Path<(String, String, String)>,
+    body: Bytes,
+    st: Data<AppState>,
+) -> Reply {
     let (g, h, token) = path.into_inner();
     // The token is a secret: it is never echoed in requestInfo.
     let call = Call::start("triggerHookWithToken", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
@@ -297,23 +311,29 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
     let mut opts = FireOptions::default();
     if let Some(id) = call.body.get("taskId").filter(|v| !matches!(v, Value::Null | Value::Bool(false))) {
         let text = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
-        let task_id = TaskId::parse(&text).map_err(|_| call.error(ErrorCode::InputError, format!("Invalid taskId format: {text}")))?;
+        let task_id = TaskId::parse(&text)
+            .map_err(|_| call.error(ErrorCode::InputError, format!("Invalid taskId format: {text}")))?;
         opts.task_id = Some(task_id);
     }
     match st.firer.fire(def, ctx, opts).await {
-        Ok(FireOutcome::Created { task_id }) => Ok(HttpResponse::Ok().json(json!({"taskId": task_id, "status": {"taskId": task_id}}))),
+        Ok(FireOutcome::Created { task_id }) => {
+            Ok(HttpResponse::Ok().json(json!({"taskId": task_id, "status": {"taskId": task_id}})))
+        }
         Ok(FireOutcome::Declined) => Ok(HttpResponse::Ok().json(json!({}))),
-        Err(FireError::CreateTask { source: hooks_core::sink::CreateTaskError::Rejected { code, message, .. }, .. })
-            if code == "InsufficientScopes" =>
-        {
-            Err(call.error(
-                ErrorCode::InsufficientScopes,
-                format!("The role `hook-id:{}` does not have sufficient scopes to create the task:\n\n{message}", def.path()),
-            ))
-        }
-        Err(FireError::CreateTask { source: hooks_core::sink::CreateTaskError::Rejected { code, message, .. }, .. }) => {
-            Err(call.error(ErrorCode::InputError, format!("While calling createTask: {code}\n\n{message}")))
-        }
+        Err(FireError::CreateTask {
+            source: hooks_core::sink::CreateTaskError::Rejected { code, message, .. },
+            ..
+        }) if code == "InsufficientScopes" => Err(call.error(
+            ErrorCode::InsufficientScopes,
+            format!(
+                "The role `hook-id:{}` does not have sufficient scopes to create the task:\n\n{message}",
+                def.path()
+            ),
+        )),
+        Err(FireError::CreateTask {
+            source: hooks_core::sink::CreateTaskError::Rejected { code, message, .. },
+            ..
+        }) => Err(call.error(ErrorCode::InputError, format!("While calling createTask: {code}\n\n{message}"))),
         Err(FireError::Storage(e)) => Err(internal(call, &e)),
         Err(e) => Err(call.error(ErrorCode::InputError, format!("While firing hook:\n\n{e}"))),
     }
@@ -345,7 +365,9 @@ async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: B
                     .clamp(1, MAX_PAGE);
             }
             "continuationToken" => {
-                after = Some(decode_cursor(v).ok_or_else(|| call.error(ErrorCode::InputError, "Invalid continuation token"))?);
+                after = Some(
+                    decode_cursor(v).ok_or_else(|| call.error(ErrorCode::InputError, "Invalid continuation token"))?,
+                );
             }
             _ => {}
         }
@@ -371,7 +393,10 @@ async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: B
         .collect();
     let mut reply = json!({"lastFires": fires});
     if more && let Some(last) = rows.last() {
-        reply["continuationToken"] = json!(encode_cursor(&PageCursor { task_create_time: last.task_create_time, task_id: last.task_id.clone() }));
+        reply["continuationToken"] = json!(encode_cursor(&PageCursor {
+            task_create_time: last.task_create_time,
+            task_id: last.task_id.clone()
+        }));
     }
     Ok(HttpResponse::Ok().json(reply))
 }

@@ -24,7 +24,10 @@ fn upstream_headers() -> DefaultHeaders {
         .add(("Access-Control-Max-Age", "900"))
         .add(("Access-Control-Allow-Methods", "OPTIONS,GET,HEAD,POST,PUT,DELETE,TRACE,CONNECT"))
         .add(("Access-Control-Request-Method", "*"))
-        .add(("Access-Control-Allow-Headers", "X-Requested-With,Content-Type,Authorization,Accept,Origin,Cache-Control"))
+        .add((
+            "Access-Control-Allow-Headers",
+            "X-Requested-With,Content-Type,Authorization,Accept,Origin,Cache-Control",
+        ))
         .add(("Cache-Control", "no-store no-cache must-revalidate"))
         .add(("X-Content-Type-Options", "nosniff"))
 }
@@ -65,10 +68,10 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
-            .listen(listener)?
-            // Shutdown is driven by `run_until_stopped`, so SIGTERM and SIGINT are handled the same way everywhere.
-            .disable_signals()
-            .run();
+        .listen(listener)?
+        // Shutdown is driven by `run_until_stopped`, so SIGTERM and SIGINT are handled the same way everywhere.
+        .disable_signals()
+        .run();
         tracing::info!(listen = %settings.listen, port, "hooks-api-server listening");
         Ok(Self { port, server })
     }

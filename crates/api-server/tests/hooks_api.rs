@@ -234,7 +234,8 @@ async fn root_level_routes_answer_and_unknown_paths_are_json_404() {
         let resp = app.http.get(format!("{}{path}", app.root_url)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
     }
-    let version: Value = app.http.get(format!("{}/__version__", app.root_url)).send().await.unwrap().json().await.unwrap();
+    let version: Value =
+        app.http.get(format!("{}/__version__", app.root_url)).send().await.unwrap().json().await.unwrap();
     assert!(version["version"].is_string());
     let robots = app.http.get(format!("{}/robots.txt", app.root_url)).send().await.unwrap().text().await.unwrap();
     assert_eq!(robots, "User-Agent: *\nDisallow: /\n");

@@ -104,8 +104,11 @@ async fn lag_every_second(hooks: usize, seconds: u64) {
     let complete = per_hook
         .values()
         .filter(|slots| {
-            let inside: std::collections::HashSet<i64> =
-                slots.iter().map(DateTime::timestamp).filter(|t| *t > first.timestamp() && *t <= last.timestamp()).collect();
+            let inside: std::collections::HashSet<i64> = slots
+                .iter()
+                .map(DateTime::timestamp)
+                .filter(|t| *t > first.timestamp() && *t <= last.timestamp())
+                .collect();
             inside.len() == expected_slots
         })
         .count();
@@ -174,7 +177,13 @@ async fn idle_rss() {
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: ?").trim_start_matches("VmRSS:").trim().to_owned();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: ?")
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .to_owned();
     child.kill().ok();
     child.wait().ok();
     println!("| hooks-scheduler RSS, idle | | {rss} |");

@@ -188,21 +188,29 @@ async fn a_removed_hook_never_fires_again() {
 async fn last_day_nth_weekday_and_both_sundays_fire_on_their_days() {
     let env = Env::new().await;
     let cases = [
-        ("last-day", "0 0 0 L * *", "2026-11-30T00:00:00Z", "2026-12-31T00:00:00Z"),
-        ("second-monday", "0 0 0 * * 1#2", "2026-12-14T00:00:00Z", "2027-01-11T00:00:00Z"),
-        ("last-friday", "0 0 0 * * 5L", "2026-11-27T00:00:00Z", "2026-12-25T00:00:00Z"),
-        ("sunday-0", "0 30 2 * * 0", "2026-11-29T02:30:00Z", "2026-12-06T02:30:00Z"),
-        ("sunday-7", "0 0 0 * * 7", "2026-11-29T00:00:00Z", "2026-12-06T00:00:00Z"),
+        ("last-day", "0 0 0 L * *", "2026-10-31T00:00:00Z", "2026-11-30T00:00:00Z"),
+        ("second-monday", "0 0 0 * * 1#2", "2026-11-09T00:00:00Z", "2026-12-14T00:00:00Z"),
+        ("last-friday", "0 0 0 * * 5L", "2026-10-30T00:00:00Z", "2026-11-27T00:00:00Z"),
+        ("sunday-0", "0 30 2 * * 0", "2026-11-22T02:30:00Z", "2026-11-29T02:30:00Z"),
+        ("sunday-7", "0 0 0 * * 7", "2026-11-22T00:00:00Z", "2026-11-29T00:00:00Z"),
     ];
     for (id, pattern, slot, next) in cases {
         env.hook(id, &[pattern], json!({})).await;
         let slot: DateTime<Utc> = slot.parse().unwrap();
-        // Pretend the hook was created just before `slot`, and `slot` has just come.
+        // Pretend the scheduler was down since `slot`: catch-up "all" fires exactly that slot first.
         env.set_next(id, slot).await;
-        let options = SchedulerOptions { catch_up: CatchUp::All { window: TimeDelta::days(3650) }, ..SchedulerOptions::default() };
+        let options = SchedulerOptions {
+            catch_up: CatchUp::All { window: TimeDelta::days(3650) },
+            ..SchedulerOptions::default()
+        };
         // Fire only this slot: with catch-up "all" the oldest due slot goes first, so one batch fires it.
         env.scheduler(SchedulerOptions { batch_size: 1, ..options }).run_next().await.unwrap();
-        let task = env.fake.created_tasks().into_iter().find(|t| t.authorized_scopes.as_ref().unwrap()[0].ends_with(id)).unwrap();
+        let task = env
+            .fake
+            .created_tasks()
+            .into_iter()
+            .find(|t| t.authorized_scopes.as_ref().unwrap()[0].ends_with(id))
+            .unwrap();
         assert_eq!(task.task["slot"], hooks_core::time::to_json(slot), "{id}");
         assert_eq!(env.next_of(id).await, Some(next.parse().unwrap()), "{id}");
         // Park it far in the future so later iterations don't fire it again.

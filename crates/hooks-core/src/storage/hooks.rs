@@ -232,6 +232,31 @@ pub async fn advance_slot(
     Ok(())
 }
 
+/// Moves many hooks to their next slots in one statement (`None`: no more slots), clearing their retry state.
+pub async fn advance_slots(
+    conn: &mut AsyncPgConnection,
+    moves: &[(String, String, Option<DateTime<Utc>>)],
+) -> Result<(), StorageError> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let groups: Vec<&str> = moves.iter().map(|m| m.0.as_str()).collect();
+    let ids: Vec<&str> = moves.iter().map(|m| m.1.as_str()).collect();
+    let next: Vec<Option<DateTime<Utc>>> = moves.iter().map(|m| m.2).collect();
+    diesel::sql_query(
+        "UPDATE hooks SET next_scheduled_date = v.next, schedule_retry_at = NULL, schedule_failures = 0 \
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(g, h, next) \
+         WHERE hooks.hook_group_id = v.g AND hooks.hook_id = v.h",
+    )
+    .bind::<Array<Text>, _>(groups)
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Array<Nullable<Timestamptz>>, _>(next)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Keeps a hook on its current slot and tries it again at `at`, after `failures` transient failures.
 pub async fn retry_slot_at(
     conn: &mut AsyncPgConnection,
@@ -269,7 +294,11 @@ pub async fn list_hook_groups(conn: &mut AsyncPgConnection) -> Result<Vec<String
 }
 
 /// The hooks of one group, sorted by id.
-pub async fn list_hooks(conn: &mut AsyncPgConnection, keyring: &Keyring, hook_group_id: &str) -> Result<Vec<Hook>, StorageError> {
+pub async fn list_hooks(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    hook_group_id: &str,
+) -> Result<Vec<Hook>, StorageError> {
     let rows: Vec<HookRow> = hooks::table
         .filter(hooks::hook_group_id.eq(hook_group_id))
         .order(hooks::hook_id.asc())
@@ -289,7 +318,8 @@ pub async fn update_hook(
     now: DateTime<Utc>,
 ) -> Result<Option<Hook>, StorageError> {
     let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
-    let (metadata, bindings, schedule) = (to_json(&def.metadata)?, to_json(&def.bindings)?, to_json(&def.schedule.to_strings())?);
+    let (metadata, bindings, schedule) =
+        (to_json(&def.metadata)?, to_json(&def.bindings)?, to_json(&def.schedule.to_strings())?);
     let updated = conn
         .transaction::<_, StorageError, _>(async |conn| {
             // Locks the row: a scheduler holding this hook's slot finishes it first, so the new schedule starts
@@ -330,9 +360,9 @@ pub async fn reset_trigger_token(
     client_id: &str,
 ) -> Result<Option<SecretString>, StorageError> {
     let token = SecretString::new(slugid::nice());
-    let sealed = keyring
-        .seal_secret(&trigger_token_context(hook_group_id, hook_id), &token)
-        .map_err(|e| StorageError::Corrupt { what: format!("hook {hook_group_id}/{hook_id}"), problem: e.to_string() })?;
+    let sealed = keyring.seal_secret(&trigger_token_context(hook_group_id, hook_id), &token).map_err(|e| {
+        StorageError::Corrupt { what: format!("hook {hook_group_id}/{hook_id}"), problem: e.to_string() }
+    })?;
     let found = conn
         .transaction::<_, StorageError, _>(async |conn| {
             let n = diesel::update(hooks::table.find((hook_group_id, hook_id)))

@@ -76,6 +76,26 @@ pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> 
     }
 }
 
+/// Records many fire attempts in one statement, with the same retry rule as [`record_last_fire`]. The caller
+/// must hold the hooks' rows locked (as the scheduler's claim does), so none can disappear meanwhile.
+pub async fn record_last_fires(conn: &mut AsyncPgConnection, fires: &[LastFire]) -> Result<(), StorageError> {
+    if fires.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(last_fires::table)
+        .values(fires)
+        .on_conflict((last_fires::hook_group_id, last_fires::hook_id, last_fires::task_id))
+        .do_update()
+        .set((
+            last_fires::fired_by.eq(excluded(last_fires::fired_by)),
+            last_fires::result.eq(excluded(last_fires::result)),
+            last_fires::error.eq(excluded(last_fires::error)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Where a page of last fires starts: after this fire in newest-first order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageCursor {
