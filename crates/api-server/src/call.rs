@@ -69,7 +69,7 @@ impl Call {
     }
 
     /// Refuses query-string keys the endpoint does not declare (`bewit` is always allowed: it is authentication).
-    pub fn check_query<'a>(&self, req: &'a HttpRequest, declared: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+    pub fn check_query(&self, req: &HttpRequest, declared: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
         let pairs: Vec<(String, String)> = form_pairs(req.query_string());
         for (k, _) in &pairs {
             if k != "bewit" && !declared.contains(&k.as_str()) {

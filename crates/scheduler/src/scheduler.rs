@@ -135,7 +135,6 @@ impl Scheduler {
 
     /// Decides what one attempt means for its hook: returns the last fire to record and, when the hook moves on,
     /// its next slot (`Some(None)`: no more slots). A transient failure keeps the slot and schedules a retry.
-    #[expect(clippy::type_complexity, reason = "a private step of run_next")]
     async fn settle(
         &self,
         tx: &mut AsyncPgConnection,
