@@ -55,7 +55,8 @@ pub(crate) fn load_credentials<'s>(
     };
     // Named temporary credentials are signed by an issuer other than the clientId they present.
     let mut issuing_client_id = credential_name;
-    if let Some(issuer) = ext.as_ref().and_then(|e| e.get("certificate")).and_then(|c| c.get("issuer")).filter(is_truthy)
+    if let Some(issuer) =
+        ext.as_ref().and_then(|e| e.get("certificate")).and_then(|c| c.get("issuer")).filter(is_truthy)
     {
         let issuer = issuer.as_str().ok_or_else(|| failed("ext.certificate.issuer must be a string"))?;
         if issuer == credential_name {
@@ -65,11 +66,8 @@ pub(crate) fn load_credentials<'s>(
     }
     let client = lookup(issuing_client_id)
         .ok_or_else(|| AuthError::Failed(format!("Client with clientId '{issuing_client_id}' not found")))?;
-    let mut loaded = LoadedCredentials {
-        key: client.access_token.clone(),
-        scopes: client.scopes.to_vec(),
-        expires: client.expires,
-    };
+    let mut loaded =
+        LoadedCredentials { key: client.access_token.clone(), scopes: client.scopes.to_vec(), expires: client.expires };
     if let Some(ext) = &ext {
         limit_with_ext(&mut loaded, credential_name, issuing_client_id, ext, now)?;
     }
@@ -81,7 +79,8 @@ pub(crate) fn load_credentials<'s>(
 /// `JSON.parse(base64-decode(ext))`, failing as the auth service does.
 fn parse_ext(text: &str) -> Result<Value, AuthError> {
     let bytes = decode_base64_lenient(text).ok_or_else(|| failed("Failed to parse ext"))?;
-    let ext: Value = serde_json::from_str(&String::from_utf8_lossy(&bytes)).map_err(|_| failed("Failed to parse ext"))?;
+    let ext: Value =
+        serde_json::from_str(&String::from_utf8_lossy(&bytes)).map_err(|_| failed("Failed to parse ext"))?;
     if ext.is_null() {
         // What Node says when the auth service then reads `ext.certificate`.
         return Err(failed("Cannot read properties of null (reading 'certificate')"));
@@ -127,7 +126,8 @@ fn apply_certificate(
     if cert.get("version").and_then(Value::as_f64) != Some(1.0) {
         return Err(failed("ext.certificate.version must be 1"));
     }
-    let seed = cert.get("seed").and_then(Value::as_str).ok_or_else(|| failed("ext.certificate.seed must be a string"))?;
+    let seed =
+        cert.get("seed").and_then(Value::as_str).ok_or_else(|| failed("ext.certificate.seed must be a string"))?;
     // JavaScript counts UTF-16 code units.
     if seed.encode_utf16().count() != 44 {
         return Err(failed("ext.certificate.seed must be 44 characters"));
@@ -289,7 +289,8 @@ mod tests {
     fn unknown_issuers_and_bad_ext_are_refused_with_the_auth_services_messages() {
         let scopes = vec!["a".to_owned()];
         let tok = token();
-        let lookup = |id: &str| (id == "known").then_some(StoredClient { access_token: &tok, scopes: &scopes, expires: None });
+        let lookup =
+            |id: &str| (id == "known").then_some(StoredClient { access_token: &tok, scopes: &scopes, expires: None });
         let now = Utc::now();
         let err = |name: &str, e: Option<&str>| load_credentials(name, e, lookup, now).unwrap_err().to_string();
         assert_eq!(err("nobody", None), "Client with clientId 'nobody' not found");
@@ -312,7 +313,8 @@ mod tests {
         // an empty ext, and ext fields JavaScript finds falsy, change nothing
         let loaded = load_credentials("known", Some(""), lookup, now).unwrap();
         assert_eq!(loaded.scopes, vec!["a", "assume:anonymous"]);
-        let loaded = load_credentials("known", Some(&ext(json!({"certificate": null, "authorizedScopes": 0}))), lookup, now);
+        let loaded =
+            load_credentials("known", Some(&ext(json!({"certificate": null, "authorizedScopes": 0}))), lookup, now);
         assert_eq!(loaded.unwrap().key.expose(), "issuer-token");
     }
 
@@ -320,7 +322,8 @@ mod tests {
     fn certificate_fields_are_checked_in_order() {
         let scopes = vec!["*".to_owned()];
         let tok = token();
-        let lookup = |id: &str| (id == "known").then_some(StoredClient { access_token: &tok, scopes: &scopes, expires: None });
+        let lookup =
+            |id: &str| (id == "known").then_some(StoredClient { access_token: &tok, scopes: &scopes, expires: None });
         let now = Utc::now();
         let ms = now.timestamp_millis();
         let base = json!({"version": 1, "seed": "s".repeat(44), "start": ms, "expiry": ms + 60_000, "scopes": ["a"], "signature": "x"});
@@ -339,7 +342,10 @@ mod tests {
         assert_eq!(err(with("scopes", json!(["\n"]))), "ext.certificate.scopes must be an array of valid scopes");
         assert_eq!(err(with("start", json!(ms + 400_000))), "ext.certificate.start > now");
         assert_eq!(err(with("expiry", json!(ms - 400_000))), "ext.certificate.expiry < now");
-        assert_eq!(err(with("expiry", json!(ms + 32 * 86_400_000_i64))), "ext.certificate cannot last longer than 31 days!");
+        assert_eq!(
+            err(with("expiry", json!(ms + 32 * 86_400_000_i64))),
+            "ext.certificate cannot last longer than 31 days!"
+        );
         assert_eq!(
             err(with("clientId", json!("known"))),
             "ext.certificate.clientId must only be used with ext.certificate.issuer"

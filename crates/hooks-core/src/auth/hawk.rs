@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use hawk::mac::{Mac, MacType};
 use regex::Regex;
 
@@ -26,13 +26,11 @@ const MAX_MATCH_LENGTH: usize = 4096;
 
 // `\w` is spelled out: the Node library's is ASCII-only, Rust's is Unicode.
 static SCHEME: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^([A-Za-z0-9_]+)(?:\s+(.*))?$"));
-static ATTRIBUTE: LazyLock<Regex> =
-    LazyLock::new(|| static_regex(r#"([A-Za-z0-9_]+)="([^"\\]*)"\s*(?:,\s*|$)"#));
+static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| static_regex(r#"([A-Za-z0-9_]+)="([^"\\]*)"\s*(?:,\s*|$)"#));
 static ATTRIBUTE_VALUE: LazyLock<Regex> =
     LazyLock::new(|| static_regex(r"^[ A-Za-z0-9_!#$%&'()*+,\-./:;<=>?@\[\]^`{|}~]+$"));
 /// Where a bewit sits in a resource, as the Node library finds it (the last `bewit=` parameter).
-static BEWIT_IN_RESOURCE: LazyLock<Regex> =
-    LazyLock::new(|| static_regex(r"^(/.*)([?&])bewit=([^&$]*)(?:&(.+))?$"));
+static BEWIT_IN_RESOURCE: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^(/.*)([?&])bewit=([^&$]*)(?:&(.+))?$"));
 static BEWIT_ENCODING: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^[A-Za-z0-9_-]*$"));
 static HOST: LazyLock<Regex> =
     LazyLock::new(|| static_regex(r"^(?:(?:\r\n)?\s)*([^:]+|\[[^\]]+\])(?::(\d+))?(?:(?:\r\n)?\s)*$"));
@@ -245,12 +243,7 @@ pub(crate) fn decode_bewit(found: &BewitInResource<'_>, method: &str, now: Syste
     if i128::from(exp) * 1000 <= now_ms {
         return Err(AuthError::unauthorized("Access expired"));
     }
-    Ok(Bewit {
-        id: id.to_owned(),
-        exp,
-        mac: mac.to_owned(),
-        ext: (!ext.is_empty()).then(|| ext.to_owned()),
-    })
+    Ok(Bewit { id: id.to_owned(), exp, mac: mac.to_owned(), ext: (!ext.is_empty()).then(|| ext.to_owned()) })
 }
 
 /// JavaScript's `parseInt(text, 10)`, for the integers bewits carry (`None` where it gives `NaN`).
@@ -404,7 +397,8 @@ mod tests {
 
     #[test]
     fn authorization_headers_parse_like_the_node_library() {
-        let parsed = parse_authorization(r#"Hawk id="c", ts="1353832234", nonce="j4h3g2", ext="e", mac="bWFj""#).unwrap();
+        let parsed =
+            parse_authorization(r#"Hawk id="c", ts="1353832234", nonce="j4h3g2", ext="e", mac="bWFj""#).unwrap();
         assert_eq!(
             parsed,
             HeaderAttributes {

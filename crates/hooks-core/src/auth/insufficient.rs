@@ -67,9 +67,11 @@ mod tests {
     }
 
     fn create_hook_scopes() -> ScopeExpression {
-        ScopeExpression::from_json(&json!({"AllOf": ["hooks:modify-hook:<hookGroupId>/<hookId>", "assume:hook-id:<hookGroupId>/<hookId>"]}))
-            .unwrap()
-            .render(&[("hookGroupId", "g"), ("hookId", "h")])
+        ScopeExpression::from_json(
+            &json!({"AllOf": ["hooks:modify-hook:<hookGroupId>/<hookId>", "assume:hook-id:<hookGroupId>/<hookId>"]}),
+        )
+        .unwrap()
+        .render(&[("hookGroupId", "g"), ("hookId", "h")])
     }
 
     #[test]
@@ -95,7 +97,8 @@ mod tests {
     #[test]
     fn message_with_several_missing_scopes_shows_them_as_all_of() {
         let err = client(&[]).authorize(&create_hook_scopes()).unwrap_err();
-        let expected_missing = "```\n{\n  \"AllOf\": [\n    \"hooks:modify-hook:g/h\",\n    \"assume:hook-id:g/h\"\n  ]\n}\n```";
+        let expected_missing =
+            "```\n{\n  \"AllOf\": [\n    \"hooks:modify-hook:g/h\",\n    \"assume:hook-id:g/h\"\n  ]\n}\n```";
         assert!(err.to_string().contains(&format!("missing the following scopes:\n\n{expected_missing}\n\n")), "{err}");
     }
 
@@ -118,7 +121,9 @@ mod tests {
     #[test]
     fn authorize_passes_when_the_scopes_suffice() {
         assert!(client(&["hooks:*", "assume:hook-id:*"]).authorize(&create_hook_scopes()).is_ok());
-        assert!(client(&["hooks:list-hooks:*"]).authorize(&ScopeExpression::scope("hooks:list-hooks:").unwrap()).is_ok());
+        assert!(
+            client(&["hooks:list-hooks:*"]).authorize(&ScopeExpression::scope("hooks:list-hooks:").unwrap()).is_ok()
+        );
         // no credentials means no scopes at all, not even for an empty-prefix scope
         assert!(Caller::Anonymous.authorize(&ScopeExpression::scope("").unwrap()).is_err());
         assert!(Caller::Anonymous.authorize(&ScopeExpression::AllOf(vec![])).is_ok());

@@ -114,7 +114,12 @@ pub struct Authenticated {
 
 impl Authenticated {
     /// An authenticated caller not tied to any replay-cache entry (for tests and callers outside this module).
-    pub fn new(client_id: impl Into<String>, scopes: Vec<String>, expires: Option<DateTime<Utc>>, scheme: Scheme) -> Self {
+    pub fn new(
+        client_id: impl Into<String>,
+        scopes: Vec<String>,
+        expires: Option<DateTime<Utc>>,
+        scheme: Scheme,
+    ) -> Self {
         Self { client_id: client_id.into(), scopes, expires, scheme, replay: None }
     }
 }

@@ -164,7 +164,8 @@ impl Verifier for RemoteAuth {
         if let (Some(serde_json::Value::String(hash)), Some("hawk")) = (&answer.hash, answer.scheme.as_deref()) {
             check_payload_hash(hash, request.content_type, request.body)?;
         }
-        let scopes = answer.scopes.ok_or_else(|| AuthError::Unavailable("authenticateHawk gave no scopes".to_owned()))?;
+        let scopes =
+            answer.scopes.ok_or_else(|| AuthError::Unavailable("authenticateHawk gave no scopes".to_owned()))?;
         let expires = answer.expires.as_deref().and_then(|e| DateTime::parse_from_rfc3339(e).ok()).map(|e| e.to_utc());
         let mut caller = Authenticated {
             // taskcluster-lib-api's name for a success that doesn't say who.

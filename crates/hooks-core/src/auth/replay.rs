@@ -53,7 +53,12 @@ pub(crate) const DEFAULT_CAPACITY: usize = 1 << 18;
 impl ReplayCache {
     /// A cache keeping entries for `window` after their timestamp, at most `capacity` of them.
     pub(crate) fn new(window: Duration, capacity: usize) -> Self {
-        Self { window, capacity: capacity.max(1), seen: Mutex::new(BTreeSet::new()), warned_full: AtomicBool::new(false) }
+        Self {
+            window,
+            capacity: capacity.max(1),
+            seen: Mutex::new(BTreeSet::new()),
+            warned_full: AtomicBool::new(false),
+        }
     }
 
     /// Records `key` at time `now` (seconds since the epoch); `false` if it was already recorded (a replay).

@@ -148,9 +148,10 @@ impl ScopeExpression {
 
     /// An expression requiring every scope in `scopes`.
     pub fn all_of<S: AsRef<str>>(scopes: &[S]) -> Result<Self, ValidationError> {
-        let all = scopes.iter().enumerate().map(|(i, s)| {
-            Self::scope(s.as_ref()).map_err(|e| ValidationError::new(format!("AllOf[{i}]"), e.problem))
-        });
+        let all = scopes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Self::scope(s.as_ref()).map_err(|e| ValidationError::new(format!("AllOf[{i}]"), e.problem)));
         all.collect::<Result<_, _>>().map(Self::AllOf)
     }
 
@@ -171,15 +172,15 @@ impl ScopeExpression {
                     }
                 };
                 let items = inner.as_array().ok_or_else(|| ValidationError::new(key.as_str(), "must be an array"))?;
-                let parsed = items.iter().enumerate().map(|(i, item)| {
-                    Self::from_json(item).map_err(|e| e.within(&format!("[{i}]")).within(key))
-                });
+                let parsed = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| Self::from_json(item).map_err(|e| e.within(&format!("[{i}]")).within(key)));
                 parsed.collect::<Result<_, _>>().map(variant)
             }
-            Value::Object(_) => Err(ValidationError::new(
-                "",
-                "must have exactly one key, AllOf or AnyOf (or be a scope string)",
-            )),
+            Value::Object(_) => {
+                Err(ValidationError::new("", "must have exactly one key, AllOf or AnyOf (or be a scope string)"))
+            }
             _ => Err(ValidationError::new("", "must be a scope string or an object with one key, AllOf or AnyOf")),
         }
     }
@@ -424,7 +425,9 @@ mod tests {
 
     #[test]
     fn render_substitutes_hook_parameters() {
-        let template = expr(json!({"AllOf": ["hooks:modify-hook:<hookGroupId>/<hookId>", "assume:hook-id:<hookGroupId>/<hookId>"]}));
+        let template = expr(
+            json!({"AllOf": ["hooks:modify-hook:<hookGroupId>/<hookId>", "assume:hook-id:<hookGroupId>/<hookId>"]}),
+        );
         let rendered = template.render(&[("hookGroupId", "g"), ("hookId", "a/b")]);
         assert_eq!(rendered.to_json(), json!({"AllOf": ["hooks:modify-hook:g/a/b", "assume:hook-id:g/a/b"]}));
 

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::certificate::{StoredClient, load_credentials};
 use super::hawk::{
-    Bewit, SignedHeader, bewit_mac_matches, check_payload_hash, decode_bewit, find_bewit, header_mac_matches,
-    is_stale, parse_authorization, unix_seconds,
+    Bewit, SignedHeader, bewit_mac_matches, check_payload_hash, decode_bewit, find_bewit, header_mac_matches, is_stale,
+    parse_authorization, unix_seconds,
 };
 use super::replay::{DEFAULT_CAPACITY, ReplayCache, ReplayKey};
 use super::{AuthError, Authenticated, Caller, Presented, Request, Scheme, Scope, TIMESTAMP_SKEW, Verifier};
@@ -81,12 +81,13 @@ impl StaticClients {
     /// Error messages name the entry and field, and never repeat an access token.
     pub fn from_json(json: &str) -> Result<Self, ValidationError> {
         // Parsed by hand rather than with derive: serde's messages quote the offending value, a token perhaps.
-        let value: Value = serde_json::from_str(json)
-            .map_err(|e| ValidationError::new("", format!("is not valid JSON ({e})")))?;
-        let entries = value
-            .as_array()
-            .ok_or_else(|| ValidationError::new("", "must be a JSON array of {\"clientId\", \"accessToken\", \"scopes\"}"))?;
-        let clients = entries.iter().enumerate().map(|(i, entry)| parse_client(entry).map_err(|e| e.within(&format!("[{i}]"))));
+        let value: Value =
+            serde_json::from_str(json).map_err(|e| ValidationError::new("", format!("is not valid JSON ({e})")))?;
+        let entries = value.as_array().ok_or_else(|| {
+            ValidationError::new("", "must be a JSON array of {\"clientId\", \"accessToken\", \"scopes\"}")
+        })?;
+        let clients =
+            entries.iter().enumerate().map(|(i, entry)| parse_client(entry).map_err(|e| e.within(&format!("[{i}]"))));
         Self::new(clients.collect::<Result<_, _>>()?)
     }
 
@@ -101,7 +102,11 @@ impl StaticClients {
     }
 
     fn lookup(&self, client_id: &str) -> Option<StoredClient<'_>> {
-        self.clients.get(client_id).map(|c| StoredClient { access_token: &c.access_token, scopes: &c.scopes, expires: None })
+        self.clients.get(client_id).map(|c| StoredClient {
+            access_token: &c.access_token,
+            scopes: &c.scopes,
+            expires: None,
+        })
     }
 
     fn verify_header(&self, request: &Request<'_>, authorization: &str) -> Result<Caller, AuthError> {
@@ -110,7 +115,8 @@ impl StaticClients {
         let now = SystemTime::now();
         let credentials = load_credentials(header.id, header.ext, |id| self.lookup(id), DateTime::<Utc>::from(now))?;
         let resource = request.path_and_query;
-        if !header_mac_matches(credentials.key.expose(), &header, request.method, request.host, request.port, resource) {
+        if !header_mac_matches(credentials.key.expose(), &header, request.method, request.host, request.port, resource)
+        {
             return Err(AuthError::unauthorized("Bad mac"));
         }
         // Before the nonce check, so the nonce cache only ever holds fresh requests.
@@ -234,11 +240,20 @@ mod tests {
             err(r#"[{"clientId": "a", "accessToken": "sekrit", "scopes": ["ok", "tab\t"]}]"#).split(':').next(),
             Some("[0].scopes[1]")
         );
-        assert_eq!(err(r#"[{"clientId": "a", "accessToken": "sekrit", "scope": []}]"#), "[0].scope: is not a known field (clientId, accessToken, scopes)");
-        assert_eq!(err(r#"[{"clientId": "a b", "accessToken": "sekrit"}]"#), "[0].clientId: \"a b\" must match ^[A-Za-z0-9!@/:.+|_-]+$");
+        assert_eq!(
+            err(r#"[{"clientId": "a", "accessToken": "sekrit", "scope": []}]"#),
+            "[0].scope: is not a known field (clientId, accessToken, scopes)"
+        );
+        assert_eq!(
+            err(r#"[{"clientId": "a b", "accessToken": "sekrit"}]"#),
+            "[0].clientId: \"a b\" must match ^[A-Za-z0-9!@/:.+|_-]+$"
+        );
         let dup = err(r#"[{"clientId": "a", "accessToken": "sekrit1"}, {"clientId": "a", "accessToken": "sekrit2"}]"#);
         assert_eq!(dup, "[1].clientId: \"a\" is listed more than once");
-        for json in [r#"[{"clientId": 5, "accessToken": "sekrit"}]"#, r#"[{"clientId": "a", "accessToken": "sekrit", "scopes": "sekrit"}]"#] {
+        for json in [
+            r#"[{"clientId": 5, "accessToken": "sekrit"}]"#,
+            r#"[{"clientId": "a", "accessToken": "sekrit", "scopes": "sekrit"}]"#,
+        ] {
             assert!(!err(json).contains("sekrit"), "{}", err(json));
         }
     }
