@@ -19,7 +19,7 @@ use super::{AuthError, Authenticated, Caller, Presented, Request, Scheme, TIMEST
 use crate::ValidationError;
 
 /// The longest a successful bewit check is reused without asking the auth service again.
-pub const BEWIT_CACHE_TTL: Duration = Duration::from_secs(30);
+const BEWIT_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Most bewit checks kept at once.
 const BEWIT_CACHE_CAPACITY: usize = 4096;
 

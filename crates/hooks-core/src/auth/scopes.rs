@@ -211,6 +211,11 @@ impl ScopeExpression {
             Self::AnyOf(any) => Self::AnyOf(any.iter().map(|e| e.render(params)).collect()),
         }
     }
+
+    /// Renders a hooks endpoint's template for one hook: `<hookGroupId>` and `<hookId>`, as decoded from the URL.
+    pub fn for_hook(&self, hook_group_id: &str, hook_id: &str) -> ScopeExpression {
+        self.render(&[("hookGroupId", hook_group_id), ("hookId", hook_id)])
+    }
 }
 
 impl From<Scope> for ScopeExpression {
@@ -438,6 +443,9 @@ mod tests {
         // values are inserted once, never re-expanded
         let rendered = expr(json!("a:<x>")).render(&[("x", "<y>"), ("y", "no")]);
         assert_eq!(rendered.to_json(), json!("a:<y>"));
+
+        let rendered = expr(json!("hooks:status:<hookGroupId>/<hookId>")).for_hook("grp", "id/with/slash");
+        assert_eq!(rendered.to_json(), json!("hooks:status:grp/id/with/slash"));
     }
 
     #[test]

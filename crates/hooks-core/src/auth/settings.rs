@@ -5,8 +5,8 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use super::{RemoteAuth, StaticClients, Verifier};
-use crate::SecretString;
 use crate::config::ConfigError;
+use crate::{SecretString, ValidationError};
 
 /// Where Hawk signatures are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,11 +34,10 @@ impl AuthArgs {
         match self.auth {
             AuthMode::Static => {
                 let clients = match &self.static_clients {
-                    Some(json) => StaticClients::from_json(json.expose())
-                        .map_err(|e| ConfigError::Invalid("HOOKS_STATIC_CLIENTS", e.to_string()))?,
-                    None => StaticClients::new(Vec::new())
-                        .map_err(|e| ConfigError::Invalid("HOOKS_STATIC_CLIENTS", e.to_string()))?,
-                };
+                    Some(json) => StaticClients::from_json(json.expose()),
+                    None => StaticClients::new(Vec::new()),
+                }
+                .map_err(|e| ConfigError::Invalid("HOOKS_STATIC_CLIENTS", describe(e)))?;
                 if clients.is_empty() {
                     tracing::warn!("HOOKS_STATIC_CLIENTS lists no clients: only unauthenticated calls will succeed");
                 }
@@ -50,11 +49,16 @@ impl AuthArgs {
                     "HOOKS_AUTH=remote asks that deployment's auth service to verify callers",
                 ))?;
                 let remote = RemoteAuth::new(root_url, RemoteAuth::DEFAULT_TIMEOUT)
-                    .map_err(|e| ConfigError::Invalid("TASKCLUSTER_ROOT_URL", e.to_string()))?;
+                    .map_err(|e| ConfigError::Invalid("TASKCLUSTER_ROOT_URL", e.problem))?;
                 Ok(Arc::new(remote))
             }
         }
     }
+}
+
+/// The error without an empty field name in front (the variable's name goes there).
+fn describe(e: ValidationError) -> String {
+    if e.field.is_empty() { e.problem } else { e.to_string() }
 }
 
 #[cfg(test)]
@@ -72,7 +76,9 @@ mod tests {
         let err = args(AuthMode::Remote, None).verifier(None).err().unwrap();
         assert!(err.to_string().starts_with("TASKCLUSTER_ROOT_URL is not set"), "{err}");
         let err = args(AuthMode::Remote, None).verifier(Some("nope")).err().unwrap();
-        assert!(err.to_string().starts_with("TASKCLUSTER_ROOT_URL: rootUrl: "), "{err}");
+        assert_eq!(err.to_string(), "TASKCLUSTER_ROOT_URL: relative URL without a base");
+        let err = args(AuthMode::Static, Some("{")).verifier(None).err().unwrap();
+        assert!(err.to_string().starts_with("HOOKS_STATIC_CLIENTS: is not valid JSON ("), "{err}");
     }
 
     #[test]
