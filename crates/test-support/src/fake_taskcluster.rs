@@ -45,6 +45,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, general_purpose};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use hooks_core::auth::scopes::{is_valid_scope, satisfies_scope, scope_match};
+use hooks_core::auth::{Authenticated, InsufficientScopes, Scheme, ScopeExpression};
 use serde_json::{Map, Value, json};
 
 /// Hawk timestamp skew the auth service allows (15 minutes).
@@ -344,20 +346,7 @@ fn error_response(method: &str, params: Value, payload: &Value, err: &ApiError) 
 }
 
 // ------------------------------------------------------------------------------------------------
-// Scopes
-
-fn valid_scope(s: &str) -> bool {
-    s.bytes().all(|b| (0x20..=0x7e).contains(&b))
-}
-
-/// Whether `held` satisfies `required` (exact match, or a trailing-`*` prefix match).
-fn scope_match(held: &str, required: &str) -> bool {
-    held == required || held.strip_suffix('*').is_some_and(|prefix| required.starts_with(prefix))
-}
-
-fn satisfies(held: &[String], required: &str) -> bool {
-    held.iter().any(|h| scope_match(h, required))
-}
+// Scopes (matching is hooks-core's, so there is one implementation of Taskcluster's rules)
 
 /// Whether the held scope `scope` grants role `role`.
 fn grants_role(scope: &str, role: &str) -> bool {
@@ -598,7 +587,7 @@ fn limit_client_with_ext(
         };
         let cert_scopes: Vec<String> = cert_scopes
             .iter()
-            .map(|s| s.as_str().filter(|s| valid_scope(s)).map(str::to_string))
+            .map(|s| s.as_str().filter(|s| is_valid_scope(s)).map(str::to_string))
             .collect::<Option<_>>()
             .ok_or("ext.certificate.scopes must be an array of valid scopes")?;
 
@@ -617,7 +606,7 @@ fn limit_client_with_ext(
 
         if issuing_client_id != credential_name {
             let create_scope = format!("auth:create-client:{credential_name}");
-            if !satisfies(&issuing_scopes, &create_scope) {
+            if !satisfies_scope(&issuing_scopes, &create_scope) {
                 return Err(format!(
                     "ext.certificate issuer `{issuing_client_id}` doesn't have `{create_scope}` for supplied clientId."
                 ));
@@ -626,7 +615,7 @@ fn limit_client_with_ext(
             return Err("ext.certificate.clientId must only be used with ext.certificate.issuer".into());
         }
 
-        if !cert_scopes.iter().all(|s| satisfies(&scopes, s)) {
+        if !cert_scopes.iter().all(|s| satisfies_scope(&scopes, s)) {
             return Err(format!(
                 "ext.certificate issuer `{issuing_client_id}` doesn't satisfy all certificate scopes {}.  The temporary credentials were not generated correctly.",
                 cert_scopes.join(", ")
@@ -674,11 +663,11 @@ fn limit_client_with_ext(
         };
         let authorized: Vec<String> = authorized
             .iter()
-            .map(|s| s.as_str().filter(|s| valid_scope(s)).map(str::to_string))
+            .map(|s| s.as_str().filter(|s| is_valid_scope(s)).map(str::to_string))
             .collect::<Option<_>>()
             .ok_or("ext.authorizedScopes must be an array of valid scopes")?;
         scopes = with_anonymous(&scopes, &st.roles);
-        if !authorized.iter().all(|s| satisfies(&scopes, s)) {
+        if !authorized.iter().all(|s| satisfies_scope(&scopes, s)) {
             return Err([
                 "Supplied credentials do not satisfy authorizedScopes; credentials have scopes:",
                 "",
@@ -897,29 +886,23 @@ fn peek_identity(req: &HttpRequest) -> (String, Option<Vec<String>>) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Scope-expression helpers for InsufficientScopes
+// InsufficientScopes (hooks-core's check and message, as the API server's)
 
-fn insufficient_scopes(caller: &Caller, required: &Value, unsatisfied: &[Value]) -> ApiError {
-    let render = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+/// Checks `required` (a scope expression in Taskcluster's JSON form) against the caller: 403
+/// `InsufficientScopes` with the framework's message when it is not satisfied.
+fn authorize(caller: &Caller, required: &Value) -> Result<(), ApiError> {
+    let expression = ScopeExpression::from_json(required)
+        .map_err(|e| ApiError::new("InputValidationError", format!("required scopes are not valid: {e}")))?;
+    let caller = match caller {
+        Caller::Authenticated { client_id, scopes } => hooks_core::auth::Caller::Client(Authenticated::new(
+            client_id.clone(),
+            scopes.clone(),
+            None,
+            Scheme::Header,
+        )),
+        Caller::Anonymous => hooks_core::auth::Caller::Anonymous,
     };
-    let required = render(required);
-    let message = match caller {
-        Caller::Authenticated { client_id, .. } => {
-            let unsatisfied = match unsatisfied {
-                [one] => render(one),
-                many => render(&json!({ "AllOf": many })),
-            };
-            format!(
-                "Client ID {client_id} does not have sufficient scopes and is missing the following scopes:\n\n```\n{unsatisfied}\n```\n\nThis request requires the client to satisfy the following scope expression:\n\n```\n{required}\n```"
-            )
-        }
-        Caller::Anonymous => format!(
-            "This request requires Taskcluster credentials that satisfy the following scope expression:\n\n```\n{required}\n```"
-        ),
-    };
-    ApiError::new("InsufficientScopes", message)
+    caller.authorize(&expression).map_err(|e: InsufficientScopes| ApiError::new("InsufficientScopes", e.to_string()))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1049,17 +1032,9 @@ fn handle_create_task(
 
     // scope check
     let required = create_task_requirements(def, &task_queue_id);
-    match &caller {
-        Caller::Anonymous => {
-            return Err(insufficient_scopes(&caller, &required.expression(), &required.unsatisfied(&[])));
-        }
-        Caller::Authenticated { scopes, .. } if st.roles_defined => {
-            let unsatisfied = required.unsatisfied(scopes);
-            if !unsatisfied.is_empty() {
-                return Err(insufficient_scopes(&caller, &required.expression(), &unsatisfied));
-            }
-        }
-        Caller::Authenticated { .. } => {}
+    // Until a role is defined, authenticated callers skip the check (see the module docs).
+    if matches!(caller, Caller::Anonymous) || st.roles_defined {
+        authorize(&caller, &required.expression())?;
     }
 
     if let Some((existing, status)) = st.tasks.get(task_id) {
@@ -1096,14 +1071,6 @@ impl Requirements {
         let mut all: Vec<Value> = self.all.iter().map(|s| json!(s)).collect();
         all.push(json!({ "AnyOf": self.any }));
         json!({ "AllOf": all })
-    }
-
-    fn unsatisfied(&self, scopes: &[String]) -> Vec<Value> {
-        let mut missing: Vec<Value> = self.all.iter().filter(|s| !satisfies(scopes, s)).map(|s| json!(s)).collect();
-        if !self.any.iter().any(|s| satisfies(scopes, s)) {
-            missing.push(json!({ "AnyOf": self.any }));
-        }
-        missing
     }
 }
 
@@ -1198,14 +1165,7 @@ fn handle_email(st: &mut State, req: &HttpRequest, body: &[u8], email: Value) ->
                 "\nSchema Validation Failed!\nRejecting Schema: notify/v1/email-request.json#\nErrors:\n  * data must have required property 'address'",
             )
         })?;
-    let required = format!("notify:email:{address}");
-    let held = match &caller {
-        Caller::Authenticated { scopes, .. } => scopes.as_slice(),
-        Caller::Anonymous => &[],
-    };
-    if !satisfies(held, &required) {
-        return Err(insufficient_scopes(&caller, &json!(required), &[json!(required)]));
-    }
+    authorize(&caller, &json!(format!("notify:email:{address}")))?;
     st.emails.push(email);
     Ok(())
 }
@@ -1970,8 +1930,8 @@ mod tests {
             s(&["a:1", "assume:hook-id:*", "assume:inner", "b:*", "c:1"])
         );
         assert_eq!(expand_scopes(&s(&["x:1"]), &roles), s(&["x:1"]));
-        assert!(satisfies(&s(&["queue:*"]), "queue:create-task:a/b"));
-        assert!(!satisfies(&s(&["queue:create-task:a/b"]), "queue:create-task:a/c"));
+        assert!(satisfies_scope(&s(&["queue:*"]), "queue:create-task:a/b"));
+        assert!(!satisfies_scope(&s(&["queue:create-task:a/b"]), "queue:create-task:a/c"));
     }
 
     #[test]
