@@ -10,10 +10,11 @@ use hooks_core::{
 };
 use serde_json::{Value, json};
 
-use crate::auth::{Required, authorize};
+use crate::auth::{authorize, client_id};
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
+use hooks_core::auth::ScopeExpression;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,13 +73,9 @@ pub async fn version() -> HttpResponse {
     }))
 }
 
-fn scope(s: String) -> Required {
-    Required::AllOf(vec![s])
-}
-
 async fn list_hook_groups(req: HttpRequest, body: Bytes, st: Data<AppState>) -> Reply {
     let call = Call::start("listHookGroups", &[], &body)?;
-    authorize(&st, &req, &body, &call, scope("hooks:list-hooks:".into())).await?;
+    authorize(&st, &req, &body, &call, &st.scopes.list_hook_groups).await?;
     call.check_query(&req, &[])?;
     let mut conn = st.conn(&call).await?;
     let groups = store::list_hook_groups(&mut conn).await.map_err(|e| internal(&call, &e))?;
@@ -88,7 +85,7 @@ async fn list_hook_groups(req: HttpRequest, body: Bytes, st: Data<AppState>) -> 
 async fn list_hooks(req: HttpRequest, path: Path<String>, body: Bytes, st: Data<AppState>) -> Reply {
     let g = path.into_inner();
     let call = Call::start("listHooks", &[("hookGroupId", &g)], &body)?;
-    authorize(&st, &req, &body, &call, scope(format!("hooks:list-hooks:{g}"))).await?;
+    authorize(&st, &req, &body, &call, &st.scopes.list_hooks.render(&[("hookGroupId", &g)])).await?;
     call.check_ids(&g, None)?;
     call.check_query(&req, &[])?;
     let mut conn = st.conn(&call).await?;
@@ -107,7 +104,7 @@ async fn hook_call(
     (g, h): (&str, &str),
     body: &Bytes,
     st: &AppState,
-    required: Required,
+    required: &ScopeExpression,
 ) -> Result<Call, ApiError> {
     let call = Call::start(method, &[("hookGroupId", g), ("hookId", h)], body)?;
     authorize(st, req, body, &call, required).await?;
@@ -126,14 +123,14 @@ async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core
 
 async fn hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = hook_call("hook", &req, (&g, &h), &body, &st, scope(format!("hooks:get:{g}:{h}"))).await?;
+    let call = hook_call("hook", &req, (&g, &h), &body, &st, &st.scopes.hook.for_hook(&g, &h)).await?;
     let hook = find(&st, &call, &g, &h).await?;
     Ok(HttpResponse::Ok().json(hook.definition.to_json()))
 }
 
 async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = hook_call("getHookStatus", &req, (&g, &h), &body, &st, scope(format!("hooks:status:{g}/{h}"))).await?;
+    let call = hook_call("getHookStatus", &req, (&g, &h), &body, &st, &st.scopes.status.for_hook(&g, &h)).await?;
     let hook = find(&st, &call, &g, &h).await?;
     let mut conn = st.conn(&call).await?;
     let last = last_fires::list_last_fires(&mut conn, &g, &h, 1, None).await.map_err(|e| internal(&call, &e))?;
@@ -155,10 +152,6 @@ async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: B
         status["nextScheduledDate"] = json!(time::to_json(next));
     }
     Ok(HttpResponse::Ok().json(status))
-}
-
-fn modify_scopes(g: &str, h: &str) -> Required {
-    Required::AllOf(vec![format!("hooks:modify-hook:{g}/{h}"), format!("assume:hook-id:{g}/{h}")])
 }
 
 /// Parses a create/update body into a definition: schema problems are InputValidationError, semantic ones InputError.
@@ -187,12 +180,12 @@ fn parse_definition(
 async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let call = Call::start("createHook", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, modify_scopes(&g, &h)).await?;
+    let caller = authorize(&st, &req, &body, &call, &st.scopes.modify.for_hook(&g, &h)).await?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
     let (def, _) = parse_definition(&call, &req, &g, &h, &st)?;
     let mut conn = st.conn(&call).await?;
-    let outcome = store::create_hook(&mut conn, &st.keyring, &def, &caller.client_id, time::now_millis())
+    let outcome = store::create_hook(&mut conn, &st.keyring, &def, client_id(&caller), time::now_millis())
         .await
         .map_err(|e| internal(&call, &e))?;
     let stored = match outcome {
@@ -209,7 +202,7 @@ async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
 async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let call = Call::start("updateHook", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, modify_scopes(&g, &h)).await?;
+    let caller = authorize(&st, &req, &body, &call, &st.scopes.modify.for_hook(&g, &h)).await?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
     let (mut def, bindings_given) = parse_definition(&call, &req, &g, &h, &st)?;
@@ -219,7 +212,7 @@ async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
         def.bindings = existing.definition.bindings;
     }
     let mut conn = st.conn(&call).await?;
-    let updated = store::update_hook(&mut conn, &st.keyring, &def, &caller.client_id, time::now_millis())
+    let updated = store::update_hook(&mut conn, &st.keyring, &def, client_id(&caller), time::now_millis())
         .await
         .map_err(|e| internal(&call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))?;
@@ -229,19 +222,17 @@ async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
 async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let call = Call::start("removeHook", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, scope(format!("hooks:modify-hook:{g}/{h}"))).await?;
+    let caller = authorize(&st, &req, &body, &call, &st.scopes.remove.for_hook(&g, &h)).await?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
     let mut conn = st.conn(&call).await?;
-    store::delete_hook(&mut conn, &g, &h, &caller.client_id).await.map_err(|e| internal(&call, &e))?;
+    store::delete_hook(&mut conn, &g, &h, client_id(&caller)).await.map_err(|e| internal(&call, &e))?;
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
 async fn get_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call =
-        hook_call("getTriggerToken", &req, (&g, &h), &body, &st, scope(format!("hooks:get-trigger-token:{g}/{h}")))
-            .await?;
+    let call = hook_call("getTriggerToken", &req, (&g, &h), &body, &st, &st.scopes.get_token.for_hook(&g, &h)).await?;
     let hook = find(&st, &call, &g, &h).await?;
     Ok(HttpResponse::Ok().json(json!({"token": hook.trigger_token.expose()})))
 }
@@ -249,11 +240,11 @@ async fn get_trigger_token(req: HttpRequest, path: Path<(String, String)>, body:
 async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let call = Call::start("resetTriggerToken", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, scope(format!("hooks:reset-trigger-token:{g}/{h}"))).await?;
+    let caller = authorize(&st, &req, &body, &call, &st.scopes.reset_token.for_hook(&g, &h)).await?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
     let mut conn = st.conn(&call).await?;
-    let token = store::reset_trigger_token(&mut conn, &st.keyring, &g, &h, &caller.client_id)
+    let token = store::reset_trigger_token(&mut conn, &st.keyring, &g, &h, client_id(&caller))
         .await
         .map_err(|e| internal(&call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))?;
@@ -263,12 +254,12 @@ async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, bod
 async fn trigger_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let call = Call::start("triggerHook", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, scope(format!("hooks:trigger-hook:{g}/{h}"))).await?;
+    let caller = authorize(&st, &req, &body, &call, &st.scopes.trigger.for_hook(&g, &h)).await?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
     check_trigger_body(&call, &req)?;
     let hook = find(&st, &call, &g, &h).await?;
-    let ctx = FireContext::trigger_hook(call.body.clone(), caller.client_id);
+    let ctx = FireContext::trigger_hook(call.body.clone(), client_id(&caller));
     fire(&st, &call, &hook, ctx).await
 }
 
@@ -344,7 +335,7 @@ const MAX_PAGE: usize = 1000;
 async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let call = Call::start("listLastFires", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    authorize(&st, &req, &body, &call, scope(format!("hooks:list-last-fires:{g}/{h}"))).await?;
+    authorize(&st, &req, &body, &call, &st.scopes.last_fires.for_hook(&g, &h)).await?;
     call.check_ids(&g, Some(&h))?;
     let query = call.check_query(&req, &["continuationToken", "limit"])?;
     let mut limit = MAX_PAGE;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
+use hooks_core::auth::AuthArgs;
 use hooks_core::config::{CommonArgs, PulseArgs};
 
 /// Serves the hooks v1 API.
@@ -21,4 +22,11 @@ pub struct Settings {
     /// Broker.
     #[command(flatten)]
     pub pulse: PulseArgs,
+    /// Authentication.
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    /// Believe X-Forwarded-Proto and X-Forwarded-Port for the host and port requests were signed for (only behind
+    /// a load balancer that sets them).
+    #[arg(long, env = "HOOKS_TRUST_PROXY")]
+    pub trust_proxy: bool,
 }

@@ -53,7 +53,12 @@ impl Application {
         }
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
+        let verifier = settings.auth.verifier(settings.common.taskcluster.root_url.as_deref())?;
+        let scopes = crate::auth::EndpointScopes::new().context("endpoint scope templates")?;
         let state = web::Data::new(AppState {
+            verifier,
+            scopes,
+            trust_proxy: settings.trust_proxy,
             started: Instant::now(),
             firer: Firer::new(sink, pool.clone()),
             pool,

@@ -7,6 +7,9 @@ use hooks_core::crypto::Keyring;
 use hooks_core::storage::{Pool, PooledConnection};
 use hooks_core::{ExchangeDenylist, Firer};
 
+use hooks_core::auth::Verifier;
+
+use crate::auth::EndpointScopes;
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 
@@ -22,6 +25,12 @@ pub struct AppState {
     pub firer: Firer,
     /// Exchanges hooks may not bind to.
     pub denylist: ExchangeDenylist,
+    /// Verifies Hawk credentials.
+    pub verifier: Arc<dyn Verifier>,
+    /// Each endpoint's scopes.
+    pub scopes: EndpointScopes,
+    /// Whether to believe X-Forwarded-Proto/-Port (behind a trusted load balancer).
+    pub trust_proxy: bool,
 }
 
 impl AppState {

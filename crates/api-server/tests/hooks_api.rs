@@ -178,7 +178,11 @@ async fn last_fires_page_newest_first_with_an_opaque_token() {
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = hooks.listLastFires("g", "h", token.as_deref(), Some("2")).await.unwrap();
+        // The official client signs only the path of a header-authenticated request; a bewit covers the query.
+        let url = hooks
+            .listLastFires_signed_url("g", "h", token.as_deref(), Some("2"), std::time::Duration::from_secs(60))
+            .unwrap();
+        let page: Value = app.http.get(url).send().await.unwrap().json().await.unwrap();
         seen.extend(page["lastFires"].as_array().unwrap().iter().map(|f| f["taskId"].as_str().unwrap().to_owned()));
         match page.get("continuationToken").and_then(Value::as_str) {
             Some(t) => token = Some(t.to_owned()),
@@ -186,29 +190,34 @@ async fn last_fires_page_newest_first_with_an_opaque_token() {
         }
     }
     assert_eq!(seen, ids);
-    let err = hooks.listLastFires("g", "h", Some("!"), None).await.unwrap_err();
-    assert_eq!(status_of(&err), Some(400));
+    let url = hooks.listLastFires_signed_url("g", "h", Some("!"), None, std::time::Duration::from_secs(60)).unwrap();
+    assert_eq!(app.http.get(url).send().await.unwrap().status(), 400);
     assert_eq!(status_of(&hooks.listLastFires("g", "nothing", None, None).await.unwrap_err()), Some(404));
 }
 
 #[tokio::test]
 async fn wire_details_match_upstream() {
     let app = TestApp::spawn().await;
-    // A bad hookId: 400 InvalidRequestArguments with upstream's text, and the CORS headers.
-    let resp = app.http.get(app.url("/hooks/g/bar!!!")).send().await.unwrap();
-    assert_eq!(resp.status(), 400);
+    // A bad hookId: 400 InvalidRequestArguments with upstream's text.
+    let err = app.hooks().hook("g", "bar!!!").await.unwrap_err();
+    assert_eq!(status_of(&err), Some(400));
+    assert!(err.to_string().contains("URL parameter 'hookId' given as 'bar!!!' must match"), "{err}");
+
+    // The CORS and cache headers, on every response.
+    let resp = app.http.get(app.url("/ping")).send().await.unwrap();
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
     assert_eq!(resp.headers()["cache-control"], "no-store no-cache must-revalidate");
+
+    // An undeclared query key (on the webhook route, which needs no credentials).
+    let resp = app.http.post(app.url("/hooks/g/h/trigger/tok?x=1")).json(&json!({})).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["code"], "InvalidRequestArguments");
-    assert!(body["message"].as_str().unwrap().contains("URL parameter 'hookId' given as 'bar!!!' must match"));
-    assert_eq!(body["requestInfo"]["method"], "hook");
-
-    // An undeclared query key.
-    let body: Value = app.http.get(app.url("/hooks?x=1")).send().await.unwrap().json().await.unwrap();
     assert!(body["message"].as_str().unwrap().starts_with("Query-string parameter: x is not supported!"));
+    assert_eq!(body["requestInfo"]["method"], "triggerHookWithToken");
+    assert!(!body.to_string().contains("tok\""), "the token is not echoed: {body}");
 
-    // Malformed JSON.
+    // Malformed JSON is refused before authentication, as upstream.
     let resp = app
         .http
         .put(app.url("/hooks/g/h"))
@@ -222,7 +231,9 @@ async fn wire_details_match_upstream() {
 
     // A percent-encoded slash in the hookId round-trips.
     app.hooks().createHook("g", "x/y", &hook_body()).await.unwrap();
-    let resp = app.http.get(app.url("/hooks/g/x%2Fy")).send().await.unwrap();
+    let url = app.hooks().hook_signed_url("g", "x/y", std::time::Duration::from_secs(60)).unwrap();
+    assert!(url.contains("x%2Fy"), "{url}");
+    let resp = app.http.get(url).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["hookId"], "x/y");
 }
@@ -244,4 +255,25 @@ async fn root_level_routes_answer_and_unknown_paths_are_json_404() {
     assert_eq!(resp.json::<Value>().await.unwrap(), json!({"error": "Not found"}));
     let ping: Value = app.hooks().ping().await.map(|_| json!({})).unwrap();
     assert_eq!(ping, json!({}));
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_401_and_missing_scopes_403_naming_them() {
+    let app = TestApp::spawn().await;
+    app.hooks().createHook("g", "h", &hook_body()).await.unwrap();
+    let err = app.hooks_as("tester", "wrong-token").hook("g", "h").await.unwrap_err();
+    assert_eq!(status_of(&err), Some(401));
+    let resp = app.http.get(app.url("/hooks/g/h")).send().await.unwrap();
+    assert_eq!(resp.status(), 403, "no credentials: anonymous has no scopes");
+
+    let limited = app.hooks_as("limited", common::LIMITED_TOKEN);
+    limited.hook("g", "h").await.unwrap();
+    let err = limited.listHookGroups().await.unwrap_err();
+    assert_eq!(status_of(&err), Some(403));
+    assert!(err.to_string().contains("hooks:list-hooks:"), "{err}");
+    // Defining a hook needs its role too: nobody makes a hook more powerful than themselves.
+    let err = limited.createHook("g", "other", &hook_body()).await.unwrap_err();
+    assert_eq!(status_of(&err), Some(403));
+    assert!(err.to_string().contains("assume:hook-id:g/other"), "{err}");
+    assert!(err.to_string().contains("Client ID limited does not have sufficient scopes"), "{err}");
 }

@@ -7,6 +7,9 @@ use serde_json::{Value, json};
 use taskcluster::{ClientBuilder, Credentials, Hooks};
 use test_support::{FakeTaskcluster, TestDb};
 
+pub const TESTER_TOKEN: &str = "tester-access-token-0123456789abcdefghijklmn";
+pub const LIMITED_TOKEN: &str = "limited-access-token-0123456789abcdefghijklm";
+
 pub struct TestApp {
     pub root_url: String,
     pub db: TestDb,
@@ -37,6 +40,12 @@ impl TestApp {
             &service.access_token,
             "--queue-retries",
             "0",
+            "--static-clients",
+            &json!([
+                {"clientId": "tester", "accessToken": TESTER_TOKEN, "scopes": ["*"]},
+                {"clientId": "limited", "accessToken": LIMITED_TOKEN, "scopes": ["hooks:get:g:*", "hooks:modify-hook:g/*"]},
+            ])
+            .to_string(),
         ])
         .unwrap();
         let app = api_server::Application::build(settings).await.unwrap();
@@ -45,8 +54,14 @@ impl TestApp {
         Self { root_url, db, fake, http: reqwest::Client::new() }
     }
 
+    /// A client holding every scope.
     pub fn hooks(&self) -> Hooks {
-        Hooks::new(ClientBuilder::new(&self.root_url).credentials(Credentials::new("tester", "no-secret"))).unwrap()
+        self.hooks_as("tester", TESTER_TOKEN)
+    }
+
+    /// A client with the given credentials.
+    pub fn hooks_as(&self, client_id: &str, access_token: &str) -> Hooks {
+        Hooks::new(ClientBuilder::new(&self.root_url).credentials(Credentials::new(client_id, access_token))).unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
