@@ -14,7 +14,7 @@ use crate::auth::{authorize, client_id};
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
-use hooks_core::auth::ScopeExpression;
+use hooks_core::auth::{Caller, ScopeExpression};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -105,12 +105,12 @@ async fn hook_call(
     body: &Bytes,
     st: &AppState,
     required: &ScopeExpression,
-) -> Result<Call, ApiError> {
+) -> Result<(Call, Caller), ApiError> {
     let call = Call::start(method, &[("hookGroupId", g), ("hookId", h)], body)?;
-    authorize(st, req, body, &call, required).await?;
+    let caller = authorize(st, req, body, &call, required).await?;
     call.check_ids(g, Some(h))?;
     call.check_query(req, &[])?;
-    Ok(call)
+    Ok((call, caller))
 }
 
 async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core::Hook, ApiError> {
@@ -123,14 +123,14 @@ async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core
 
 async fn hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = hook_call("hook", &req, (&g, &h), &body, &st, &st.scopes.hook.for_hook(&g, &h)).await?;
+    let (call, _) = hook_call("hook", &req, (&g, &h), &body, &st, &st.scopes.hook.for_hook(&g, &h)).await?;
     let hook = find(&st, &call, &g, &h).await?;
     Ok(HttpResponse::Ok().json(hook.definition.to_json()))
 }
 
 async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = hook_call("getHookStatus", &req, (&g, &h), &body, &st, &st.scopes.status.for_hook(&g, &h)).await?;
+    let (call, _) = hook_call("getHookStatus", &req, (&g, &h), &body, &st, &st.scopes.status.for_hook(&g, &h)).await?;
     let hook = find(&st, &call, &g, &h).await?;
     let mut conn = st.conn(&call).await?;
     let last = last_fires::list_last_fires(&mut conn, &g, &h, 1, None).await.map_err(|e| internal(&call, &e))?;
@@ -179,10 +179,8 @@ fn parse_definition(
 
 async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start("createHook", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, &st.scopes.modify.for_hook(&g, &h)).await?;
-    call.check_ids(&g, Some(&h))?;
-    call.check_query(&req, &[])?;
+    let (call, caller) =
+        hook_call("createHook", &req, (&g, &h), &body, &st, &st.scopes.modify.for_hook(&g, &h)).await?;
     let (def, _) = parse_definition(&call, &req, &g, &h, &st)?;
     let mut conn = st.conn(&call).await?;
     let outcome = store::create_hook(&mut conn, &st.keyring, &def, client_id(&caller), time::now_millis())
@@ -201,10 +199,8 @@ async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
 
 async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start("updateHook", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, &st.scopes.modify.for_hook(&g, &h)).await?;
-    call.check_ids(&g, Some(&h))?;
-    call.check_query(&req, &[])?;
+    let (call, caller) =
+        hook_call("updateHook", &req, (&g, &h), &body, &st, &st.scopes.modify.for_hook(&g, &h)).await?;
     let (mut def, bindings_given) = parse_definition(&call, &req, &g, &h, &st)?;
     let existing = find(&st, &call, &g, &h).await?;
     if !bindings_given {
@@ -221,10 +217,8 @@ async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
 
 async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start("removeHook", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, &st.scopes.remove.for_hook(&g, &h)).await?;
-    call.check_ids(&g, Some(&h))?;
-    call.check_query(&req, &[])?;
+    let (call, caller) =
+        hook_call("removeHook", &req, (&g, &h), &body, &st, &st.scopes.remove.for_hook(&g, &h)).await?;
     let mut conn = st.conn(&call).await?;
     store::delete_hook(&mut conn, &g, &h, client_id(&caller)).await.map_err(|e| internal(&call, &e))?;
     Ok(HttpResponse::Ok().json(json!({})))
@@ -232,17 +226,16 @@ async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
 
 async fn get_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = hook_call("getTriggerToken", &req, (&g, &h), &body, &st, &st.scopes.get_token.for_hook(&g, &h)).await?;
+    let (call, _) =
+        hook_call("getTriggerToken", &req, (&g, &h), &body, &st, &st.scopes.get_token.for_hook(&g, &h)).await?;
     let hook = find(&st, &call, &g, &h).await?;
     Ok(HttpResponse::Ok().json(json!({"token": hook.trigger_token.expose()})))
 }
 
 async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start("resetTriggerToken", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, &st.scopes.reset_token.for_hook(&g, &h)).await?;
-    call.check_ids(&g, Some(&h))?;
-    call.check_query(&req, &[])?;
+    let (call, caller) =
+        hook_call("resetTriggerToken", &req, (&g, &h), &body, &st, &st.scopes.reset_token.for_hook(&g, &h)).await?;
     let mut conn = st.conn(&call).await?;
     let token = store::reset_trigger_token(&mut conn, &st.keyring, &g, &h, client_id(&caller))
         .await
@@ -253,10 +246,8 @@ async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, bod
 
 async fn trigger_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start("triggerHook", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
-    let caller = authorize(&st, &req, &body, &call, &st.scopes.trigger.for_hook(&g, &h)).await?;
-    call.check_ids(&g, Some(&h))?;
-    call.check_query(&req, &[])?;
+    let (call, caller) =
+        hook_call("triggerHook", &req, (&g, &h), &body, &st, &st.scopes.trigger.for_hook(&g, &h)).await?;
     check_trigger_body(&call, &req)?;
     let hook = find(&st, &call, &g, &h).await?;
     let ctx = FireContext::trigger_hook(call.body.clone(), client_id(&caller));

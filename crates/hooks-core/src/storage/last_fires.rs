@@ -55,24 +55,14 @@ pub enum Recorded {
 /// Records a fire attempt. A second attempt with the same taskId (a retried slot) updates the first row
 /// instead of failing, so a retry that succeeds turns an earlier error into a success.
 pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<Recorded, StorageError> {
-    let result = diesel::insert_into(last_fires::table)
-        .values(fire)
-        .on_conflict((last_fires::hook_group_id, last_fires::hook_id, last_fires::task_id))
-        .do_update()
-        .set((
-            last_fires::fired_by.eq(excluded(last_fires::fired_by)),
-            last_fires::result.eq(excluded(last_fires::result)),
-            last_fires::error.eq(excluded(last_fires::error)),
-        ))
-        .execute(conn)
-        .await;
-    match result {
-        Ok(_) => Ok(Recorded::Written),
+    match record_last_fires(conn, std::slice::from_ref(fire)).await {
+        Ok(()) => Ok(Recorded::Written),
         // The hook was removed while it fired; its last fires went with it.
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => {
-            Ok(Recorded::HookGone)
-        }
-        Err(e) => Err(e.into()),
+        Err(StorageError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        ))) => Ok(Recorded::HookGone),
+        Err(e) => Err(e),
     }
 }
 
