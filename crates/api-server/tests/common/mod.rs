@@ -23,29 +23,22 @@ impl TestApp {
         let fake = FakeTaskcluster::start_default();
         let service = fake.service_client().clone();
         let key = Keyring::generate_key().unwrap();
+        // `--flag=value`: a random token may start with '-', which clap would otherwise read as a flag.
+        let static_clients = json!([
+            {"clientId": "tester", "accessToken": TESTER_TOKEN, "scopes": ["*"]},
+            {"clientId": "limited", "accessToken": LIMITED_TOKEN, "scopes": ["hooks:get:g:*", "hooks:modify-hook:g/*"]},
+        ]);
         let settings = api_server::Settings::try_parse_from([
-            "hooks-api-server",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db.url,
-            "--no-migrate",
-            "--crypto-key",
-            key.expose(),
-            "--root-url",
-            &fake.root_url(),
-            "--client-id",
-            &service.client_id,
-            "--access-token",
-            &service.access_token,
-            "--queue-retries",
-            "0",
-            "--static-clients",
-            &json!([
-                {"clientId": "tester", "accessToken": TESTER_TOKEN, "scopes": ["*"]},
-                {"clientId": "limited", "accessToken": LIMITED_TOKEN, "scopes": ["hooks:get:g:*", "hooks:modify-hook:g/*"]},
-            ])
-            .to_string(),
+            "hooks-api-server".to_owned(),
+            "--listen=127.0.0.1:0".to_owned(),
+            format!("--database-url={}", db.url),
+            "--no-migrate".to_owned(),
+            format!("--crypto-key={}", key.expose()),
+            format!("--root-url={}", fake.root_url()),
+            format!("--client-id={}", service.client_id),
+            format!("--access-token={}", service.access_token),
+            "--queue-retries=0".to_owned(),
+            format!("--static-clients={static_clients}"),
         ])
         .unwrap();
         let app = api_server::Application::build(settings).await.unwrap();
