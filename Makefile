@@ -6,6 +6,7 @@ run: ## build and run all three daemons with example hooks
 
 test: services ## every test, against the local Postgres and RabbitMQ
 	cargo test --workspace --all-targets
+	bash scripts/smoke-make-run.sh
 
 lint: ## what CI checks besides the tests
 	cargo fmt --all -- --check
@@ -14,11 +15,12 @@ lint: ## what CI checks besides the tests
 fmt:
 	cargo fmt --all
 
-bench: bench-pulse ## every benchmark, on a release build
-
-bench-pulse: services ## Pulse listener: messages → tasks throughput and latency, one and two replicas, a burst
-	cargo build --release -p pulse-listener --bins
-	$${CARGO_TARGET_DIR:-target}/release/bench-pulse
-
 services: ## start Postgres and RabbitMQ when they are down
 	bash scripts/services.sh
+
+bench: services ## release-build benchmarks, printed as tables
+	cargo bench -p scheduler --bench scheduler
+	cargo bench -p pulse-listener --bench pulse
+
+bench-pulse: services ## the Pulse listener's benchmark alone
+	cargo bench -p pulse-listener --bench pulse

@@ -5,6 +5,6 @@ use clap::Parser as _;
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let settings = api_server::Settings::parse();
-    settings.log.init();
+    settings.common.log.init();
     api_server::run(settings).await
 }

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use hooks_core::config::{CryptoArgs, DatabaseArgs, PulseArgs, TaskclusterArgs};
-use hooks_core::telemetry::LogArgs;
+use hooks_core::auth::AuthArgs;
+use hooks_core::config::{CommonArgs, PulseArgs};
 
 /// Serves the hooks v1 API.
 #[derive(Debug, Clone, Parser)]
@@ -16,19 +16,17 @@ pub struct Settings {
     /// Create the hooks defined by the `*.json` files in this directory when they don't exist yet.
     #[arg(long, env = "HOOKS_LOAD_HOOKS")]
     pub load_hooks: Option<PathBuf>,
-    /// Database.
+    /// Database, deployment, keys and logging.
     #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// Taskcluster deployment.
-    #[command(flatten)]
-    pub taskcluster: TaskclusterArgs,
-    /// Secrets at rest.
-    #[command(flatten)]
-    pub crypto: CryptoArgs,
+    pub common: CommonArgs,
     /// Broker.
     #[command(flatten)]
     pub pulse: PulseArgs,
-    /// Logging.
+    /// Authentication.
     #[command(flatten)]
-    pub log: LogArgs,
+    pub auth: AuthArgs,
+    /// Believe X-Forwarded-Proto and X-Forwarded-Port for the host and port requests were signed for (only behind
+    /// a load balancer that sets them).
+    #[arg(long, env = "HOOKS_TRUST_PROXY")]
+    pub trust_proxy: bool,
 }

@@ -1,20 +1,35 @@
 //! Builds the api-server from its settings; `main` and the tests both go through [`Application::build`].
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
-use hooks_core::{hook_files, shutdown};
+use hooks_core::{Firer, hook_files, shutdown};
 
 use crate::Settings;
 use crate::routes;
+use crate::state::AppState;
 
-/// What every request handler shares.
-pub struct AppState {
-    /// When the process started, for `ping`'s uptime.
-    pub started: Instant,
+/// Bodies above this are refused, as upstream (10 MB).
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// The CORS and cache headers Taskcluster services put on every response.
+fn upstream_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Access-Control-Allow-Origin", "*"))
+        .add(("Access-Control-Max-Age", "900"))
+        .add(("Access-Control-Allow-Methods", "OPTIONS,GET,HEAD,POST,PUT,DELETE,TRACE,CONNECT"))
+        .add(("Access-Control-Request-Method", "*"))
+        .add((
+            "Access-Control-Allow-Headers",
+            "X-Requested-With,Content-Type,Authorization,Accept,Origin,Cache-Control",
+        ))
+        .add(("Cache-Control", "no-store no-cache must-revalidate"))
+        .add(("X-Content-Type-Options", "nosniff"))
 }
 
 /// A built api-server, bound to its port but not yet serving.
@@ -26,8 +41,9 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, loads hook files, and binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = settings.database.connect().await.context("preparing the database")?;
-        let keyring = settings.crypto.keyring()?;
+        let pool = settings.common.database.connect().await.context("preparing the database")?;
+        let keyring = Arc::new(settings.common.crypto.keyring()?);
+        let sink = settings.common.taskcluster.sink(&pool)?;
         let denylist = settings.pulse.denylist()?;
         if let Some(dir) = &settings.load_hooks {
             let created = hook_files::load_dir(&pool, &keyring, &denylist, dir, "static/hooks-load-hooks")
@@ -37,12 +53,30 @@ impl Application {
         }
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState { started: Instant::now() });
-        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes::configure))
-            .listen(listener)?
-            // Shutdown is driven by `run_until_stopped`, so SIGTERM and SIGINT are handled the same way everywhere.
-            .disable_signals()
-            .run();
+        let verifier = settings.auth.verifier(settings.common.taskcluster.root_url.as_deref())?;
+        let scopes = crate::auth::EndpointScopes::new().context("endpoint scope templates")?;
+        let state = web::Data::new(AppState {
+            verifier,
+            scopes,
+            trust_proxy: settings.trust_proxy,
+            started: Instant::now(),
+            firer: Firer::new(sink, pool.clone()),
+            pool,
+            keyring,
+            denylist,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY))
+                .wrap(upstream_headers())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .listen(listener)?
+        // Shutdown is driven by `run_until_stopped`, so SIGTERM and SIGINT are handled the same way everywhere.
+        .disable_signals()
+        .run();
         tracing::info!(listen = %settings.listen, port, "hooks-api-server listening");
         Ok(Self { port, server })
     }
@@ -56,8 +90,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let server = self.server;
-        actix_web::rt::spawn(async move {
-            shutdown::signal().await;
+        let stop = shutdown::signal();
+        tokio::spawn(async move {
+            stop.await;
             handle.stop(true).await;
         });
         server.await.context("serving HTTP")

@@ -13,6 +13,23 @@ use crate::notify::Notifier;
 use crate::sink::{EmbeddedSink, QueueSink, TaskSink};
 use crate::storage::{self, Pool, StorageError};
 
+/// What every daemon needs: its database, the Taskcluster deployment, the keys for secrets, and logging.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Taskcluster deployment.
+    #[command(flatten)]
+    pub taskcluster: TaskclusterArgs,
+    /// Secrets at rest.
+    #[command(flatten)]
+    pub crypto: CryptoArgs,
+    /// Logging.
+    #[command(flatten)]
+    pub log: crate::telemetry::LogArgs,
+}
+
 /// Where the database is and how to use it.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {

@@ -169,6 +169,12 @@ impl Attempt {
         &self.result
     }
 
+    /// The fire's result and the last-fire row to write (none for a declined fire), for callers that record
+    /// many attempts in one statement.
+    pub fn into_parts(self) -> (Result<FireOutcome, FireError>, Option<LastFire>) {
+        (self.result, self.last_fire)
+    }
+
     /// Writes the last-fire row (none for a declined fire) on `conn` and returns the fire's result.
     pub async fn record(self, conn: &mut AsyncPgConnection) -> Result<FireOutcome, FireError> {
         if let Some(last_fire) = &self.last_fire {

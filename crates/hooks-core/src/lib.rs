@@ -1,11 +1,12 @@
 //! The hooks service's core: the hook model and its validation, the JSON-e firing pipeline, the task sinks,
-//! Postgres storage, Pulse (AMQP) queues and their reconciliation, secrets at rest and the settings the three daemons
-//! share.
+//! Postgres storage, Pulse (AMQP) queues and their reconciliation, secrets at rest, Hawk authentication and
+//! scopes, and the settings the three daemons share.
 //!
 //! The daemons (`hooks-api-server`, `hooks-scheduler`, `hooks-pulse-listener`) are thin: they parse their
 //! settings, wire these pieces together and run their own loop. Data flows one way: event → daemon →
 //! [`fire::Firer::fire`] → [`sink::TaskSink`] → a last-fire row.
 
+pub mod auth;
 pub mod config;
 pub mod cron;
 pub mod crypto;

@@ -52,7 +52,7 @@ async fn trigger_fire_creates_the_task_in_the_queue_with_the_hook_role() {
     assert_eq!(tasks[0].task["workerType"], "test-worker");
 
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h/1", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h/1", 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
     assert_eq!((fires[0].fired_by.as_str(), fires[0].result.as_str()), ("triggerHook", "success"));
     assert_eq!(fires[0].task_id, task_id.as_str());
@@ -107,7 +107,7 @@ async fn a_declining_template_creates_nothing_and_records_nothing() {
     assert_eq!(outcome, FireOutcome::Declined);
     assert!(fake.create_task_requests().is_empty());
     let mut conn = db.pool.get().await.unwrap();
-    assert!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap().is_empty());
+    assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -121,7 +121,7 @@ async fn a_render_error_is_recorded_with_json_e_text() {
     assert!(matches!(err, FireError::Render { .. }), "{err}");
     assert!(fake.create_task_requests().is_empty());
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
     assert_eq!(fires[0].result, "error");
     assert!(fires[0].error.starts_with("JSON-e error"), "{}", fires[0].error);
 }
@@ -141,7 +141,7 @@ async fn queue_4xx_is_recorded_with_status_code_and_message() {
     assert_eq!((*status, code.as_str()), (403, "InsufficientScopes"));
     assert_eq!(fake.create_task_requests().len(), 1, "4xx is not retried");
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
     assert_eq!(fires[0].result, "error");
     assert!(fires[0].error.contains("403 InsufficientScopes"), "{}", fires[0].error);
 }
@@ -191,7 +191,7 @@ async fn an_unreachable_queue_is_a_transient_error_recorded_as_such() {
     let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
     assert!(source.is_transient());
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap()[0].result, "error");
+    assert_eq!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap()[0].result, "error");
 }
 
 #[tokio::test]
@@ -216,7 +216,7 @@ async fn refiring_a_slot_renders_the_identical_task_and_keeps_one_last_fire() {
     assert_eq!(requests[1].status, 200, "the queue accepts an identical re-create");
     assert_eq!(fake.created_tasks().len(), 1, "one task");
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap().len(), 1);
+    assert_eq!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -230,7 +230,7 @@ async fn errors_are_capped_at_128_kib() {
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     assert!(err.to_string().len() > 128 * 1024, "the error must be long for this test to mean anything");
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
     assert_eq!(fires[0].result, "error");
     assert_eq!(fires[0].error.len(), 128 * 1024);
 }

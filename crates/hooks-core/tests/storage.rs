@@ -124,7 +124,7 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     assert!(delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
     assert!(!delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
     assert!(find_hook(&mut conn, &keyring, "g", "h").await.unwrap().is_none());
-    assert!(list_last_fires(&mut conn, "g", "h", 10).await.unwrap().is_empty());
+    assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty());
     let actions: Vec<String> =
         audit::history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions, ["created", "deleted"]);
@@ -151,7 +151,7 @@ async fn a_retried_task_id_updates_its_last_fire_instead_of_failing() {
         .unwrap();
     assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "error", "503")).await.unwrap(), Recorded::Written);
     assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap(), Recorded::Written);
-    let fires = list_last_fires(&mut conn, "g", "h", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
     assert_eq!((fires[0].result.as_str(), fires[0].error.as_str()), ("success", ""));
 }
@@ -176,7 +176,7 @@ async fn last_fires_list_newest_first() {
         record_last_fire(&mut conn, &f).await.unwrap();
     }
     let ids: Vec<String> =
-        list_last_fires(&mut conn, "g", "h", 2).await.unwrap().into_iter().map(|f| f.task_id).collect();
+        list_last_fires(&mut conn, "g", "h", 2, None).await.unwrap().into_iter().map(|f| f.task_id).collect();
     assert_eq!(ids, ["c", "b"]);
 }
 

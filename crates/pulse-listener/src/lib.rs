@@ -28,9 +28,9 @@ use hooks_core::shutdown;
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let options = settings.options()?;
     // Every database failure of the listener is retried, so a connection need not be checked before each use.
-    let pool = settings.database.connect_unchecked().await.context("preparing the database")?;
-    let keyring = Arc::new(settings.crypto.keyring()?);
-    let sink = settings.taskcluster.sink(&pool)?;
+    let pool = settings.common.database.connect_unchecked().await.context("preparing the database")?;
+    let keyring = Arc::new(settings.common.crypto.keyring()?);
+    let sink = settings.common.taskcluster.sink(&pool)?;
     let listener = Listener::new(pool, keyring, sink, options);
     tracing::info!("hooks-pulse-listener starting");
     listener.run(shutdown::signal()).await;

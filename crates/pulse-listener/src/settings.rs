@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use clap::Parser;
-use hooks_core::config::{CryptoArgs, DatabaseArgs, PulseArgs, TaskclusterArgs};
+use hooks_core::config::{CommonArgs, PulseArgs};
 use hooks_core::pulse::{Names, QueueOptions, QueueType, Scope};
-use hooks_core::telemetry::LogArgs;
 
 use crate::ListenerOptions;
 
@@ -45,21 +44,12 @@ pub struct Settings {
     /// How long a message's fire is remembered, to recognise its redelivery.
     #[arg(long, env = "HOOKS_PULSE_FIRE_RETENTION", default_value = "7days")]
     pub fire_retention: String,
-    /// Database.
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// Taskcluster deployment.
-    #[command(flatten)]
-    pub taskcluster: TaskclusterArgs,
-    /// Secrets at rest.
-    #[command(flatten)]
-    pub crypto: CryptoArgs,
     /// Broker.
     #[command(flatten)]
     pub pulse: PulseArgs,
-    /// Logging.
+    /// Database, deployment, keys and logging.
     #[command(flatten)]
-    pub log: LogArgs,
+    pub common: CommonArgs,
 }
 
 fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {
@@ -84,7 +74,7 @@ impl Settings {
         let mut options = ListenerOptions::new(
             self.pulse.pulse_url.clone(),
             &self.pulse.pulse_namespace,
-            self.database.database_url.clone(),
+            self.common.database.database_url.clone(),
         );
         options.names = Names::new(&self.pulse.pulse_namespace);
         options.queue = QueueOptions {

@@ -6,6 +6,7 @@ mod wake;
 
 pub use scheduler::{Scheduler, SchedulerOptions};
 pub use settings::Settings;
+pub use wake::listen as listen_for_changes;
 
 use std::sync::Arc;
 
@@ -14,12 +15,12 @@ use hooks_core::shutdown;
 
 /// Builds the scheduler from its settings and runs it until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let pool = settings.database.connect().await.context("preparing the database")?;
-    let keyring = Arc::new(settings.crypto.keyring()?);
-    let sink = settings.taskcluster.sink(&pool)?;
-    let notifier = settings.taskcluster.notifier()?;
+    let pool = settings.common.database.connect().await.context("preparing the database")?;
+    let keyring = Arc::new(settings.common.crypto.keyring()?);
+    let sink = settings.common.taskcluster.sink(&pool)?;
+    let notifier = settings.common.taskcluster.notifier()?;
     let scheduler = Scheduler::new(pool, keyring, sink, notifier, settings.options()?);
-    let wake = wake::listen(settings.database.database_url.expose().to_owned());
+    let wake = wake::listen(settings.common.database.database_url.expose().to_owned());
     tracing::info!("hooks-scheduler ready");
     scheduler.run(wake, shutdown::signal()).await;
     Ok(())

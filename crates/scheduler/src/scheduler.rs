@@ -13,7 +13,8 @@ use hooks_core::crypto::Keyring;
 use hooks_core::notify::Notifier;
 use hooks_core::sink::TaskSink;
 use hooks_core::slot::{CatchUp, slot_to_fire};
-use hooks_core::storage::hooks::{advance_slot, claim_due_hooks, earliest_due, retry_slot_at};
+use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, retry_slot_at};
+use hooks_core::storage::last_fires::{LastFire, record_last_fires};
 use hooks_core::storage::{Pool, StorageError};
 use hooks_core::{Attempt, FireContext, FireError, FireOptions, Firer, Hook, time};
 use tokio::sync::Notify;
@@ -114,39 +115,50 @@ impl Scheduler {
                 .buffer_unordered(self.options.concurrency)
                 .collect()
                 .await;
+            let mut fires = Vec::with_capacity(attempts.len());
+            let mut moves = Vec::with_capacity(attempts.len());
             for (planned, attempt) in attempts {
-                self.settle(tx, planned, attempt, now).await?;
+                let (g, h) = (planned.hook.definition.hook_group_id.to_string(), planned.hook.definition.hook_id.to_string());
+                let (last_fire, next) = self.settle(tx, planned, attempt, now).await?;
+                fires.extend(last_fire);
+                if let Some(next) = next {
+                    moves.push((g, h, next));
+                }
             }
+            // One statement each for the whole batch: the claim's locks keep every row in place meanwhile.
+            record_last_fires(tx, &fires).await?;
+            advance_slots(tx, &moves).await?;
             Ok(claimed)
         })
         .await
     }
 
-    /// Records one attempt and moves its hook on (or keeps it on its slot for a retry).
+    /// Decides what one attempt means for its hook: returns the last fire to record and, when the hook moves on,
+    /// its next slot (`Some(None)`: no more slots). A transient failure keeps the slot and schedules a retry.
     async fn settle(
         &self,
         tx: &mut AsyncPgConnection,
         p: Planned,
         attempt: Attempt,
         now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(Option<LastFire>, Option<Option<DateTime<Utc>>>), StorageError> {
         let def = &p.hook.definition;
         let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
         let next = def.schedule.next_after(p.slot);
-        let transient = matches!(attempt.result(), Err(FireError::CreateTask { source, .. }) if source.is_transient());
-        let result = attempt.record(tx).await;
+        let (result, last_fire) = attempt.into_parts();
         match result {
             Err(FireError::Storage(e)) => return Err(e),
-            Err(e) if transient && next.is_none_or(|n| n > now) => {
-                let failures = p.hook_failures() + 1;
-                let delay = (RETRY_BASE * 2i32.saturating_pow(failures.clamp(0, 16) as u32 - 1)).min(RETRY_MAX);
-                tracing::warn!(hook_group_id = g, hook_id = h, error = %e, failures, "slot failed transiently; retrying the same slot");
-                return retry_slot_at(tx, g, h, now + delay, failures).await;
+            Err(FireError::CreateTask { source, .. }) if source.is_transient() && next.is_none_or(|n| n > now) => {
+                let failures = p.hook.schedule_failures + 1;
+                let delay = (RETRY_BASE * 2i32.saturating_pow(failures.clamp(1, 16) as u32 - 1)).min(RETRY_MAX);
+                tracing::warn!(hook_group_id = g, hook_id = h, error = %source, failures, "slot failed transiently; retrying the same slot");
+                retry_slot_at(tx, g, h, now + delay, failures).await?;
+                return Ok((last_fire, None));
             }
             Err(e) => self.tell_owner(&p, &e, next).await,
             Ok(_) => {}
         }
-        advance_slot(tx, g, h, next).await
+        Ok((last_fire, Some(next)))
     }
 
     /// Emails the owner about a failed slot, when the hook asks for it. Never fails the slot.
@@ -182,7 +194,8 @@ impl Scheduler {
         let mut error_backoff = Duration::from_millis(100);
         loop {
             let wait = match self.run_next().await {
-                Ok(n) if n > 0 => continue,
+                // More may be due: go again at once, but only after looking at shutdown (below).
+                Ok(n) if n > 0 => Duration::ZERO,
                 Ok(_) => {
                     error_backoff = Duration::from_millis(100);
                     self.until_next_due().await
@@ -194,6 +207,7 @@ impl Scheduler {
                 }
             };
             tokio::select! {
+                biased;
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(wait) => {}
                 () = wake.notified() => {}
@@ -215,11 +229,5 @@ impl Scheduler {
                 Duration::from_secs(1)
             }
         }
-    }
-}
-
-impl Planned {
-    fn hook_failures(&self) -> i32 {
-        self.hook.schedule_failures
     }
 }

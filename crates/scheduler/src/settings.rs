@@ -1,9 +1,8 @@
 //! The scheduler's settings: flags, each with its environment variable.
 
 use clap::{Parser, ValueEnum};
-use hooks_core::config::{CryptoArgs, DatabaseArgs, TaskclusterArgs};
+use hooks_core::config::CommonArgs;
 use hooks_core::slot::CatchUp;
-use hooks_core::telemetry::LogArgs;
 
 use crate::SchedulerOptions;
 
@@ -32,18 +31,9 @@ pub struct Settings {
     /// How many tasks are created at once.
     #[arg(long, env = "HOOKS_SCHEDULER_CONCURRENCY", default_value_t = 64)]
     pub concurrency: usize,
-    /// Database.
+    /// Database, deployment, keys and logging.
     #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// Taskcluster deployment.
-    #[command(flatten)]
-    pub taskcluster: TaskclusterArgs,
-    /// Secrets at rest.
-    #[command(flatten)]
-    pub crypto: CryptoArgs,
-    /// Logging.
-    #[command(flatten)]
-    pub log: LogArgs,
+    pub common: CommonArgs,
 }
 
 impl Settings {

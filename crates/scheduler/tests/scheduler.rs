@@ -1,91 +1,18 @@
 //! The scheduler against a real Postgres and a local server playing the queue and notify.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use diesel_async::RunQueryDsl as _;
-use hooks_core::crypto::Keyring;
-use hooks_core::notify::Notifier;
-use hooks_core::sink::{QueueSink, TaskSink};
+use common::{Env, minute_floor};
 use hooks_core::slot::CatchUp;
-use hooks_core::storage::hooks::{create_hook, find_hook};
 use hooks_core::storage::last_fires::list_last_fires;
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
 use scheduler::{Scheduler, SchedulerOptions};
-use serde_json::{Value, json};
-use test_support::{FakeTaskcluster, TestDb};
-
-struct Env {
-    db: TestDb,
-    fake: FakeTaskcluster,
-    keyring: Arc<Keyring>,
-}
-
-impl Env {
-    async fn new() -> Self {
-        Self {
-            db: TestDb::new().await,
-            fake: FakeTaskcluster::start_default(),
-            keyring: Arc::new(Keyring::parse(&Keyring::generate_key().unwrap()).unwrap()),
-        }
-    }
-
-    fn scheduler(&self, options: SchedulerOptions) -> Scheduler {
-        let client = self.fake.service_client();
-        let token = SecretString::new(client.access_token.clone());
-        let sink: Arc<dyn TaskSink> = Arc::new(QueueSink::new(
-            &self.fake.root_url(),
-            &client.client_id,
-            token.clone(),
-            0,
-            Duration::from_millis(1),
-        ));
-        let notifier = Notifier::taskcluster(&self.fake.root_url(), &client.client_id, &token).unwrap();
-        Scheduler::new(self.db.pool.clone(), self.keyring.clone(), sink, notifier, options)
-    }
-
-    async fn hook(&self, id: &str, schedule: &[&str], extra: Value) -> HookDefinition {
-        let mut input = json!({
-            "metadata": {"name": "n", "description": "d", "owner": "owner@example.com"},
-            "schedule": schedule,
-            "task": {"provisionerId": "p", "workerType": "w", "payload": {}, "slot": "${now}", "by": "${firedBy}"},
-        });
-        input.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        let input: HookInput = serde_json::from_value(input).unwrap();
-        let def = HookDefinition::parse(
-            HookGroupId::parse("sched").unwrap(),
-            HookId::parse(id).unwrap(),
-            input,
-            &ExchangeDenylist::default(),
-        )
-        .unwrap();
-        let mut conn = self.db.pool.get().await.unwrap();
-        create_hook(&mut conn, &self.keyring, &def, "test", Utc::now()).await.unwrap();
-        def
-    }
-
-    async fn set_next(&self, id: &str, at: DateTime<Utc>) {
-        let mut conn = self.db.pool.get().await.unwrap();
-        diesel::sql_query("UPDATE hooks SET next_scheduled_date = $1 WHERE hook_id = $2")
-            .bind::<diesel::sql_types::Timestamptz, _>(at)
-            .bind::<diesel::sql_types::Text, _>(id)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-
-    async fn next_of(&self, id: &str) -> Option<DateTime<Utc>> {
-        let mut conn = self.db.pool.get().await.unwrap();
-        find_hook(&mut conn, &self.keyring, "sched", id).await.unwrap().unwrap().next_scheduled_date
-    }
-}
-
-fn minute_floor(t: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.timestamp_opt(t.timestamp() - t.timestamp() % 60, 0).unwrap()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_due_slot_fires_with_the_slot_as_now_and_the_hook_moves_to_its_next_slot() {
@@ -106,7 +33,7 @@ async fn a_due_slot_fires_with_the_slot_as_now_and_the_hook_moves_to_its_next_sl
     assert_eq!(tasks[0].authorized_scopes.as_deref(), Some(&["assume:hook-id:sched/hourly".to_owned()][..]));
     assert_eq!(env.next_of("hourly").await, Some(latest + TimeDelta::hours(1)));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "hourly", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "hourly", 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].fired_by.as_str(), fires[0].result.as_str()), (1, "schedule", "success"));
     assert_eq!(fires[0].task_id, tasks[0].task_id);
 }
@@ -127,14 +54,20 @@ async fn catch_up_all_fires_every_missed_slot_in_the_window_oldest_first() {
     env.hook("minutely", &["0 * * * * *"], json!({})).await;
     let now = Utc::now();
     env.set_next("minutely", minute_floor(now) - TimeDelta::minutes(10)).await;
-    let options = SchedulerOptions {
-        catch_up: CatchUp::All { window: TimeDelta::seconds(4 * 60 + 30) },
-        ..SchedulerOptions::default()
-    };
+    // The window reaches back to 4m30s before the current minute: the slots at -4, -3, -2, -1 and 0 minutes. Its
+    // edge sits 30 s away from any slot, so a slow test run can't move a slot across it.
+    let window = TimeDelta::seconds(4 * 60 + 30) + (now - minute_floor(now));
+    let options = SchedulerOptions { catch_up: CatchUp::All { window }, ..SchedulerOptions::default() };
     env.scheduler(options).run_until_idle().await.unwrap();
-    let slots: Vec<String> =
-        env.fake.created_tasks().iter().map(|t| t.task["slot"].as_str().unwrap().to_owned()).collect();
-    // The window reaches back 4m30s: the slots at -4, -3, -2, -1 and 0 minutes (the last may be the current one).
+    let current = hooks_core::time::to_json(minute_floor(now));
+    // A run that crosses into the next minute also fires that minute's slot; it is not what this test is about.
+    let slots: Vec<String> = env
+        .fake
+        .created_tasks()
+        .iter()
+        .map(|t| t.task["slot"].as_str().unwrap().to_owned())
+        .filter(|s| *s <= current)
+        .collect();
     let expected: Vec<String> =
         (0..=4).rev().map(|m| hooks_core::time::to_json(minute_floor(now) - TimeDelta::minutes(m))).collect();
     assert_eq!(slots, expected);
@@ -161,7 +94,7 @@ async fn a_5xx_keeps_the_slot_and_the_retry_uses_the_same_task_id() {
     assert_eq!(requests[0].task, requests[1].task);
     assert!(env.next_of("flaky").await.unwrap() > slot);
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "flaky", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "flaky", 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].result.as_str()), (1, "success"));
     assert!(env.fake.emails().is_empty());
 }
@@ -192,7 +125,7 @@ async fn a_4xx_is_recorded_the_slot_advances_and_the_owner_is_emailed_once() {
     assert!(emails[0]["subject"].as_str().unwrap().contains("sched/denied"));
     assert!(emails[0]["content"].as_str().unwrap().contains("InsufficientScopes"));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "denied", 10).await.unwrap();
+    let fires = list_last_fires(&mut conn, "sched", "denied", 10, None).await.unwrap();
     assert_eq!(fires[0].result, "error");
 }
 
@@ -255,4 +188,63 @@ async fn a_removed_hook_never_fires_again() {
     hooks_core::storage::hooks::delete_hook(&mut conn, "sched", "removed", "test").await.unwrap();
     env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
     assert!(env.fake.create_task_requests().is_empty());
+}
+
+#[tokio::test]
+async fn last_day_nth_weekday_and_both_sundays_fire_on_their_days() {
+    let env = Env::new().await;
+    let cases = [
+        ("last-day", "0 0 0 L * *", "2026-10-31T00:00:00Z", "2026-11-30T00:00:00Z"),
+        ("second-monday", "0 0 0 * * 1#2", "2026-11-09T00:00:00Z", "2026-12-14T00:00:00Z"),
+        ("last-friday", "0 0 0 * * 5L", "2026-10-30T00:00:00Z", "2026-11-27T00:00:00Z"),
+        ("sunday-0", "0 30 2 * * 0", "2026-11-22T02:30:00Z", "2026-11-29T02:30:00Z"),
+        ("sunday-7", "0 0 0 * * 7", "2026-11-22T00:00:00Z", "2026-11-29T00:00:00Z"),
+    ];
+    for (id, pattern, slot, next) in cases {
+        env.hook(id, &[pattern], json!({})).await;
+        let slot: DateTime<Utc> = slot.parse().unwrap();
+        // Pretend the scheduler was down since `slot`: catch-up "all" fires exactly that slot first.
+        env.set_next(id, slot).await;
+        let options = SchedulerOptions {
+            catch_up: CatchUp::All { window: TimeDelta::days(3650) },
+            ..SchedulerOptions::default()
+        };
+        // Fire only this slot: with catch-up "all" the oldest due slot goes first, so one batch fires it.
+        env.scheduler(SchedulerOptions { batch_size: 1, ..options }).run_next().await.unwrap();
+        let task = env
+            .fake
+            .created_tasks()
+            .into_iter()
+            .find(|t| t.authorized_scopes.as_ref().unwrap()[0].ends_with(id))
+            .unwrap();
+        assert_eq!(task.task["slot"], hooks_core::time::to_json(slot), "{id}");
+        assert_eq!(env.next_of(id).await, Some(next.parse().unwrap()), "{id}");
+        // Park it far in the future so later iterations don't fire it again.
+        env.set_next(id, "2999-01-01T00:00:00Z".parse().unwrap()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_hook_wakes_an_idle_scheduler_at_once() {
+    let env = Env::new().await;
+    let scheduler = Arc::new(env.scheduler(SchedulerOptions::default()));
+    let wake = scheduler::listen_for_changes(env.db.url.clone());
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn({
+        let scheduler = scheduler.clone();
+        async move {
+            scheduler
+                .run(wake, async move {
+                    let _ = stop_rx.changed().await;
+                })
+                .await
+        }
+    });
+    // With no hooks at all the scheduler sleeps for a minute unless a NOTIFY wakes it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    env.hook("new", &["* * * * * *"], json!({})).await;
+    let tasks = env.fake.wait_for_tasks(1, Duration::from_secs(5)).await;
+    stop_tx.send(true).unwrap();
+    running.await.unwrap();
+    assert!(!tasks.is_empty(), "the new hook did not fire within 5 s");
 }

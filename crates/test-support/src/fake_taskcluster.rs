@@ -45,6 +45,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, general_purpose};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use hooks_core::auth::scopes::{is_valid_scope, satisfies_scope, scope_match};
+use hooks_core::auth::{Authenticated, InsufficientScopes, Scheme, ScopeExpression};
 use serde_json::{Map, Value, json};
 
 /// Hawk timestamp skew the auth service allows (15 minutes).
@@ -95,6 +97,8 @@ pub struct CreateTaskRequest {
     pub authorized_scopes: Option<Vec<String>>,
     /// The HTTP status the fake answered.
     pub status: u16,
+    /// When the request arrived.
+    pub received: DateTime<Utc>,
 }
 
 /// A running fake Taskcluster (queue, auth, notify); stops when dropped.
@@ -118,6 +122,7 @@ struct State {
     emails: Vec<Value>,
     create_failures: VecDeque<(u16, String)>,
     notify_failures: VecDeque<(u16, String)>,
+    create_delay: Duration,
 }
 
 struct Shared {
@@ -230,6 +235,11 @@ impl FakeTaskcluster {
         }
     }
 
+    /// Every later createTask call waits this long before it is handled, like a slow queue.
+    pub fn delay_create_task(&self, delay: Duration) {
+        lock(&self.state).create_delay = delay;
+    }
+
     /// The next `n` notify email calls (after authentication) answer `status` with a Taskcluster error body of `code`.
     pub fn fail_notify(&self, n: usize, status: u16, code: &str) {
         let mut st = lock(&self.state);
@@ -336,20 +346,7 @@ fn error_response(method: &str, params: Value, payload: &Value, err: &ApiError) 
 }
 
 // ------------------------------------------------------------------------------------------------
-// Scopes
-
-fn valid_scope(s: &str) -> bool {
-    s.bytes().all(|b| (0x20..=0x7e).contains(&b))
-}
-
-/// Whether `held` satisfies `required` (exact match, or a trailing-`*` prefix match).
-fn scope_match(held: &str, required: &str) -> bool {
-    held == required || held.strip_suffix('*').is_some_and(|prefix| required.starts_with(prefix))
-}
-
-fn satisfies(held: &[String], required: &str) -> bool {
-    held.iter().any(|h| scope_match(h, required))
-}
+// Scopes (matching is hooks-core's, so there is one implementation of Taskcluster's rules)
 
 /// Whether the held scope `scope` grants role `role`.
 fn grants_role(scope: &str, role: &str) -> bool {
@@ -590,7 +587,7 @@ fn limit_client_with_ext(
         };
         let cert_scopes: Vec<String> = cert_scopes
             .iter()
-            .map(|s| s.as_str().filter(|s| valid_scope(s)).map(str::to_string))
+            .map(|s| s.as_str().filter(|s| is_valid_scope(s)).map(str::to_string))
             .collect::<Option<_>>()
             .ok_or("ext.certificate.scopes must be an array of valid scopes")?;
 
@@ -609,7 +606,7 @@ fn limit_client_with_ext(
 
         if issuing_client_id != credential_name {
             let create_scope = format!("auth:create-client:{credential_name}");
-            if !satisfies(&issuing_scopes, &create_scope) {
+            if !satisfies_scope(&issuing_scopes, &create_scope) {
                 return Err(format!(
                     "ext.certificate issuer `{issuing_client_id}` doesn't have `{create_scope}` for supplied clientId."
                 ));
@@ -618,7 +615,7 @@ fn limit_client_with_ext(
             return Err("ext.certificate.clientId must only be used with ext.certificate.issuer".into());
         }
 
-        if !cert_scopes.iter().all(|s| satisfies(&scopes, s)) {
+        if !cert_scopes.iter().all(|s| satisfies_scope(&scopes, s)) {
             return Err(format!(
                 "ext.certificate issuer `{issuing_client_id}` doesn't satisfy all certificate scopes {}.  The temporary credentials were not generated correctly.",
                 cert_scopes.join(", ")
@@ -666,11 +663,11 @@ fn limit_client_with_ext(
         };
         let authorized: Vec<String> = authorized
             .iter()
-            .map(|s| s.as_str().filter(|s| valid_scope(s)).map(str::to_string))
+            .map(|s| s.as_str().filter(|s| is_valid_scope(s)).map(str::to_string))
             .collect::<Option<_>>()
             .ok_or("ext.authorizedScopes must be an array of valid scopes")?;
         scopes = with_anonymous(&scopes, &st.roles);
-        if !authorized.iter().all(|s| satisfies(&scopes, s)) {
+        if !authorized.iter().all(|s| satisfies_scope(&scopes, s)) {
             return Err([
                 "Supplied credentials do not satisfy authorizedScopes; credentials have scopes:",
                 "",
@@ -889,29 +886,23 @@ fn peek_identity(req: &HttpRequest) -> (String, Option<Vec<String>>) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Scope-expression helpers for InsufficientScopes
+// InsufficientScopes (hooks-core's check and message, as the API server's)
 
-fn insufficient_scopes(caller: &Caller, required: &Value, unsatisfied: &[Value]) -> ApiError {
-    let render = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+/// Checks `required` (a scope expression in Taskcluster's JSON form) against the caller: 403
+/// `InsufficientScopes` with the framework's message when it is not satisfied.
+fn authorize(caller: &Caller, required: &Value) -> Result<(), ApiError> {
+    let expression = ScopeExpression::from_json(required)
+        .map_err(|e| ApiError::new("InputValidationError", format!("required scopes are not valid: {e}")))?;
+    let caller = match caller {
+        Caller::Authenticated { client_id, scopes } => hooks_core::auth::Caller::Client(Authenticated::new(
+            client_id.clone(),
+            scopes.clone(),
+            None,
+            Scheme::Header,
+        )),
+        Caller::Anonymous => hooks_core::auth::Caller::Anonymous,
     };
-    let required = render(required);
-    let message = match caller {
-        Caller::Authenticated { client_id, .. } => {
-            let unsatisfied = match unsatisfied {
-                [one] => render(one),
-                many => render(&json!({ "AllOf": many })),
-            };
-            format!(
-                "Client ID {client_id} does not have sufficient scopes and is missing the following scopes:\n\n```\n{unsatisfied}\n```\n\nThis request requires the client to satisfy the following scope expression:\n\n```\n{required}\n```"
-            )
-        }
-        Caller::Anonymous => format!(
-            "This request requires Taskcluster credentials that satisfy the following scope expression:\n\n```\n{required}\n```"
-        ),
-    };
-    ApiError::new("InsufficientScopes", message)
+    caller.authorize(&expression).map_err(|e: InsufficientScopes| ApiError::new("InsufficientScopes", e.to_string()))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -967,6 +958,11 @@ async fn create_task(
     data: web::Data<Shared>,
 ) -> HttpResponse {
     let task_id = path.into_inner();
+    let received = Utc::now();
+    let delay = lock(&data.state).create_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let (client_id, authorized_scopes) = peek_identity(&req);
     let mut st = lock(&data.state);
     let parsed = parse_body(&body);
@@ -983,6 +979,7 @@ async fn create_task(
         client_id,
         authorized_scopes,
         status,
+        received,
     });
     response
 }
@@ -1035,17 +1032,9 @@ fn handle_create_task(
 
     // scope check
     let required = create_task_requirements(def, &task_queue_id);
-    match &caller {
-        Caller::Anonymous => {
-            return Err(insufficient_scopes(&caller, &required.expression(), &required.unsatisfied(&[])));
-        }
-        Caller::Authenticated { scopes, .. } if st.roles_defined => {
-            let unsatisfied = required.unsatisfied(scopes);
-            if !unsatisfied.is_empty() {
-                return Err(insufficient_scopes(&caller, &required.expression(), &unsatisfied));
-            }
-        }
-        Caller::Authenticated { .. } => {}
+    // Until a role is defined, authenticated callers skip the check (see the module docs).
+    if matches!(caller, Caller::Anonymous) || st.roles_defined {
+        authorize(&caller, &required.expression())?;
     }
 
     if let Some((existing, status)) = st.tasks.get(task_id) {
@@ -1082,14 +1071,6 @@ impl Requirements {
         let mut all: Vec<Value> = self.all.iter().map(|s| json!(s)).collect();
         all.push(json!({ "AnyOf": self.any }));
         json!({ "AllOf": all })
-    }
-
-    fn unsatisfied(&self, scopes: &[String]) -> Vec<Value> {
-        let mut missing: Vec<Value> = self.all.iter().filter(|s| !satisfies(scopes, s)).map(|s| json!(s)).collect();
-        if !self.any.iter().any(|s| satisfies(scopes, s)) {
-            missing.push(json!({ "AnyOf": self.any }));
-        }
-        missing
     }
 }
 
@@ -1184,14 +1165,7 @@ fn handle_email(st: &mut State, req: &HttpRequest, body: &[u8], email: Value) ->
                 "\nSchema Validation Failed!\nRejecting Schema: notify/v1/email-request.json#\nErrors:\n  * data must have required property 'address'",
             )
         })?;
-    let required = format!("notify:email:{address}");
-    let held = match &caller {
-        Caller::Authenticated { scopes, .. } => scopes.as_slice(),
-        Caller::Anonymous => &[],
-    };
-    if !satisfies(held, &required) {
-        return Err(insufficient_scopes(&caller, &json!(required), &[json!(required)]));
-    }
+    authorize(&caller, &json!(format!("notify:email:{address}")))?;
     st.emails.push(email);
     Ok(())
 }
@@ -1956,8 +1930,8 @@ mod tests {
             s(&["a:1", "assume:hook-id:*", "assume:inner", "b:*", "c:1"])
         );
         assert_eq!(expand_scopes(&s(&["x:1"]), &roles), s(&["x:1"]));
-        assert!(satisfies(&s(&["queue:*"]), "queue:create-task:a/b"));
-        assert!(!satisfies(&s(&["queue:create-task:a/b"]), "queue:create-task:a/c"));
+        assert!(satisfies_scope(&s(&["queue:*"]), "queue:create-task:a/b"));
+        assert!(!satisfies_scope(&s(&["queue:create-task:a/b"]), "queue:create-task:a/c"));
     }
 
     #[test]

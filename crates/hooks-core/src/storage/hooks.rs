@@ -263,6 +263,31 @@ pub async fn advance_slot(
     Ok(())
 }
 
+/// Moves many hooks to their next slots in one statement (`None`: no more slots), clearing their retry state.
+pub async fn advance_slots(
+    conn: &mut AsyncPgConnection,
+    moves: &[(String, String, Option<DateTime<Utc>>)],
+) -> Result<(), StorageError> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let groups: Vec<&str> = moves.iter().map(|m| m.0.as_str()).collect();
+    let ids: Vec<&str> = moves.iter().map(|m| m.1.as_str()).collect();
+    let next: Vec<Option<DateTime<Utc>>> = moves.iter().map(|m| m.2).collect();
+    diesel::sql_query(
+        "UPDATE hooks SET next_scheduled_date = v.next, schedule_retry_at = NULL, schedule_failures = 0 \
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(g, h, next) \
+         WHERE hooks.hook_group_id = v.g AND hooks.hook_id = v.h",
+    )
+    .bind::<Array<Text>, _>(groups)
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Array<Nullable<Timestamptz>>, _>(next)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Keeps a hook on its current slot and tries it again at `at`, after `failures` transient failures.
 pub async fn retry_slot_at(
     conn: &mut AsyncPgConnection,
@@ -292,4 +317,94 @@ pub async fn earliest_due(conn: &mut AsyncPgConnection) -> Result<Option<DateTim
     .get_result(conn)
     .await?;
     Ok(due.due)
+}
+
+/// The ids of all hook groups, sorted.
+pub async fn list_hook_groups(conn: &mut AsyncPgConnection) -> Result<Vec<String>, StorageError> {
+    Ok(hooks::table.select(hooks::hook_group_id).distinct().order(hooks::hook_group_id.asc()).load(conn).await?)
+}
+
+/// The hooks of one group, sorted by id.
+pub async fn list_hooks(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    hook_group_id: &str,
+) -> Result<Vec<Hook>, StorageError> {
+    let rows: Vec<HookRow> = hooks::table
+        .filter(hooks::hook_group_id.eq(hook_group_id))
+        .order(hooks::hook_id.asc())
+        .select(HookRow::as_select())
+        .load(conn)
+        .await?;
+    rows.into_iter().map(|r| r.into_hook(keyring)).collect()
+}
+
+/// Replaces a hook's definition, recomputes its next slot from `now` and records who did it, in one transaction.
+/// The trigger token and schedule secret are kept. Returns `None` when there is no such hook.
+pub async fn update_hook(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    def: &HookDefinition,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Hook>, StorageError> {
+    let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
+    let (metadata, bindings, schedule) =
+        (to_json(&def.metadata)?, to_json(&def.bindings)?, to_json(&def.schedule.to_strings())?);
+    let updated = conn
+        .transaction::<_, StorageError, _>(async |conn| {
+            // Locks the row: a scheduler holding this hook's slot finishes it first, so the new schedule starts
+            // from a settled state.
+            let n = diesel::update(hooks::table.find((g, h)))
+                .set((
+                    hooks::metadata.eq(&metadata),
+                    hooks::task.eq(Value::Object(def.task.clone())),
+                    hooks::bindings.eq(&bindings),
+                    hooks::schedule.eq(&schedule),
+                    hooks::trigger_schema.eq(def.trigger_schema.as_value()),
+                    hooks::next_scheduled_date.eq(def.schedule.next_after(now)),
+                    hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
+                    hooks::schedule_failures.eq(0),
+                    hooks::updated.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            if n == 1 {
+                audit::record(conn, g, h, client_id, "updated").await?;
+            }
+            Ok(n == 1)
+        })
+        .await?;
+    if !updated {
+        return Ok(None);
+    }
+    find_hook(conn, keyring, g, h).await
+}
+
+/// Gives a hook a new trigger token (the old one stops working at once) and records who did it. Returns the new
+/// token, or `None` when there is no such hook.
+pub async fn reset_trigger_token(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    hook_group_id: &str,
+    hook_id: &str,
+    client_id: &str,
+) -> Result<Option<SecretString>, StorageError> {
+    let token = SecretString::new(slugid::nice());
+    let sealed = keyring.seal_secret(&trigger_token_context(hook_group_id, hook_id), &token).map_err(|e| {
+        StorageError::Corrupt { what: format!("hook {hook_group_id}/{hook_id}"), problem: e.to_string() }
+    })?;
+    let found = conn
+        .transaction::<_, StorageError, _>(async |conn| {
+            let n = diesel::update(hooks::table.find((hook_group_id, hook_id)))
+                .set(hooks::encrypted_trigger_token.eq(&sealed))
+                .execute(conn)
+                .await?;
+            if n == 1 {
+                audit::record(conn, hook_group_id, hook_id, client_id, "trigger-token-reset").await?;
+            }
+            Ok(n == 1)
+        })
+        .await?;
+    Ok(found.then_some(token))
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::StorageError;
@@ -86,16 +87,56 @@ pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> 
     }
 }
 
-/// The last fires of one hook, newest first.
+/// Records many fire attempts in one statement, with the same retry rule as [`record_last_fire`]. The caller
+/// must hold the hooks' rows locked (as the scheduler's claim does), so none can disappear meanwhile.
+pub async fn record_last_fires(conn: &mut AsyncPgConnection, fires: &[LastFire]) -> Result<(), StorageError> {
+    if fires.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(last_fires::table)
+        .values(fires)
+        .on_conflict((last_fires::hook_group_id, last_fires::hook_id, last_fires::task_id))
+        .do_update()
+        .set((
+            last_fires::fired_by.eq(excluded(last_fires::fired_by)),
+            last_fires::result.eq(excluded(last_fires::result)),
+            last_fires::error.eq(excluded(last_fires::error)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Where a page of last fires starts: after this fire in newest-first order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor {
+    /// The last listed fire's time.
+    pub task_create_time: DateTime<Utc>,
+    /// The last listed fire's task id (breaks ties between fires at the same time).
+    pub task_id: String,
+}
+
+/// Up to `limit` last fires of one hook, newest first, starting after `after`.
 pub async fn list_last_fires(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
     hook_id: &str,
     limit: i64,
+    after: Option<&PageCursor>,
 ) -> Result<Vec<LastFire>, StorageError> {
-    Ok(last_fires::table
+    let mut query = last_fires::table
         .filter(last_fires::hook_group_id.eq(hook_group_id))
         .filter(last_fires::hook_id.eq(hook_id))
+        .into_boxed();
+    if let Some(c) = after {
+        // Keyset pagination on the (time, taskId) index: stable while new fires arrive, and cheap at any depth.
+        query = query.filter(
+            last_fires::task_create_time
+                .lt(c.task_create_time)
+                .or(last_fires::task_create_time.eq(c.task_create_time).and(last_fires::task_id.lt(&c.task_id))),
+        );
+    }
+    Ok(query
         .order((last_fires::task_create_time.desc(), last_fires::task_id.desc()))
         .limit(limit)
         .select(LastFire::as_select())

@@ -1,10 +1,10 @@
-//! `bench-pulse`: measures the Pulse listener end to end on this machine, broker and publisher included.
+//! `make bench` for the Pulse listener (release build): measures the Pulse listener end to end on this machine, broker and publisher included.
 //!
-//! Starts `hooks-pulse-listener` processes (the release binary beside this one) on a database of its own with the
+//! Starts `hooks-pulse-listener` processes (the release binary) on a database of its own with the
 //! embedded sink, publishes persistent messages carrying their send time, and reads each task's creation time
 //! from `embedded_tasks`. Prints a table: throughput and latency (publish → task created) for 10,000 messages over
 //! 100 hooks with one and with two replicas, latency below saturation, a burst of 1,000 messages to one hook, and
-//! the listener's resident memory when idle. Run it with `make bench-pulse`.
+//! the listener's resident memory when idle. Prints a table; asserts nothing.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -178,7 +178,7 @@ impl Bench {
     }
 
     fn spawn_listener(&self) -> anyhow::Result<Child> {
-        let exe = std::env::current_exe()?.with_file_name("hooks-pulse-listener");
+        let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hooks-pulse-listener"));
         Command::new(&exe)
             .env("DATABASE_URL", &self.database_url)
             .env("HOOKS_CRYPTO_KEY", self.crypto_key.expose())

@@ -1,0 +1,100 @@
+//! One API call being served: its method name, URL parameters and body, checked in the upstream order (body,
+//! authentication and scopes, URL parameters, query string, input schema) so the same error wins as upstream.
+
+use actix_web::HttpRequest;
+use actix_web::web::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ErrorCode, RequestInfo};
+
+/// A call in progress.
+pub struct Call {
+    info: RequestInfo,
+    /// The parsed body (`{}` when empty).
+    pub body: Value,
+}
+
+const GROUP_PATTERN: &str = "^[a-zA-Z0-9-_]{1,1000}$";
+const HOOK_PATTERN: &str = "^[a-zA-Z0-9-_/]{1,1000}$";
+
+impl Call {
+    /// Starts a call: records its name and parameters and parses the body (400 MalformedPayload when it isn't JSON).
+    pub fn start(method: &'static str, params: &[(&str, &str)], body: &Bytes) -> Result<Self, ApiError> {
+        let params: Map<String, Value> =
+            params.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
+        let mut call =
+            Self { info: RequestInfo { method, params: Value::Object(params), payload: json!({}) }, body: json!({}) };
+        if !body.is_empty() {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(v @ (Value::Object(_) | Value::Array(_))) => {
+                    call.info.payload = v.clone();
+                    call.body = v;
+                }
+                Ok(_) => {
+                    return Err(
+                        call.error(ErrorCode::MalformedPayload, "Failed to parse JSON: the body must be a JSON object")
+                    );
+                }
+                Err(e) => return Err(call.error(ErrorCode::MalformedPayload, format!("Failed to parse JSON: {e}"))),
+            }
+        }
+        Ok(call)
+    }
+
+    /// An error answering this call.
+    pub fn error(&self, code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), info: Box::new(self.info.clone()) }
+    }
+
+    /// The API method's name.
+    pub fn method(&self) -> &'static str {
+        self.info.method
+    }
+
+    /// Checks `hookGroupId` (and `hookId`, when the route has one) against upstream's patterns.
+    pub fn check_ids(&self, hook_group_id: &str, hook_id: Option<&str>) -> Result<(), ApiError> {
+        let mut bad = Vec::new();
+        if hooks_core::HookGroupId::parse(hook_group_id).is_err() {
+            bad.push(format!("URL parameter 'hookGroupId' given as '{hook_group_id}' must match regular expression: '{GROUP_PATTERN}'"));
+        }
+        if let Some(h) = hook_id
+            && hooks_core::HookId::parse(h).is_err()
+        {
+            bad.push(format!("URL parameter 'hookId' given as '{h}' must match regular expression: '{HOOK_PATTERN}'"));
+        }
+        if bad.is_empty() {
+            return Ok(());
+        }
+        Err(self.error(ErrorCode::InvalidRequestArguments, format!("Invalid URL patterns:\n{}", bad.join("\n"))))
+    }
+
+    /// Refuses query-string keys the endpoint does not declare (`bewit` is always allowed: it is authentication).
+    pub fn check_query(&self, req: &HttpRequest, declared: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+        let pairs: Vec<(String, String)> = form_pairs(req.query_string());
+        for (k, _) in &pairs {
+            if k != "bewit" && !declared.contains(&k.as_str()) {
+                return Err(self.error(
+                    ErrorCode::InvalidRequestArguments,
+                    format!("Query-string parameter: {k} is not supported!"),
+                ));
+            }
+        }
+        Ok(pairs)
+    }
+
+    /// Requires `Content-Type: application/json` on an endpoint with an input schema.
+    pub fn check_json_content_type(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")) {
+            return Ok(());
+        }
+        Err(self.error(
+            ErrorCode::MalformedPayload,
+            format!("Payload must be JSON with content-type: application/json got content-type: {ct}"),
+        ))
+    }
+}
+
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}

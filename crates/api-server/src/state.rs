@@ -1,0 +1,52 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hooks_core::crypto::Keyring;
+use hooks_core::storage::{Pool, PooledConnection};
+use hooks_core::{ExchangeDenylist, Firer};
+
+use hooks_core::auth::Verifier;
+
+use crate::auth::EndpointScopes;
+use crate::call::Call;
+use crate::error::{ApiError, ErrorCode};
+
+/// Shared by every request handler.
+pub struct AppState {
+    /// When the process started, for `ping`'s uptime.
+    pub started: Instant,
+    /// The database.
+    pub pool: Pool,
+    /// Keys for secrets at rest.
+    pub keyring: Arc<Keyring>,
+    /// Fires hooks for triggerHook and webhooks.
+    pub firer: Firer,
+    /// Exchanges hooks may not bind to.
+    pub denylist: ExchangeDenylist,
+    /// Verifies Hawk credentials.
+    pub verifier: Arc<dyn Verifier>,
+    /// Each endpoint's scopes.
+    pub scopes: EndpointScopes,
+    /// Whether to believe X-Forwarded-Proto/-Port (behind a trusted load balancer).
+    pub trust_proxy: bool,
+}
+
+impl AppState {
+    /// A database connection, or a 500 for this call.
+    pub async fn conn(&self, call: &Call) -> Result<PooledConnection, ApiError> {
+        self.pool.get().await.map_err(|e| internal(call, &e))
+    }
+}
+
+/// A 500 whose details go to the log (with an incident id the caller can quote), not to the caller.
+pub fn internal(call: &Call, error: &dyn std::fmt::Display) -> ApiError {
+    let incident = slugid_like();
+    tracing::error!(incident, method = call.method(), error = %error, "internal error");
+    call.error(ErrorCode::InternalServerError, format!("Internal Server Error, incidentId {incident}."))
+}
+
+fn slugid_like() -> String {
+    hooks_core::TaskId::generate().to_string()
+}

@@ -1,0 +1,96 @@
+//! The api-server's authentication settings: `HOOKS_AUTH` and `HOOKS_STATIC_CLIENTS`.
+
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+use super::{RemoteAuth, StaticClients, Verifier};
+use crate::config::ConfigError;
+use crate::{SecretString, ValidationError};
+
+/// Where Hawk signatures are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// Locally, against the clients of `HOOKS_STATIC_CLIENTS`.
+    Static,
+    /// By the auth service of the deployment at `TASKCLUSTER_ROOT_URL`.
+    Remote,
+}
+
+/// How the api-server authenticates callers.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// `static`: verify Hawk locally against HOOKS_STATIC_CLIENTS; `remote`: ask the deployment's auth service.
+    #[arg(long = "auth", env = "HOOKS_AUTH", value_enum, default_value = "static")]
+    pub auth: AuthMode,
+    /// JSON list of `{"clientId", "accessToken", "scopes": [...]}` (static mode).
+    #[arg(long, env = "HOOKS_STATIC_CLIENTS", hide_env_values = true)]
+    pub static_clients: Option<SecretString>,
+}
+
+impl AuthArgs {
+    /// The verifier these settings describe; `root_url` is `TASKCLUSTER_ROOT_URL`, which remote mode needs.
+    pub fn verifier(&self, root_url: Option<&str>) -> Result<Arc<dyn Verifier>, ConfigError> {
+        match self.auth {
+            AuthMode::Static => {
+                let clients = match &self.static_clients {
+                    Some(json) => StaticClients::from_json(json.expose()),
+                    None => StaticClients::new(Vec::new()),
+                }
+                .map_err(|e| ConfigError::Invalid("HOOKS_STATIC_CLIENTS", describe(e)))?;
+                if clients.is_empty() {
+                    tracing::warn!("HOOKS_STATIC_CLIENTS lists no clients: only unauthenticated calls will succeed");
+                }
+                Ok(Arc::new(clients))
+            }
+            AuthMode::Remote => {
+                let root_url = root_url.ok_or(ConfigError::Missing(
+                    "TASKCLUSTER_ROOT_URL",
+                    "HOOKS_AUTH=remote asks that deployment's auth service to verify callers",
+                ))?;
+                let remote = RemoteAuth::new(root_url, RemoteAuth::DEFAULT_TIMEOUT)
+                    .map_err(|e| ConfigError::Invalid("TASKCLUSTER_ROOT_URL", e.problem))?;
+                Ok(Arc::new(remote))
+            }
+        }
+    }
+}
+
+/// The error without an empty field name in front (the variable's name goes there).
+fn describe(e: ValidationError) -> String {
+    if e.field.is_empty() { e.problem } else { e.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(auth: AuthMode, clients: Option<&str>) -> AuthArgs {
+        AuthArgs { auth, static_clients: clients.map(SecretString::new) }
+    }
+
+    #[test]
+    fn verifier_errors_name_the_variable() {
+        let err = args(AuthMode::Static, Some(r#"[{"clientId": "a"}]"#)).verifier(None).err().unwrap();
+        assert_eq!(err.to_string(), "HOOKS_STATIC_CLIENTS: [0].accessToken: is required");
+        let err = args(AuthMode::Remote, None).verifier(None).err().unwrap();
+        assert!(err.to_string().starts_with("TASKCLUSTER_ROOT_URL is not set"), "{err}");
+        let err = args(AuthMode::Remote, None).verifier(Some("nope")).err().unwrap();
+        assert_eq!(err.to_string(), "TASKCLUSTER_ROOT_URL: relative URL without a base");
+        let err = args(AuthMode::Static, Some("{")).verifier(None).err().unwrap();
+        assert!(err.to_string().starts_with("HOOKS_STATIC_CLIENTS: is not valid JSON ("), "{err}");
+    }
+
+    #[test]
+    fn verifier_builds_both_modes() {
+        assert!(args(AuthMode::Static, None).verifier(None).is_ok());
+        assert!(args(AuthMode::Static, Some(r#"[{"clientId": "a", "accessToken": "t"}]"#)).verifier(None).is_ok());
+        assert!(args(AuthMode::Remote, None).verifier(Some("https://tc.example.com")).is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_the_static_clients() {
+        let a = args(AuthMode::Static, Some(r#"[{"clientId": "a", "accessToken": "sekrit"}]"#));
+        assert!(!format!("{a:?}").contains("sekrit"));
+    }
+}

@@ -1,0 +1,207 @@
+//! `make bench` for the scheduler (release build): slot lag for many every-second hooks, the time to fire a
+//! large batch due in the same second, and the daemon's idle memory. Prints a table; asserts nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "a benchmark program")]
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::sql_types::{Text, Timestamptz};
+use diesel_async::RunQueryDsl as _;
+use futures::StreamExt as _;
+use hooks_core::crypto::Keyring;
+use hooks_core::notify::Notifier;
+use hooks_core::sink::EmbeddedSink;
+use hooks_core::storage::hooks::create_hook;
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput};
+use scheduler::{Scheduler, SchedulerOptions};
+use serde_json::json;
+use test_support::TestDb;
+
+async fn create_hooks(db: &TestDb, keyring: &Keyring, n: usize, schedule: &str) {
+    futures::stream::iter(0..n)
+        .for_each_concurrent(8, |i| async move {
+            let input: HookInput = serde_json::from_value(json!({
+                "metadata": {"name": "bench", "description": "d", "owner": "bench@example.com", "emailOnError": false},
+                "schedule": [schedule],
+                "task": {"provisionerId": "p", "workerType": "w", "payload": {}, "slot": "${now}"},
+            }))
+            .unwrap();
+            let def = HookDefinition::parse(
+                HookGroupId::parse("bench").unwrap(),
+                HookId::parse(&format!("h{i}")).unwrap(),
+                input,
+                &ExchangeDenylist::default(),
+            )
+            .unwrap();
+            let mut conn = db.pool.get().await.unwrap();
+            create_hook(&mut conn, keyring, &def, "bench", Utc::now()).await.unwrap();
+        })
+        .await;
+}
+
+#[derive(diesel::QueryableByName)]
+struct Fired {
+    #[diesel(sql_type = Text)]
+    hook_id: String,
+    #[diesel(sql_type = Text)]
+    slot: String,
+    #[diesel(sql_type = Timestamptz)]
+    created: DateTime<Utc>,
+}
+
+async fn fired(db: &TestDb) -> Vec<Fired> {
+    let mut conn = db.pool.get().await.unwrap();
+    diesel::sql_query("SELECT hook_id, definition->>'slot' AS slot, created FROM embedded_tasks")
+        .load(&mut conn)
+        .await
+        .unwrap()
+}
+
+fn scheduler(db: &TestDb, keyring: Arc<Keyring>) -> Arc<Scheduler> {
+    let sink = Arc::new(EmbeddedSink::new(db.pool.clone()));
+    Arc::new(Scheduler::new(db.pool.clone(), keyring, sink, Notifier::Log, SchedulerOptions::default()))
+}
+
+async fn run_for(s: Arc<Scheduler>, d: Duration) {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    s.run(wake, tokio::time::sleep(d)).await;
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn lag_every_second(hooks: usize, seconds: u64) {
+    let db = TestDb::new().await;
+    let keyring = Arc::new(Keyring::parse(&Keyring::generate_key().unwrap()).unwrap());
+    create_hooks(&db, &keyring, hooks, "* * * * * *").await;
+    // Start on a second boundary so the window holds whole slots.
+    let start = Utc::now();
+    tokio::time::sleep(Duration::from_millis(1000 - start.timestamp_subsec_millis() as u64)).await;
+    let window_start = Utc::now();
+    run_for(scheduler(&db, keyring), Duration::from_secs(seconds)).await;
+    let window_end = Utc::now();
+
+    let rows = fired(&db).await;
+    let mut lags: Vec<f64> = Vec::new();
+    let mut per_hook: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
+    for r in &rows {
+        let slot: DateTime<Utc> = r.slot.parse().unwrap();
+        lags.push((r.created - slot).num_microseconds().unwrap() as f64 / 1000.0);
+        per_hook.entry(r.hook_id.clone()).or_default().push(slot);
+    }
+    lags.sort_by(f64::total_cmp);
+    // Every slot strictly inside the window must have fired for every hook.
+    let first = window_start + TimeDelta::seconds(1);
+    let last = window_end - TimeDelta::seconds(1);
+    let expected_slots = (last.timestamp() - first.timestamp()) as usize;
+    let complete = per_hook
+        .values()
+        .filter(|slots| {
+            let inside: std::collections::HashSet<i64> = slots
+                .iter()
+                .map(DateTime::timestamp)
+                .filter(|t| *t > first.timestamp() && *t <= last.timestamp())
+                .collect();
+            inside.len() == expected_slots
+        })
+        .count();
+    println!(
+        "| lag, {hooks} hooks every second for {seconds} s (embedded sink) | {} fires, {complete}/{hooks} hooks with every slot | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
+        rows.len(),
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        lags.last().copied().unwrap_or(f64::NAN),
+    );
+}
+
+async fn burst(hooks: usize) {
+    let db = TestDb::new().await;
+    let keyring = Arc::new(Keyring::parse(&Keyring::generate_key().unwrap()).unwrap());
+    create_hooks(&db, &keyring, hooks, "0 0 0 1 1 *").await;
+    let slot = Utc::now() + TimeDelta::seconds(2);
+    let slot = DateTime::from_timestamp(slot.timestamp(), 0).unwrap();
+    let mut conn = db.pool.get().await.unwrap();
+    diesel::sql_query("UPDATE hooks SET next_scheduled_date = $1")
+        .bind::<Timestamptz, _>(slot)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let s = scheduler(&db, keyring);
+    let deadline = (slot - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(30);
+    let counter = tokio::spawn({
+        let s = s.clone();
+        async move { run_for(s, deadline).await }
+    });
+    // Stop as soon as every hook fired.
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut conn = db.pool.get().await.unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let n: N = diesel::sql_query("SELECT count(*) AS n FROM embedded_tasks").get_result(&mut conn).await.unwrap();
+        if n.n as usize >= hooks || counter.is_finished() {
+            break;
+        }
+    }
+    counter.abort();
+    let rows = fired(&db).await;
+    let last = rows.iter().map(|r| r.created).max().unwrap_or(slot);
+    println!(
+        "| {hooks} hooks due in the same second (embedded sink) | {} fired | all fired {:.2} s after the slot |",
+        rows.len(),
+        (last - slot).num_milliseconds() as f64 / 1000.0
+    );
+}
+
+async fn idle_rss() {
+    let db = TestDb::new().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hooks-scheduler"))
+        .env("DATABASE_URL", &db.url)
+        .env("HOOKS_CRYPTO_KEY", Keyring::generate_key().unwrap().expose())
+        .env("RUST_LOG", "warn")
+        .env_remove("TASKCLUSTER_ROOT_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: ?")
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .to_owned();
+    child.kill().ok();
+    child.wait().ok();
+    println!("| hooks-scheduler RSS, idle | | {rss} |");
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes --bench; a filter argument selects scenarios by name.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    println!("\n| scheduler scenario | result | figures |\n|---|---|---|");
+    if wanted("lag") {
+        lag_every_second(1000, 30).await;
+    }
+    if wanted("burst") {
+        burst(10_000).await;
+    }
+    if wanted("rss") {
+        idle_rss().await;
+    }
+}

@@ -1,0 +1,88 @@
+//! Shared by the scheduler's tests: a database, a fake queue and notify, a keyring, and hook helpers.
+#![allow(dead_code, reason = "not every test file uses every helper")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use diesel_async::RunQueryDsl as _;
+use hooks_core::crypto::Keyring;
+use hooks_core::notify::Notifier;
+use hooks_core::sink::{QueueSink, TaskSink};
+use hooks_core::storage::hooks::{create_hook, find_hook};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
+use scheduler::{Scheduler, SchedulerOptions};
+use serde_json::{Value, json};
+use test_support::{FakeTaskcluster, TestDb};
+
+pub struct Env {
+    pub db: TestDb,
+    pub fake: FakeTaskcluster,
+    pub key: SecretString,
+    pub keyring: Arc<Keyring>,
+}
+
+impl Env {
+    pub async fn new() -> Self {
+        let key = Keyring::generate_key().unwrap();
+        Self {
+            db: TestDb::new().await,
+            fake: FakeTaskcluster::start_default(),
+            keyring: Arc::new(Keyring::parse(&key).unwrap()),
+            key,
+        }
+    }
+
+    pub fn scheduler(&self, options: SchedulerOptions) -> Scheduler {
+        let client = self.fake.service_client();
+        let token = SecretString::new(client.access_token.clone());
+        let sink: Arc<dyn TaskSink> = Arc::new(QueueSink::new(
+            &self.fake.root_url(),
+            &client.client_id,
+            token.clone(),
+            0,
+            Duration::from_millis(1),
+        ));
+        let notifier = Notifier::taskcluster(&self.fake.root_url(), &client.client_id, &token).unwrap();
+        Scheduler::new(self.db.pool.clone(), self.keyring.clone(), sink, notifier, options)
+    }
+
+    pub async fn hook(&self, id: &str, schedule: &[&str], extra: Value) -> HookDefinition {
+        let mut input = json!({
+            "metadata": {"name": "n", "description": "d", "owner": "owner@example.com"},
+            "schedule": schedule,
+            "task": {"provisionerId": "p", "workerType": "w", "payload": {}, "slot": "${now}", "by": "${firedBy}"},
+        });
+        input.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let input: HookInput = serde_json::from_value(input).unwrap();
+        let def = HookDefinition::parse(
+            HookGroupId::parse("sched").unwrap(),
+            HookId::parse(id).unwrap(),
+            input,
+            &ExchangeDenylist::default(),
+        )
+        .unwrap();
+        let mut conn = self.db.pool.get().await.unwrap();
+        create_hook(&mut conn, &self.keyring, &def, "test", Utc::now()).await.unwrap();
+        def
+    }
+
+    pub async fn set_next(&self, id: &str, at: DateTime<Utc>) {
+        let mut conn = self.db.pool.get().await.unwrap();
+        diesel::sql_query("UPDATE hooks SET next_scheduled_date = $1 WHERE hook_id = $2")
+            .bind::<diesel::sql_types::Timestamptz, _>(at)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    pub async fn next_of(&self, id: &str) -> Option<DateTime<Utc>> {
+        let mut conn = self.db.pool.get().await.unwrap();
+        find_hook(&mut conn, &self.keyring, "sched", id).await.unwrap().unwrap().next_scheduled_date
+    }
+}
+
+pub fn minute_floor(t: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.timestamp_opt(t.timestamp() - t.timestamp() % 60, 0).unwrap()
+}

@@ -1,0 +1,115 @@
+//! The real `hooks-scheduler` binary: killed with SIGKILL mid-batch, or stopped with SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use common::{Env, minute_floor};
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl as _;
+use serde_json::json;
+
+const HOOKS: usize = 40;
+
+fn spawn_scheduler(env: &Env) -> Child {
+    let client = env.fake.service_client();
+    Command::new(env!("CARGO_BIN_EXE_hooks-scheduler"))
+        .env_clear()
+        .env("DATABASE_URL", &env.db.url)
+        .env("TASKCLUSTER_ROOT_URL", env.fake.root_url())
+        .env("TASKCLUSTER_CLIENT_ID", &client.client_id)
+        .env("TASKCLUSTER_ACCESS_TOKEN", &client.access_token)
+        .env("HOOKS_CRYPTO_KEY", env.key.expose())
+        .env("HOOKS_SCHEDULER_CONCURRENCY", "4")
+        .env("HOOKS_QUEUE_RETRIES", "0")
+        .env("RUST_LOG", "warn")
+        .arg("--no-migrate")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting hooks-scheduler")
+}
+
+async fn due_hooks(env: &Env) {
+    for i in 0..HOOKS {
+        let id = format!("crash-{i}");
+        env.hook(&id, &["0 0 * * * *"], json!({})).await;
+        env.set_next(&id, minute_floor(Utc::now()) - TimeDelta::minutes(1)).await;
+    }
+}
+
+async fn last_fire_count(env: &Env) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = env.db.pool.get().await.unwrap();
+    let c: Count = diesel::sql_query("SELECT count(*) AS n FROM last_fires").get_result(&mut conn).await.unwrap();
+    c.n
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_scheduler_killed_mid_batch_loses_no_slot_and_creates_no_task_twice() {
+    let env = Env::new().await;
+    due_hooks(&env).await;
+    // A slow queue keeps the batch (and its transaction) open long enough to kill it half-way.
+    env.fake.delay_create_task(Duration::from_millis(100));
+
+    let mut first = spawn_scheduler(&env);
+    wait_for("some tasks", Duration::from_secs(30), async || env.fake.create_task_requests().len() >= 8).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let before_restart = env.fake.create_task_requests().len();
+    assert!(before_restart < HOOKS, "the batch finished before the kill; the test proves nothing");
+    assert_eq!(last_fire_count(&env).await, 0, "nothing was committed by the killed scheduler");
+
+    let mut second = spawn_scheduler(&env);
+    wait_for("every hook's last fire", Duration::from_secs(60), async || last_fire_count(&env).await == HOOKS as i64)
+        .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let requests = env.fake.create_task_requests();
+    assert!(requests.iter().all(|r| r.status == 200), "a re-fired slot must be accepted as the same task");
+    let mut per_task: HashMap<&str, Vec<&serde_json::Value>> = HashMap::new();
+    for r in &requests {
+        per_task.entry(&r.task_id).or_default().push(&r.task);
+    }
+    assert_eq!(per_task.len(), HOOKS, "one task per hook's slot");
+    assert!(per_task.values().all(|defs| defs.windows(2).all(|w| w[0] == w[1])), "a re-fire rendered a different task");
+    let hooks: HashSet<String> =
+        env.fake.created_tasks().iter().map(|t| t.authorized_scopes.clone().unwrap()[0].clone()).collect();
+    assert_eq!(hooks.len(), HOOKS, "every hook fired");
+    for i in 0..HOOKS {
+        assert!(env.next_of(&format!("crash-{i}")).await.unwrap() > Utc::now(), "crash-{i} was not advanced");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_batch_in_flight_and_exits_zero() {
+    let env = Env::new().await;
+    due_hooks(&env).await;
+    env.fake.delay_create_task(Duration::from_millis(100));
+    let mut child = spawn_scheduler(&env);
+    wait_for("some tasks", Duration::from_secs(30), async || !env.fake.create_task_requests().is_empty()).await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let created = env.fake.create_task_requests().len() as i64;
+    assert_eq!(last_fire_count(&env).await, created, "every fire in flight was recorded before exiting");
+    assert!(created > 0);
+}
