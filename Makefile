@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run test lint fmt bench services
+.PHONY: run test lint fmt bench bench-pulse services
 
 run: ## build and run all three daemons with example hooks
 	bash scripts/dev-run.sh
@@ -20,3 +20,7 @@ services: ## start Postgres and RabbitMQ when they are down
 
 bench: services ## release-build benchmarks, printed as tables
 	cargo bench -p scheduler --bench scheduler
+	cargo bench -p pulse-listener --bench pulse
+
+bench-pulse: services ## the Pulse listener's benchmark alone
+	cargo bench -p pulse-listener --bench pulse

@@ -55,6 +55,18 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// Migrates (unless `--no-migrate`) and builds the pool.
     pub async fn connect(&self) -> Result<Pool, StorageError> {
+        self.prepare().await?;
+        storage::pool(self.database_url.expose(), self.db_pool_size)
+    }
+
+    /// Like [`DatabaseArgs::connect`], with a pool that hands out connections unchecked (see
+    /// [`storage::unchecked_pool`]).
+    pub async fn connect_unchecked(&self) -> Result<Pool, StorageError> {
+        self.prepare().await?;
+        storage::unchecked_pool(self.database_url.expose(), self.db_pool_size)
+    }
+
+    async fn prepare(&self) -> Result<(), StorageError> {
         let url = self.database_url.expose();
         if self.create_database && storage::create_database_if_missing(url).await? {
             tracing::info!("database created");
@@ -65,7 +77,7 @@ impl DatabaseArgs {
                 tracing::info!(?applied, "database migrations applied");
             }
         }
-        storage::pool(url, self.db_pool_size)
+        Ok(())
     }
 }
 

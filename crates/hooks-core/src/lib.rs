@@ -1,5 +1,6 @@
 //! The hooks service's core: the hook model and its validation, the JSON-e firing pipeline, the task sinks,
-//! Postgres storage, secrets at rest, Hawk authentication and scopes, and the settings the three daemons share.
+//! Postgres storage, Pulse (AMQP) queues and their reconciliation, secrets at rest, Hawk authentication and
+//! scopes, and the settings the three daemons share.
 //!
 //! The daemons (`hooks-api-server`, `hooks-scheduler`, `hooks-pulse-listener`) are thin: they parse their
 //! settings, wire these pieces together and run their own loop. Data flows one way: event → daemon →
@@ -15,6 +16,7 @@ pub mod hook;
 pub mod hook_files;
 pub mod ids;
 pub mod notify;
+pub mod pulse;
 pub mod render;
 pub mod secret;
 pub mod shutdown;

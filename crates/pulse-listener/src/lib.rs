@@ -1,38 +1,39 @@
-//! The Pulse listener: fires hooks from AMQP messages on their bindings.
+//! The Pulse listener: fires hooks from AMQP messages on their bindings, with any number of replicas sharing the
+//! work as competing consumers.
+//!
+//! Each hook with bindings has a durable queue `queue/<PULSE_NAMESPACE>/<hookGroupId>/<hookId>`, bound exactly as
+//! the hook says; the hooks table is the truth and `hooks_core::pulse::Reconciler` brings the broker to it. Each
+//! message is checked against the hook as it is now, fires once under a taskId recorded before the task is
+//! created (so a redelivery creates nothing new), and is acknowledged only after the fire is recorded.
+
+mod batch;
+mod cache;
+mod changes;
+mod handler;
+mod listener;
+mod message;
+mod settings;
+mod stats;
+
+pub use listener::{Listener, ListenerOptions};
+pub use settings::Settings;
+pub use stats::Stats;
+
+use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::Parser;
-use hooks_core::config::{CryptoArgs, DatabaseArgs, PulseArgs, TaskclusterArgs};
 use hooks_core::shutdown;
-use hooks_core::telemetry::LogArgs;
 
-/// Fires hooks from Pulse messages.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "hooks-pulse-listener", version, about)]
-pub struct Settings {
-    /// Database.
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-    /// Taskcluster deployment.
-    #[command(flatten)]
-    pub taskcluster: TaskclusterArgs,
-    /// Secrets at rest.
-    #[command(flatten)]
-    pub crypto: CryptoArgs,
-    /// Broker.
-    #[command(flatten)]
-    pub pulse: PulseArgs,
-    /// Logging.
-    #[command(flatten)]
-    pub log: LogArgs,
-}
-
-/// Connects, migrates and waits for the signal to stop (consuming comes with the listener issue).
+/// Builds the listener from its settings and runs it until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let pool = settings.database.connect().await.context("preparing the database")?;
-    let _keyring = settings.crypto.keyring()?;
-    let _sink = settings.taskcluster.sink(&pool)?;
-    tracing::info!("hooks-pulse-listener ready");
-    shutdown::signal().await;
+    let options = settings.options()?;
+    // Every database failure of the listener is retried, so a connection need not be checked before each use.
+    let pool = settings.common.database.connect_unchecked().await.context("preparing the database")?;
+    let keyring = Arc::new(settings.common.crypto.keyring()?);
+    let sink = settings.common.taskcluster.sink(&pool)?;
+    let listener = Listener::new(pool, keyring, sink, options);
+    tracing::info!("hooks-pulse-listener starting");
+    listener.run(shutdown::signal()).await;
+    tracing::info!("hooks-pulse-listener stopped");
     Ok(())
 }

@@ -5,6 +5,6 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = pulse_listener::Settings::parse();
-    settings.log.init();
+    settings.common.log.init();
     pulse_listener::run(settings).await
 }

@@ -173,6 +173,37 @@ pub async fn find_hook(
     row.map(|r| r.into_hook(keyring)).transpose()
 }
 
+/// Replaces a hook's definition (metadata, task, bindings, schedule, trigger schema), moves it to the first slot
+/// of its schedule after `now`, and records who did it, in one transaction. Secrets are kept. Returns whether the
+/// hook existed.
+pub async fn update_hook_definition(
+    conn: &mut AsyncPgConnection,
+    def: &HookDefinition,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
+    let values = (
+        hooks::metadata.eq(to_json(&def.metadata)?),
+        hooks::task.eq(Value::Object(def.task.clone())),
+        hooks::bindings.eq(to_json(&def.bindings)?),
+        hooks::schedule.eq(to_json(&def.schedule.to_strings())?),
+        hooks::trigger_schema.eq(def.trigger_schema.as_value()),
+        hooks::next_scheduled_date.eq(def.schedule.next_after(now)),
+        hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
+        hooks::schedule_failures.eq(0),
+        hooks::updated.eq(now),
+    );
+    conn.transaction::<_, StorageError, _>(async |conn| {
+        let n = diesel::update(hooks::table.find((g, h))).set(values).execute(conn).await?;
+        if n == 1 {
+            audit::record(conn, g, h, client_id, "updated").await?;
+        }
+        Ok(n == 1)
+    })
+    .await
+}
+
 /// Deletes a hook (its last fires go with it) and records who did, in one transaction. Returns whether it existed.
 pub async fn delete_hook(
     conn: &mut AsyncPgConnection,

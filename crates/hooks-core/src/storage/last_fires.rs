@@ -54,15 +54,36 @@ pub enum Recorded {
 
 /// Records a fire attempt. A second attempt with the same taskId (a retried slot) updates the first row
 /// instead of failing, so a retry that succeeds turns an earlier error into a success.
+///
+/// A removed hook is found by the insert itself (it inserts nothing), not by a failed foreign key, so recording
+/// on a caller's transaction never aborts it; only a removal committed in the instant between the check and the
+/// insert still fails the key (reported as [`Recorded::HookGone`], the caller's transaction then being aborted).
 pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<Recorded, StorageError> {
-    match record_last_fires(conn, std::slice::from_ref(fire)).await {
-        Ok(()) => Ok(Recorded::Written),
+    use diesel::sql_types::{Text, Timestamptz};
+    let result = diesel::sql_query(
+        "INSERT INTO last_fires (hook_group_id, hook_id, fired_by, task_id, task_create_time, result, error) \
+         SELECT $1, $2, $3, $4, $5, $6, $7 \
+         WHERE EXISTS (SELECT 1 FROM hooks WHERE hook_group_id = $1 AND hook_id = $2) \
+         ON CONFLICT (hook_group_id, hook_id, task_id) DO UPDATE \
+         SET fired_by = EXCLUDED.fired_by, result = EXCLUDED.result, error = EXCLUDED.error",
+    )
+    .bind::<Text, _>(&fire.hook_group_id)
+    .bind::<Text, _>(&fire.hook_id)
+    .bind::<Text, _>(&fire.fired_by)
+    .bind::<Text, _>(&fire.task_id)
+    .bind::<Timestamptz, _>(fire.task_create_time)
+    .bind::<Text, _>(&fire.result)
+    .bind::<Text, _>(&fire.error)
+    .execute(conn)
+    .await;
+    match result {
+        Ok(0) => Ok(Recorded::HookGone),
+        Ok(_) => Ok(Recorded::Written),
         // The hook was removed while it fired; its last fires went with it.
-        Err(StorageError::Query(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-            _,
-        ))) => Ok(Recorded::HookGone),
-        Err(e) => Err(e),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => {
+            Ok(Recorded::HookGone)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -4,14 +4,15 @@ pub mod audit;
 pub mod embedded_tasks;
 pub mod hooks;
 pub mod last_fires;
+pub mod pulse;
 pub mod schema;
 
 use diesel::Connection as _;
 use diesel::sql_types::BigInt;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool as DeadPool, PoolError};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
 
 /// The migrations in `crates/hooks-core/migrations`, compiled into every binary.
@@ -53,9 +54,19 @@ impl From<PoolError> for StorageError {
     }
 }
 
-/// Builds a pool of at most `max_size` connections to `url`. Connections are made lazily.
+/// Builds a pool of at most `max_size` connections to `url`. Connections are made lazily, and checked with a
+/// query each time they are handed out.
 pub fn pool(url: &str, max_size: usize) -> Result<Pool, StorageError> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    DeadPool::builder(manager).max_size(max_size).build().map_err(|e| StorageError::Pool(e.to_string()))
+}
+
+/// Like [`pool`], but connections are handed out without a check query (only open transactions are checked): one
+/// round trip less per use, for callers that retry a failed query anyway (the Pulse listener).
+pub fn unchecked_pool(url: &str, max_size: usize) -> Result<Pool, StorageError> {
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     DeadPool::builder(manager).max_size(max_size).build().map_err(|e| StorageError::Pool(e.to_string()))
 }
 

@@ -43,6 +43,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    pulse_fires (hook_group_id, hook_id, task_id) {
+        hook_group_id -> Text,
+        hook_id -> Text,
+        task_id -> Text,
+        message_key -> Bytea,
+        fire_now -> Timestamptz,
+        done -> Bool,
+        claimed_by -> Text,
+        created -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_history (id) {
         id -> Int8,
         hook_group_id -> Text,
@@ -63,4 +76,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(hooks, last_fires, pulse_queues, audit_history, embedded_tasks);
+diesel::allow_tables_to_appear_in_same_query!(
+    hooks,
+    last_fires,
+    pulse_queues,
+    pulse_fires,
+    audit_history,
+    embedded_tasks
+);

@@ -1,0 +1,165 @@
+//! The listener through faults: the broker closing its connection, and the daemon process stopped by SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Env, eventually, random_suffix};
+use serde_json::json;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn rabbitmqctl(args: &[&str]) {
+    let out = Command::new("rabbitmqctl").args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run rabbitmqctl {args:?}: {e} (RabbitMQ's CLI must be installed beside the broker)")
+    });
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A virtual host of the test's own, so that closing "all" its connections touches no other test.
+struct Vhost(String);
+
+impl Vhost {
+    fn new() -> Self {
+        let name = format!("hooks-test-{}", random_suffix());
+        rabbitmqctl(&["add_vhost", &name]);
+        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
+        Self(name)
+    }
+
+    fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.0)
+    }
+}
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl").args(["delete_vhost", &self.0]).output();
+    }
+}
+
+#[tokio::test]
+async fn a_connection_closed_by_the_broker_is_resumed_with_nothing_lost() {
+    let vhost = Vhost::new();
+    let env = Env::with_url(vhost.url()).await;
+    let exchange = env.exchange("steady").await;
+    env.create_hook("steady", json!([{"exchange": exchange, "routingKeyPattern": "#"}]), json!({})).await;
+    let running = env.start();
+    running.consuming(1).await;
+
+    let n = 100;
+    for i in 0..n / 2 {
+        assert!(env.publish(&exchange, "x", &json!({"i": i})).await);
+    }
+    rabbitmqctl(&["close_all_connections", "-p", &vhost.0, "test"]);
+    env.reconnect().await;
+    for i in n / 2..n {
+        assert!(env.publish(&exchange, "x", &json!({"i": i})).await);
+    }
+
+    let stats = running.until(20 * SECOND, |s| s.reconnects >= 1 && s.consuming == 1).await;
+    assert!(stats.reconnects >= 1, "the listener reconnected");
+    let tasks = env.fake.wait_for_tasks(n, 20 * SECOND).await;
+    assert_eq!(tasks.len(), n, "nothing lost");
+    let fired: BTreeSet<i64> = env.fired_messages().iter().map(|m| m["i"].as_i64().unwrap()).collect();
+    assert_eq!(fired, (0..n as i64).collect(), "each message fired once");
+    let queue = env.queue("steady");
+    assert!(eventually(10 * SECOND, || async { env.queue_depth(&queue).await == Some(0) }).await);
+    // Give any stray redelivery time to (wrongly) create a task, then check again.
+    tokio::time::sleep(SECOND / 2).await;
+    assert_eq!(env.fake.created_tasks().len(), n, "nothing duplicated");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn sigterm_makes_the_daemon_settle_the_message_in_flight_and_exit_zero() {
+    let env = Env::new().await;
+    let exchange = env.exchange("term").await;
+    env.create_hook("term", json!([{"exchange": exchange, "routingKeyPattern": "#"}]), json!({})).await;
+    // Two failed attempts (1 s and 2 s of backoff) keep the message in flight while SIGTERM arrives.
+    env.fake.fail_create_task(2, 500, "InternalServerError");
+    let client = env.fake.service_client();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hooks-pulse-listener"))
+        .env("DATABASE_URL", &env.db.url)
+        .env("HOOKS_CRYPTO_KEY", env.crypto_key.expose())
+        .env("PULSE_URL", &env.url)
+        .env("PULSE_NAMESPACE", &env.namespace)
+        .env("TASKCLUSTER_ROOT_URL", env.fake.root_url())
+        .env("TASKCLUSTER_CLIENT_ID", &client.client_id)
+        .env("TASKCLUSTER_ACCESS_TOKEN", &client.access_token)
+        .env("HOOKS_QUEUE_RETRIES", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let queue = env.queue("term");
+    let consumed =
+        eventually(20 * SECOND, || async { env.queue_counts(&queue).await.is_some_and(|(_, c)| c == 1) }).await;
+    assert!(consumed, "the daemon never consumed from the hook's queue");
+
+    assert!(env.publish(&exchange, "x", &json!({"n": 1})).await);
+    assert!(eventually(10 * SECOND, || async { !env.fake.create_task_requests().is_empty() }).await);
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+
+    let deadline = std::time::Instant::now() + 30 * SECOND;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        tokio::time::sleep(SECOND / 20).await;
+    };
+    let status = status.expect("the daemon exits within 30 s of SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(env.fake.created_tasks().len(), 1, "the message in flight was fired");
+    assert_eq!(env.queue_counts(&queue).await, Some((0, 0)), "and acknowledged");
+}
+
+/// Runs SQL on the test server's `postgres` database.
+async fn admin(sql: &str) {
+    use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+    let mut conn = AsyncPgConnection::establish(&test_support::db::server_url()).await.unwrap();
+    diesel::sql_query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[tokio::test]
+async fn a_database_outage_stops_acknowledgements_until_the_database_returns() {
+    let env = Env::new().await;
+    let exchange = env.exchange("outage").await;
+    env.create_hook("outage", json!([{"exchange": exchange, "routingKeyPattern": "#"}]), json!({})).await;
+    let running = env.start();
+    running.consuming(1).await;
+    // Warm the hook cache so that the outage hits the recording of the fire, not the loading of the hook.
+    assert!(env.publish(&exchange, "x", &json!({"n": 0})).await);
+    running.until(10 * SECOND, |s| s.acked == 1).await;
+
+    let name = env.db.url.rsplit('/').next().unwrap().to_owned();
+    admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).await;
+    admin(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")).await;
+    assert!(env.publish(&exchange, "x", &json!({"n": 1})).await);
+    let during = running.until(10 * SECOND, |s| s.retries >= 3).await;
+    assert!(during.retries >= 3, "the listener keeps retrying: {during:?}");
+    assert_eq!(during.acked, 1, "and acknowledges nothing while the database is down");
+    assert_eq!(env.fake.created_tasks().len(), 1, "nor creates a task it could not record first");
+
+    admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
+    let after = running.until(20 * SECOND, |s| s.acked == 2).await;
+    assert_eq!(after.acked, 2, "the message is handled once the database is back");
+    let fired: BTreeSet<i64> = env.fired_messages().iter().map(|m| m["n"].as_i64().unwrap()).collect();
+    assert_eq!(fired, BTreeSet::from([0, 1]));
+    assert_eq!(env.fake.created_tasks().len(), 2);
+    running.stop().await;
+}
