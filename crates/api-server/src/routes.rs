@@ -15,6 +15,7 @@ use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
 use hooks_core::auth::{Caller, ScopeExpression};
+use hooks_core::pulse::HookChange;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -194,6 +195,8 @@ async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
             return Err(call.error(ErrorCode::RequestConflict, format!("hook `{g}/{h}` already exists.")));
         }
     };
+    // Upstream announces an identical re-creation too.
+    st.changes.publish(HookChange::Created, &g, &h);
     Ok(HttpResponse::Ok().json(stored.definition.to_json()))
 }
 
@@ -212,6 +215,7 @@ async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
         .await
         .map_err(|e| internal(&call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))?;
+    st.changes.publish(HookChange::Updated, &g, &h);
     Ok(HttpResponse::Ok().json(updated.definition.to_json()))
 }
 
@@ -221,6 +225,8 @@ async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
         hook_call("removeHook", &req, (&g, &h), &body, &st, &st.scopes.remove.for_hook(&g, &h)).await?;
     let mut conn = st.conn(&call).await?;
     store::delete_hook(&mut conn, &g, &h, client_id(&caller)).await.map_err(|e| internal(&call, &e))?;
+    // Announced even when there was nothing to remove, as upstream.
+    st.changes.publish(HookChange::Deleted, &g, &h);
     Ok(HttpResponse::Ok().json(json!({})))
 }
 

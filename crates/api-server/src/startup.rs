@@ -2,17 +2,21 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
+use hooks_core::pulse::{HookChangePublisher, Names, PublisherTask};
 use hooks_core::{Firer, hook_files, shutdown};
 
 use crate::Settings;
 use crate::routes;
 use crate::state::AppState;
+
+/// How long a stopping server still tries to publish the hook changes it has not announced yet.
+const PUBLISH_GRACE: Duration = Duration::from_secs(5);
 
 /// Bodies above this are refused, as upstream (10 MB).
 const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -36,6 +40,7 @@ fn upstream_headers() -> DefaultHeaders {
 pub struct Application {
     port: u16,
     server: Server,
+    publisher: PublisherTask,
 }
 
 impl Application {
@@ -55,7 +60,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         let verifier = settings.auth.verifier(settings.common.taskcluster.root_url.as_deref())?;
         let scopes = crate::auth::EndpointScopes::new().context("endpoint scope templates")?;
+        let (changes, publisher) = HookChangePublisher::start(
+            settings.pulse.pulse_url.clone(),
+            Names::new(settings.pulse.pulse_namespace.as_str()),
+        );
         let state = web::Data::new(AppState {
+            changes,
             verifier,
             scopes,
             trust_proxy: settings.trust_proxy,
@@ -78,7 +88,7 @@ impl Application {
         .disable_signals()
         .run();
         tracing::info!(listen = %settings.listen, port, "hooks-api-server listening");
-        Ok(Self { port, server })
+        Ok(Self { port, server, publisher })
     }
 
     /// The port it listens on (useful when the settings said port 0).
@@ -95,7 +105,10 @@ impl Application {
             stop.await;
             handle.stop(true).await;
         });
-        server.await.context("serving HTTP")
+        let served = server.await.context("serving HTTP");
+        // The server (and with it every handle on the publisher) is gone: flush what is left to announce.
+        self.publisher.close(PUBLISH_GRACE).await;
+        served
     }
 }
 

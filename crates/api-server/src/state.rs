@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hooks_core::crypto::Keyring;
+use hooks_core::pulse::HookChangePublisher;
 use hooks_core::storage::{Pool, PooledConnection};
 use hooks_core::{ExchangeDenylist, Firer};
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub verifier: Arc<dyn Verifier>,
     /// Each endpoint's scopes.
     pub scopes: EndpointScopes,
+    /// Announces hook changes on the hook-changed exchanges.
+    pub changes: HookChangePublisher,
     /// Whether to believe X-Forwarded-Proto/-Port (behind a trusted load balancer).
     pub trust_proxy: bool,
 }

@@ -2,10 +2,17 @@
 #![allow(dead_code, reason = "not every test file uses every helper")]
 
 use clap::Parser as _;
+use futures::StreamExt as _;
 use hooks_core::crypto::Keyring;
+use hooks_core::pulse::Names;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{ExchangeKind, message::Delivery};
 use serde_json::{Value, json};
 use taskcluster::{ClientBuilder, Credentials, Hooks};
-use test_support::{FakeTaskcluster, TestDb};
+use test_support::{BrokerCleanup, FakeTaskcluster, TestDb, broker};
 
 pub const TESTER_TOKEN: &str = "tester-access-token-0123456789abcdefghijklmn";
 pub const LIMITED_TOKEN: &str = "limited-access-token-0123456789abcdefghijklm";
@@ -15,14 +22,27 @@ pub struct TestApp {
     pub db: TestDb,
     pub fake: FakeTaskcluster,
     pub http: reqwest::Client,
+    /// This test's own PULSE_NAMESPACE.
+    pub names: Names,
+    _cleanup: BrokerCleanup,
 }
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with_broker(&broker::pulse_url()).await
+    }
+
+    /// An api-server publishing hook changes to the broker at `pulse_url` (which may be down).
+    pub async fn spawn_with_broker(pulse_url: &str) -> Self {
         let db = TestDb::new().await;
         let fake = FakeTaskcluster::start_default();
         let service = fake.service_client().clone();
         let key = Keyring::generate_key().unwrap();
+        let names = Names::new(format!("hooks-test-{}", broker::random_suffix()));
+        let cleanup = BrokerCleanup::new(broker::pulse_url());
+        for exchange in names.hook_changed_exchanges() {
+            cleanup.exchange(exchange);
+        }
         // `--flag=value`: a random token may start with '-', which clap would otherwise read as a flag.
         let static_clients = json!([
             {"clientId": "tester", "accessToken": TESTER_TOKEN, "scopes": ["*"]},
@@ -39,12 +59,14 @@ impl TestApp {
             format!("--access-token={}", service.access_token),
             "--queue-retries=0".to_owned(),
             format!("--static-clients={static_clients}"),
+            format!("--pulse-url={pulse_url}"),
+            format!("--pulse-namespace={}", names.namespace()),
         ])
         .unwrap();
         let app = api_server::Application::build(settings).await.unwrap();
         let root_url = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        Self { root_url, db, fake, http: reqwest::Client::new() }
+        Self { root_url, db, fake, http: reqwest::Client::new(), names, _cleanup: cleanup }
     }
 
     /// A client holding every scope.
@@ -80,4 +102,49 @@ pub fn hook_body() -> Value {
 /// The error body's code and the HTTP status of a failed call made with the official client.
 pub fn status_of(err: &anyhow::Error) -> Option<u16> {
     taskcluster::err_status_code(err).map(|s| s.as_u16())
+}
+
+/// A consumer on an exclusive queue bound to all three hook-changed exchanges of a test's namespace.
+pub struct HookChanges {
+    consumer: lapin::Consumer,
+    _connection: lapin::Connection,
+}
+
+impl HookChanges {
+    /// Binds before anything is published; declares the exchanges itself, as the api-server would.
+    pub async fn tap(names: &Names) -> Self {
+        let connection = broker::connect(&broker::pulse_url()).await;
+        let channel = connection.create_channel().await.unwrap();
+        let options = QueueDeclareOptions { exclusive: true, auto_delete: true, ..QueueDeclareOptions::default() };
+        let queue = channel.queue_declare("".into(), options, FieldTable::default()).await.unwrap();
+        for exchange in names.hook_changed_exchanges() {
+            let durable = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
+            channel
+                .exchange_declare(exchange.as_str().into(), ExchangeKind::Topic, durable, FieldTable::default())
+                .await
+                .unwrap();
+            channel
+                .queue_bind(
+                    queue.name().clone(),
+                    exchange.as_str().into(),
+                    "#".into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .unwrap();
+        }
+        let consumer = channel
+            .basic_consume(queue.name().clone(), "tap".into(), BasicConsumeOptions::default(), FieldTable::default())
+            .await
+            .unwrap();
+        Self { consumer, _connection: connection }
+    }
+
+    /// The next announcement (waiting at most `timeout`), acknowledged.
+    pub async fn next(&mut self, timeout: std::time::Duration) -> Option<Delivery> {
+        let delivery = tokio::time::timeout(timeout, self.consumer.next()).await.ok()??.unwrap();
+        delivery.ack(BasicAckOptions::default()).await.unwrap();
+        Some(delivery)
+    }
 }

@@ -299,15 +299,25 @@ impl Topology {
     /// Declares the three hook-changed exchanges (topic, durable), as the api-server does; declaring them here too
     /// means the listener can bind to them whichever daemon starts first.
     pub async fn declare_hook_changed_exchanges(&mut self) -> Result<(), PulseError> {
-        for exchange in self.names.hook_changed_exchanges() {
-            let channel = self.channel().await?;
-            let options = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
-            let result =
-                channel.exchange_declare(short(&exchange)?, ExchangeKind::Topic, options, FieldTable::default()).await;
-            result.map_err(|e| self.failed(format!("declaring exchange {exchange}"), e))?;
+        let channel = self.channel().await?;
+        let result = declare_hook_changed_exchanges(&channel, &self.names).await;
+        if result.is_err() {
+            self.channel = None;
         }
-        Ok(())
+        result
     }
+}
+
+/// Declares the three hook-changed exchanges (topic, durable, as upstream) on `channel`.
+pub async fn declare_hook_changed_exchanges(channel: &Channel, names: &Names) -> Result<(), PulseError> {
+    for exchange in names.hook_changed_exchanges() {
+        let options = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
+        channel
+            .exchange_declare(short(&exchange)?, ExchangeKind::Topic, options, FieldTable::default())
+            .await
+            .map_err(|source| PulseError::Broker { action: format!("declaring exchange {exchange}"), source })?;
+    }
+    Ok(())
 }
 
 /// The AMQP reply code of an operation the broker refused (404 no such exchange or queue, 403 access refused,

@@ -3,10 +3,12 @@
 
 pub mod broker;
 pub mod names;
+pub mod publisher;
 pub mod reconcile;
 
 pub use broker::{Declared, QueueOptions, QueueType, Topology, connect, connect_with_backoff, reply_code};
 pub use names::Names;
+pub use publisher::{HookChange, HookChangePublisher, PublisherTask};
 pub use reconcile::{HookQueue, Pass, Reconciler, Scope};
 
 use crate::storage::StorageError;
@@ -26,6 +28,9 @@ pub enum PulseError {
         #[source]
         source: lapin::Error,
     },
+    /// The broker answered a published message with a negative acknowledgement.
+    #[error("{0} failed: the broker refused the message")]
+    Refused(String),
     /// A name is longer than the 255 bytes AMQP allows.
     #[error("the AMQP name starting {0:?} is longer than 255 bytes")]
     NameTooLong(String),
@@ -40,7 +45,7 @@ impl PulseError {
     pub fn reply_code(&self) -> Option<u16> {
         match self {
             Self::Connect(e) | Self::Broker { source: e, .. } => reply_code(e),
-            Self::NameTooLong(_) | Self::Storage(_) => None,
+            Self::Refused(_) | Self::NameTooLong(_) | Self::Storage(_) => None,
         }
     }
 }

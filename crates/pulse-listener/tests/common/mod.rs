@@ -3,9 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 #![allow(dead_code, missing_docs, reason = "shared test helpers; not every test file uses all")]
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use hooks_core::crypto::Keyring;
@@ -14,53 +13,19 @@ use hooks_core::sink::{EmbeddedSink, QueueSink, TaskSink};
 use hooks_core::storage::hooks::{create_hook, delete_hook, update_hook_definition};
 use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
 use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueDeclareOptions,
-    QueueDeleteOptions,
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ExchangeKind};
 use pulse_listener::{Listener, ListenerOptions, Stats};
 use serde_json::{Value, json};
-use test_support::{FakeTaskcluster, TestDb};
+use test_support::{BrokerCleanup, FakeTaskcluster, TestDb};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub const GROUP: &str = "pulse";
 
-/// The broker tests use; override with `HOOKS_TEST_PULSE_URL`.
-pub fn pulse_url() -> String {
-    std::env::var("HOOKS_TEST_PULSE_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
-
-pub fn random_suffix() -> String {
-    hooks_core::TaskId::generate().as_str().to_lowercase().replace(['-', '_'], "x")
-}
-
-pub async fn connect(url: &str) -> Connection {
-    Connection::connect(url, ConnectionProperties::default()).await.unwrap_or_else(|e| {
-        panic!(
-            "cannot connect to RabbitMQ at {url}: {e}\nStart it with: rabbitmq-server -detached (or `make services`)"
-        )
-    })
-}
-
-/// Polls `check` until it holds or `timeout` passes; returns whether it held.
-pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+pub use test_support::broker::{connect, eventually, pulse_url, random_suffix};
 
 async fn publisher(url: &str) -> (Arc<Connection>, Channel) {
     let amqp = connect(url).await;
@@ -79,8 +44,7 @@ pub struct Env {
     pub names: Names,
     pub url: String,
     amqp: std::sync::Mutex<(Arc<Connection>, Channel)>,
-    exchanges: std::sync::Mutex<Vec<String>>,
-    queues: std::sync::Mutex<Vec<String>>,
+    cleanup: BrokerCleanup,
 }
 
 impl Env {
@@ -100,8 +64,12 @@ impl Env {
         let amqp = std::sync::Mutex::new(publisher(&url).await);
         let crypto_key = Keyring::generate_key().unwrap();
         let names = Names::new(&namespace);
-        let queues = vec![names.dead_letter_queue()];
-        let exchanges = names.hook_changed_exchanges().to_vec();
+        let cleanup = BrokerCleanup::new(&url);
+        cleanup.queue(names.dead_letter_queue());
+        // The listener declares the hook-changed exchanges.
+        for exchange in names.hook_changed_exchanges() {
+            cleanup.exchange(exchange);
+        }
         Self {
             db: TestDb::new().await,
             fake: FakeTaskcluster::start_default(),
@@ -111,9 +79,7 @@ impl Env {
             namespace,
             url,
             amqp,
-            // The listener declares the hook-changed exchanges.
-            exchanges: std::sync::Mutex::new(exchanges),
-            queues: std::sync::Mutex::new(queues),
+            cleanup,
         }
     }
 
@@ -183,14 +149,14 @@ impl Env {
             .exchange_declare(full.as_str().into(), ExchangeKind::Topic, options, FieldTable::default())
             .await
             .unwrap();
-        self.exchanges.lock().unwrap().push(full.clone());
+        self.cleanup.exchange(full.clone());
         full
     }
 
     /// A name for an exchange that is not declared (yet).
     pub fn exchange_name(&self, name: &str) -> String {
         let full = format!("exchange/{}/{name}", self.namespace);
-        self.exchanges.lock().unwrap().push(full.clone());
+        self.cleanup.exchange(full.clone());
         full
     }
 
@@ -228,7 +194,7 @@ impl Env {
         let def = self.definition(id, bindings, extra);
         let mut conn = self.db.pool.get().await.unwrap();
         create_hook(&mut conn, &self.keyring, &def, "test", Utc::now()).await.unwrap();
-        self.queues.lock().unwrap().push(self.names.hook_queue(GROUP, id));
+        self.cleanup.queue(self.names.hook_queue(GROUP, id));
         def
     }
 
@@ -322,34 +288,6 @@ impl Env {
 
     pub async fn wait_for_tasks(&self, n: usize) -> Vec<test_support::fake_taskcluster::CreatedTask> {
         self.fake.wait_for_tasks(n, Duration::from_secs(10)).await
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        // Durable queues and exchanges outlive the test otherwise.
-        let queues = std::mem::take(&mut *self.queues.lock().unwrap());
-        let exchanges = std::mem::take(&mut *self.exchanges.lock().unwrap());
-        let url = self.url.clone();
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let Ok(conn) = Connection::connect(&url, ConnectionProperties::default()).await else { return };
-                for queue in queues {
-                    if let Ok(channel) = conn.create_channel().await {
-                        let _ = channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await;
-                    }
-                }
-                for exchange in exchanges {
-                    if let Ok(channel) = conn.create_channel().await {
-                        let _ =
-                            channel.exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default()).await;
-                    }
-                }
-                let _ = conn.close(200, "ok".into()).await;
-            });
-        });
-        let _ = cleanup.join();
     }
 }
 
