@@ -1,16 +1,20 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run test lint fmt bench bench-pulse services
+.PHONY: run test lint fmt bench bench-pulse services check-deploy
 
 run: ## build and run all three daemons with example hooks
 	bash scripts/dev-run.sh
 
 test: services ## every test, against the local Postgres and RabbitMQ
 	cargo test --workspace --all-targets
+	bash scripts/check-deploy.sh
 	bash scripts/smoke-make-run.sh
 
 lint: ## what CI checks besides the tests
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+check-deploy: ## validate deploy/ (Kubernetes manifests, systemd units); also part of make test
+	bash scripts/check-deploy.sh
 
 fmt:
 	cargo fmt --all
