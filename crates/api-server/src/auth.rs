@@ -1,12 +1,15 @@
 //! Who is calling and whether they may: Hawk (header or bewit) through the configured verifier, then the
 //! endpoint's scope expression, with the parameters of this call filled in.
 
-use actix_web::HttpRequest;
+use actix_web::{HttpMessage as _, HttpRequest};
 use hooks_core::auth::{AuthError, Caller, Request, ScopeExpression, host_and_port};
 
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
+
+/// The port a `Host` header without one addresses.
+const HTTP_PORT: u16 = 80;
 
 /// Each endpoint's scope template, parsed once at start-up.
 pub struct EndpointScopes {
@@ -69,9 +72,10 @@ pub async fn authorize(
 ) -> Result<Caller, ApiError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let forwarded = |name: &str| if st.trust_proxy { header(name) } else { None };
-    let default_port = req.app_config().local_addr().port();
+    // A Host header without a port means the scheme's default port, whatever port this server listens on (it is
+    // often behind a Service or proxy that maps 80 to it); the server itself speaks plain HTTP.
     let (host, port) =
-        host_and_port(header("host"), forwarded("x-forwarded-port"), forwarded("x-forwarded-proto"), default_port)
+        host_and_port(header("host"), forwarded("x-forwarded-port"), forwarded("x-forwarded-proto"), HTTP_PORT)
             .map_err(|e| auth_error(call, e))?;
     let source_ip = req.peer_addr().map(|a| a.ip().to_string());
     let request = Request {
@@ -85,6 +89,8 @@ pub async fn authorize(
         source_ip: source_ip.as_deref(),
     };
     let caller = st.verifier.authenticate(&request).await.map_err(|e| auth_error(call, e))?;
+    // Kept for `after_call`, which tells the verifier when this call ends in a 5xx.
+    req.extensions_mut().insert(caller.clone());
     caller.authorize(required).map_err(|e| call.error(ErrorCode::InsufficientScopes, e.to_string()))?;
     Ok(caller)
 }

@@ -25,7 +25,6 @@ pub enum ErrorCode {
     /// 409: a different resource already exists.
     RequestConflict,
     /// 413: the body is over the limit.
-    #[expect(dead_code, reason = "actix answers 413 itself until bodies are read by the API's own reader")]
     InputTooLarge,
     /// 500.
     InternalServerError,

@@ -17,6 +17,9 @@ use crate::state::{AppState, internal};
 use hooks_core::auth::{Caller, ScopeExpression};
 use hooks_core::pulse::HookChange;
 
+/// Where the API's routes live.
+pub const API_PREFIX: &str = "/api/hooks/v1";
+
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/robots.txt", web::get().to(robots))
@@ -24,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/__lbheartbeat__", web::get().to(empty_object))
         .route("/__version__", web::get().to(version));
     cfg.service(
-        web::scope("/api/hooks/v1")
+        web::scope(API_PREFIX)
             .route("/ping", web::get().to(ping))
             .route("/__lbheartbeat__", web::get().to(empty_object))
             .route("/__heartbeat__", web::get().to(empty_object))

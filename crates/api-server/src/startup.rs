@@ -19,7 +19,7 @@ use crate::state::AppState;
 const PUBLISH_GRACE: Duration = Duration::from_secs(5);
 
 /// Bodies above this are refused, as upstream (10 MB).
-const MAX_BODY: usize = 10 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// The CORS and cache headers Taskcluster services put on every response.
 fn upstream_headers() -> DefaultHeaders {
@@ -79,6 +79,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY))
+                .wrap(actix_web::middleware::from_fn(crate::after_call::after_call))
                 .wrap(upstream_headers())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))

@@ -277,3 +277,38 @@ async fn wrong_credentials_are_401_and_missing_scopes_403_naming_them() {
     assert!(err.to_string().contains("assume:hook-id:g/other"), "{err}");
     assert!(err.to_string().contains("Client ID limited does not have sufficient scopes"), "{err}");
 }
+
+#[tokio::test]
+async fn a_body_over_10_mb_is_413_in_the_taskcluster_format() {
+    let app = TestApp::spawn().await;
+    let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(10 * 1024 * 1024));
+    let res = app
+        .http
+        .post(app.url("/hooks/g/h/trigger/some-token"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*", "upstream's headers too");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "InputTooLarge");
+    assert!(body["message"].as_str().unwrap().starts_with("The request body is larger than the 10 MB allowed."));
+    assert_eq!(body["requestInfo"]["method"], "triggerHookWithToken");
+    assert_eq!(body["requestInfo"]["params"]["hookGroupId"], "g");
+}
+
+#[tokio::test]
+async fn a_client_resending_its_signed_request_after_a_5xx_is_not_refused_as_a_replay() {
+    use diesel_async::RunQueryDsl as _;
+    let app = TestApp::spawn().await;
+    let hooks = app.hooks();
+    hooks.createHook("g", "h", &hook_body()).await.unwrap();
+    // Break the database under listLastFires: every attempt is a 500, which the official client retries by sending
+    // the very same signed request again.
+    let mut conn = app.db.pool.get().await.unwrap();
+    diesel::sql_query("ALTER TABLE last_fires RENAME TO last_fires_away").execute(&mut conn).await.unwrap();
+    let err = hooks.listLastFires("g", "h", None, None).await.unwrap_err();
+    assert_eq!(status_of(&err), Some(500), "{err:#}");
+}

@@ -199,9 +199,7 @@ impl Verifier for RemoteAuth {
     }
 
     fn request_failed(&self, caller: &Caller) {
-        if let Caller::Client(Authenticated { replay: Some(key), .. }) = caller {
-            self.replay.forget(key);
-        }
+        self.replay.forget(caller);
     }
 }
 

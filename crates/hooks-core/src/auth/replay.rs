@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::{Authenticated, Caller};
+
 /// One recorded request: its Hawk timestamp (seconds) and a digest of its clientId and nonce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct ReplayKey {
@@ -78,9 +80,11 @@ impl ReplayCache {
         true
     }
 
-    /// Forgets `key`, so the same signed request is accepted once more.
-    pub(crate) fn forget(&self, key: &ReplayKey) {
-        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(key);
+    /// Forgets the entry `caller`'s request made, so the same signed request is accepted once more.
+    pub(crate) fn forget(&self, caller: &Caller) {
+        if let Caller::Client(Authenticated { replay: Some(key), .. }) = caller {
+            self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(key);
+        }
     }
 
     #[cfg(test)]
@@ -139,7 +143,9 @@ mod tests {
         let cache = ReplayCache::new(WINDOW, 10);
         let key = ReplayKey::new("c", "n", 5_000);
         assert!(cache.record(key, 5_000));
-        cache.forget(&key);
+        let mut caller = Authenticated::new("c", vec![], None, super::super::Scheme::Header);
+        caller.replay = Some(key);
+        cache.forget(&Caller::Client(caller));
         assert!(cache.record(key, 5_000));
         assert!(!cache.record(key, 5_000));
     }

@@ -206,9 +206,7 @@ impl Verifier for StaticClients {
     }
 
     fn request_failed(&self, caller: &Caller) {
-        if let Caller::Client(Authenticated { replay: Some(key), .. }) = caller {
-            self.replay.forget(key);
-        }
+        self.replay.forget(caller);
     }
 }
 
