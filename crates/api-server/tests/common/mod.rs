@@ -29,13 +29,17 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        Self::spawn_with_broker(&broker::pulse_url()).await
+        Self::spawn_with(&broker::pulse_url(), FakeTaskcluster::start_default(), &[]).await
     }
 
     /// An api-server publishing hook changes to the broker at `pulse_url` (which may be down).
     pub async fn spawn_with_broker(pulse_url: &str) -> Self {
+        Self::spawn_with(pulse_url, FakeTaskcluster::start_default(), &[]).await
+    }
+
+    /// An api-server against `fake` (whose first client is the service's), with more `--flag=value` settings.
+    pub async fn spawn_with(pulse_url: &str, fake: FakeTaskcluster, extra: &[&str]) -> Self {
         let db = TestDb::new().await;
-        let fake = FakeTaskcluster::start_default();
         let service = fake.service_client().clone();
         let key = Keyring::generate_key().unwrap();
         let names = Names::new(format!("hooks-test-{}", broker::random_suffix()));
@@ -48,7 +52,7 @@ impl TestApp {
             {"clientId": "tester", "accessToken": TESTER_TOKEN, "scopes": ["*"]},
             {"clientId": "limited", "accessToken": LIMITED_TOKEN, "scopes": ["hooks:get:g:*", "hooks:modify-hook:g/*"]},
         ]);
-        let settings = api_server::Settings::try_parse_from([
+        let args = [
             "hooks-api-server".to_owned(),
             "--listen=127.0.0.1:0".to_owned(),
             format!("--database-url={}", db.url),
@@ -61,8 +65,10 @@ impl TestApp {
             format!("--static-clients={static_clients}"),
             format!("--pulse-url={pulse_url}"),
             format!("--pulse-namespace={}", names.namespace()),
-        ])
-        .unwrap();
+        ];
+        let settings =
+            api_server::Settings::try_parse_from(args.into_iter().chain(extra.iter().map(|a| (*a).to_owned())))
+                .unwrap();
         let app = api_server::Application::build(settings).await.unwrap();
         let root_url = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
