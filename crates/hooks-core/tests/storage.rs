@@ -213,3 +213,28 @@ async fn hook_changes_are_notified() {
         assert_eq!(payload, json!({"op": op, "hookGroupId": "g", "hookId": "h"}));
     }
 }
+
+#[tokio::test]
+async fn a_hook_claimed_by_the_scheduler_can_still_record_fires_from_elsewhere() {
+    use hooks_core::storage::hooks::claim_due_hooks;
+    let db = TestDb::new().await;
+    let mut scheduler = AsyncPgConnection::establish(&db.url).await.unwrap();
+    let def = common::definition("g", "h", json!({"schedule": ["0 * * * * *"]}));
+    create_hook(&mut scheduler, &common::keyring(), &def, "c", Utc::now()).await.unwrap();
+    diesel::sql_query("UPDATE hooks SET next_scheduled_date = now() - interval '1 minute'")
+        .execute(&mut scheduler)
+        .await
+        .unwrap();
+    diesel::sql_query("BEGIN").execute(&mut scheduler).await.unwrap();
+    assert_eq!(claim_due_hooks(&mut scheduler, Utc::now(), 10).await.unwrap().len(), 1);
+
+    // A trigger or Pulse message firing the same hook meanwhile: its last-fire row's foreign-key check must not
+    // wait for the scheduler's batch (the claim locks no key).
+    let mut other = AsyncPgConnection::establish(&db.url).await.unwrap();
+    diesel::sql_query("SET statement_timeout = '2s'").execute(&mut other).await.unwrap();
+    let recorded = record_last_fire(&mut other, &fire("g", "h", "t1", "success", "")).await;
+    assert_eq!(recorded.unwrap(), Recorded::Written);
+    // Another replica's claim skips the locked row.
+    assert!(claim_due_hooks(&mut other, Utc::now(), 10).await.unwrap().is_empty());
+    diesel::sql_query("ROLLBACK").execute(&mut scheduler).await.unwrap();
+}

@@ -226,8 +226,10 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, StorageError> {
 }
 
 /// Claims up to `limit` hooks whose slot (and retry time, after a transient failure) is due at `now`, earliest
-/// first. Locks the rows (`FOR UPDATE SKIP LOCKED`) until the caller's transaction ends: other scheduler
-/// replicas skip them, and an update or removal of the hook waits until the slot is settled.
+/// first. Locks the rows (`FOR NO KEY UPDATE SKIP LOCKED`) until the caller's transaction ends: other scheduler
+/// replicas skip them, and an update or removal of the hook waits until the slot is settled. The lock leaves the
+/// key alone, so a last fire recorded meanwhile by a trigger or a Pulse message (whose foreign-key check takes a
+/// key-share lock) does not wait for the batch.
 pub async fn claim_due_hooks(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -239,7 +241,7 @@ pub async fn claim_due_hooks(
         .order(hooks::next_scheduled_date.asc())
         .limit(limit)
         .select(HookRow::as_select())
-        .for_update()
+        .for_no_key_update()
         .skip_locked()
         .load(conn)
         .await?)
