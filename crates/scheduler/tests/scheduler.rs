@@ -227,24 +227,32 @@ async fn last_day_nth_weekday_and_both_sundays_fire_on_their_days() {
 #[tokio::test]
 async fn a_new_hook_wakes_an_idle_scheduler_at_once() {
     let env = Env::new().await;
-    let scheduler = Arc::new(env.scheduler(SchedulerOptions::default()));
-    let wake = scheduler::listen_for_changes(env.db.url.clone());
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn({
-        let scheduler = scheduler.clone();
-        async move {
-            scheduler
-                .run(wake, async move {
-                    let _ = stop_rx.changed().await;
-                })
-                .await
-        }
-    });
+    let running = env.run(SchedulerOptions::default());
     // With no hooks at all the scheduler sleeps for a minute unless a NOTIFY wakes it.
     tokio::time::sleep(Duration::from_millis(500)).await;
     env.hook("new", &["* * * * * *"], json!({})).await;
     let tasks = env.fake.wait_for_tasks(1, Duration::from_secs(5)).await;
-    stop_tx.send(true).unwrap();
-    running.await.unwrap();
+    running.stop().await;
     assert!(!tasks.is_empty(), "the new hook did not fire within 5 s");
+}
+
+#[tokio::test]
+async fn an_updated_schedule_takes_effect_at_once() {
+    let env = Env::new().await;
+    env.hook("yearly", &["0 0 0 1 1 *"], json!({})).await;
+    let running = env.run(SchedulerOptions::default());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    env.reschedule("yearly", &["* * * * * *"]).await;
+    let next = env.next_of("yearly").await.unwrap();
+    assert!(next - Utc::now() <= TimeDelta::seconds(1), "next slot {next} was not recomputed");
+    let tasks = env.fake.wait_for_tasks(2, Duration::from_secs(5)).await;
+    assert!(tasks.len() >= 2, "the every-second schedule did not fire twice within 5 s");
+
+    // And back: no more fires once the update commits.
+    env.reschedule("yearly", &["0 0 0 1 1 *"]).await;
+    let after_update = env.fake.created_tasks().len();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    running.stop().await;
+    assert!(env.fake.created_tasks().len() <= after_update + 1, "kept firing on the old schedule");
+    assert!(env.next_of("yearly").await.unwrap() > Utc::now() + TimeDelta::days(1));
 }

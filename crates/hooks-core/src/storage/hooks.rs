@@ -195,6 +195,8 @@ pub async fn update_hook_definition(
         hooks::updated.eq(now),
     );
     conn.transaction::<_, StorageError, _>(async |conn| {
+        // Waits for the row lock of a scheduler batch holding this hook, so the new schedule starts from a settled
+        // slot.
         let n = diesel::update(hooks::table.find((g, h))).set(values).execute(conn).await?;
         if n == 1 {
             audit::record(conn, g, h, client_id, "updated").await?;
@@ -350,37 +352,10 @@ pub async fn update_hook(
     client_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Hook>, StorageError> {
-    let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
-    let (metadata, bindings, schedule) =
-        (to_json(&def.metadata)?, to_json(&def.bindings)?, to_json(&def.schedule.to_strings())?);
-    let updated = conn
-        .transaction::<_, StorageError, _>(async |conn| {
-            // Locks the row: a scheduler holding this hook's slot finishes it first, so the new schedule starts
-            // from a settled state.
-            let n = diesel::update(hooks::table.find((g, h)))
-                .set((
-                    hooks::metadata.eq(&metadata),
-                    hooks::task.eq(Value::Object(def.task.clone())),
-                    hooks::bindings.eq(&bindings),
-                    hooks::schedule.eq(&schedule),
-                    hooks::trigger_schema.eq(def.trigger_schema.as_value()),
-                    hooks::next_scheduled_date.eq(def.schedule.next_after(now)),
-                    hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
-                    hooks::schedule_failures.eq(0),
-                    hooks::updated.eq(now),
-                ))
-                .execute(conn)
-                .await?;
-            if n == 1 {
-                audit::record(conn, g, h, client_id, "updated").await?;
-            }
-            Ok(n == 1)
-        })
-        .await?;
-    if !updated {
+    if !update_hook_definition(conn, def, client_id, now).await? {
         return Ok(None);
     }
-    find_hook(conn, keyring, g, h).await
+    find_hook(conn, keyring, def.hook_group_id.as_str(), def.hook_id.as_str()).await
 }
 
 /// Gives a hook a new trigger token (the old one stops working at once) and records who did it. Returns the new

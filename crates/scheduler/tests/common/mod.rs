@@ -9,7 +9,7 @@ use diesel_async::RunQueryDsl as _;
 use hooks_core::crypto::Keyring;
 use hooks_core::notify::Notifier;
 use hooks_core::sink::{QueueSink, TaskSink};
-use hooks_core::storage::hooks::{create_hook, find_hook};
+use hooks_core::storage::hooks::{create_hook, find_hook, update_hook};
 use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
 use scheduler::{Scheduler, SchedulerOptions};
 use serde_json::{Value, json};
@@ -67,6 +67,30 @@ impl Env {
         def
     }
 
+    /// Replaces a hook's schedule as updateHook does.
+    pub async fn reschedule(&self, id: &str, schedule: &[&str]) {
+        let mut conn = self.db.pool.get().await.unwrap();
+        let mut def = find_hook(&mut conn, &self.keyring, "sched", id).await.unwrap().unwrap().definition;
+        let patterns: Vec<String> = schedule.iter().map(|s| (*s).to_owned()).collect();
+        def.schedule = hooks_core::cron::Schedule::parse(&patterns).unwrap();
+        update_hook(&mut conn, &self.keyring, &def, "test", Utc::now()).await.unwrap().unwrap();
+    }
+
+    /// Runs a scheduler in the background, woken by hook changes like the daemon, until the returned handle stops it.
+    pub fn run(&self, options: SchedulerOptions) -> Running {
+        let scheduler = Arc::new(self.scheduler(options));
+        let wake = scheduler::listen_for_changes(self.db.url.clone());
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            scheduler
+                .run(wake, async move {
+                    let _ = stopped.changed().await;
+                })
+                .await
+        });
+        Running { stop, task }
+    }
+
     pub async fn set_next(&self, id: &str, at: DateTime<Utc>) {
         let mut conn = self.db.pool.get().await.unwrap();
         diesel::sql_query("UPDATE hooks SET next_scheduled_date = $1 WHERE hook_id = $2")
@@ -85,4 +109,17 @@ impl Env {
 
 pub fn minute_floor(t: DateTime<Utc>) -> DateTime<Utc> {
     Utc.timestamp_opt(t.timestamp() - t.timestamp() % 60, 0).unwrap()
+}
+
+/// A scheduler running in the background.
+pub struct Running {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap();
+    }
 }
