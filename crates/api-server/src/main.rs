@@ -6,5 +6,5 @@ use clap::Parser as _;
 async fn main() -> anyhow::Result<()> {
     let settings = api_server::Settings::parse();
     settings.common.log.init();
-    api_server::run(settings).await
+    api_server::main(settings).await
 }

@@ -71,3 +71,27 @@ async fn sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_exits_0() 
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test]
+async fn migrate_creates_the_schema_and_exits() {
+    use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+    let name = format!("hooks_test_{}_migrate", std::process::id());
+    let url = test_support::db::database_url(&name);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hooks-api-server"))
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .status()
+            .unwrap()
+    };
+    // --no-migrate is for the daemons; the migration job migrates regardless.
+    assert!(run(&["--create-database", "--no-migrate", "migrate"]).success());
+    let mut conn = diesel_async::AsyncPgConnection::establish(&url).await.unwrap();
+    diesel::sql_query("SELECT 1 FROM hooks LIMIT 1").execute(&mut conn).await.expect("the hooks table exists");
+    drop(conn);
+    assert!(run(&["migrate"]).success(), "a second run finds nothing to do");
+    let mut admin = diesel_async::AsyncPgConnection::establish(&test_support::db::server_url()).await.unwrap();
+    diesel::sql_query(format!("DROP DATABASE {name}")).execute(&mut admin).await.unwrap();
+}

@@ -67,15 +67,28 @@ impl DatabaseArgs {
     }
 
     async fn prepare(&self) -> Result<(), StorageError> {
-        let url = self.database_url.expose();
-        if self.create_database && storage::create_database_if_missing(url).await? {
-            tracing::info!("database created");
-        }
         if !self.no_migrate {
-            let applied = storage::migrate(url).await?;
-            if !applied.is_empty() {
-                tracing::info!(?applied, "database migrations applied");
-            }
+            self.migrate().await?;
+        } else if self.create_database {
+            self.create_if_asked().await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the database if `--create-database` asks for it, then applies pending migrations (whatever
+    /// `--no-migrate` says: this is for a deployment's migration job). Returns the migrations applied.
+    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
+        self.create_if_asked().await?;
+        let applied = storage::migrate(self.database_url.expose()).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "database migrations applied");
+        }
+        Ok(applied)
+    }
+
+    async fn create_if_asked(&self) -> Result<(), StorageError> {
+        if self.create_database && storage::create_database_if_missing(self.database_url.expose()).await? {
+            tracing::info!("database created");
         }
         Ok(())
     }

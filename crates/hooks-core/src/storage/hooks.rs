@@ -368,20 +368,32 @@ pub async fn reset_trigger_token(
     client_id: &str,
 ) -> Result<Option<SecretString>, StorageError> {
     let token = SecretString::new(slugid::nice());
-    let sealed = keyring.seal_secret(&trigger_token_context(hook_group_id, hook_id), &token).map_err(|e| {
+    let found = set_trigger_token(conn, keyring, hook_group_id, hook_id, &token, client_id).await?;
+    Ok(found.then_some(token))
+}
+
+/// Sets a hook's trigger token to `token` (for a hook copied from another deployment, whose webhooks must keep
+/// working) and records who did it. Returns whether the hook exists.
+pub async fn set_trigger_token(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    hook_group_id: &str,
+    hook_id: &str,
+    token: &SecretString,
+    client_id: &str,
+) -> Result<bool, StorageError> {
+    let sealed = keyring.seal_secret(&trigger_token_context(hook_group_id, hook_id), token).map_err(|e| {
         StorageError::Corrupt { what: format!("hook {hook_group_id}/{hook_id}"), problem: e.to_string() }
     })?;
-    let found = conn
-        .transaction::<_, StorageError, _>(async |conn| {
-            let n = diesel::update(hooks::table.find((hook_group_id, hook_id)))
-                .set(hooks::encrypted_trigger_token.eq(&sealed))
-                .execute(conn)
-                .await?;
-            if n == 1 {
-                audit::record(conn, hook_group_id, hook_id, client_id, "trigger-token-reset").await?;
-            }
-            Ok(n == 1)
-        })
-        .await?;
-    Ok(found.then_some(token))
+    conn.transaction::<_, StorageError, _>(async |conn| {
+        let n = diesel::update(hooks::table.find((hook_group_id, hook_id)))
+            .set(hooks::encrypted_trigger_token.eq(&sealed))
+            .execute(conn)
+            .await?;
+        if n == 1 {
+            audit::record(conn, hook_group_id, hook_id, client_id, "trigger-token-reset").await?;
+        }
+        Ok(n == 1)
+    })
+    .await
 }
