@@ -65,3 +65,9 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 }
+
+#[cfg(test)]
+#[test]
+fn every_flag_and_variable_is_in_the_configuration_reference() {
+    test_support::docs::assert_documented(&<Settings as clap::CommandFactory>::command());
+}

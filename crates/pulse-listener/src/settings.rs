@@ -146,3 +146,9 @@ mod tests {
         assert!(e.contains("--prefetch"), "{e}");
     }
 }
+
+#[cfg(test)]
+#[test]
+fn every_flag_and_variable_is_in_the_configuration_reference() {
+    test_support::docs::assert_documented(&<Settings as clap::CommandFactory>::command());
+}

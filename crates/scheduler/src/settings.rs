@@ -53,3 +53,9 @@ impl Settings {
         Ok(SchedulerOptions { catch_up, batch_size: self.batch_size, concurrency: self.concurrency })
     }
 }
+
+#[cfg(test)]
+#[test]
+fn every_flag_and_variable_is_in_the_configuration_reference() {
+    test_support::docs::assert_documented(&<Settings as clap::CommandFactory>::command());
+}

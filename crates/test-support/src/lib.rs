@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod db;
+pub mod docs;
 pub mod fake_taskcluster;
 
 pub use broker::{BrokerCleanup, eventually};
