@@ -89,7 +89,7 @@ pub async fn authorize(
         source_ip: source_ip.as_deref(),
     };
     let caller = st.verifier.authenticate(&request).await.map_err(|e| auth_error(call, e))?;
-    // Kept for `after_call`, which tells the verifier when this call ends in a 5xx.
+    // Kept for `around_call`, which tells the verifier when this call ends in a 5xx.
     req.extensions_mut().insert(caller.clone());
     caller.authorize(required).map_err(|e| call.error(ErrorCode::InsufficientScopes, e.to_string()))?;
     Ok(caller)

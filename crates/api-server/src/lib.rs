@@ -1,6 +1,6 @@
 //! The hooks v1 HTTP API, wire-compatible with Taskcluster's hooks service.
 
-mod after_call;
+mod around_call;
 mod auth;
 mod call;
 mod error;

@@ -5,6 +5,6 @@ use clap::Parser as _;
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let settings = api_server::Settings::parse();
-    settings.common.log.init();
+    let _telemetry = settings.common.log.init("hooks-api-server");
     api_server::main(settings).await
 }

@@ -79,7 +79,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY))
-                .wrap(actix_web::middleware::from_fn(crate::after_call::after_call))
+                .wrap(actix_web::middleware::from_fn(crate::around_call::around_call))
                 .wrap(upstream_headers())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))

@@ -6,43 +6,17 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TESTER_TOKEN, hook_body};
-use hooks_core::crypto::Keyring;
+use common::{ApiProcess, hook_body};
 use serde_json::json;
-use taskcluster::{ClientBuilder, Credentials, Hooks};
 use test_support::{FakeTaskcluster, TestDb};
 
 #[tokio::test]
 async fn sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_exits_0() {
     let db = TestDb::new().await;
     let fake = FakeTaskcluster::start_default();
-    let service = fake.service_client();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let clients = json!([{"clientId": "tester", "accessToken": TESTER_TOKEN, "scopes": ["*"]}]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hooks-api-server"))
-        .env_clear()
-        .env("HOOKS_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &db.url)
-        .env("HOOKS_NO_MIGRATE", "true")
-        .env("HOOKS_CRYPTO_KEY", Keyring::generate_key().unwrap().expose())
-        .env("TASKCLUSTER_ROOT_URL", fake.root_url())
-        .env("TASKCLUSTER_CLIENT_ID", &service.client_id)
-        .env("TASKCLUSTER_ACCESS_TOKEN", &service.access_token)
-        .env("HOOKS_STATIC_CLIENTS", clients.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting hooks-api-server");
-    let root_url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{root_url}/api/hooks/v1/ping")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the api-server never answered ping");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let hooks =
-        Hooks::new(ClientBuilder::new(&root_url).credentials(Credentials::new("tester", TESTER_TOKEN))).unwrap();
+    let mut api = ApiProcess::start(&db, &fake, &[]).await;
+    let hooks = api.hooks();
+    let root_url = api.root_url.clone();
     hooks.createHook("g", "h", &hook_body()).await.unwrap();
 
     // A slow queue keeps the trigger in flight while SIGTERM arrives.
@@ -51,7 +25,7 @@ async fn sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_exits_0() 
     // The queue records a request only once its delay is over: give the trigger time to get there.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!in_flight.is_finished(), "the trigger is not held by the queue; the test proves nothing");
-    let pid = child.id().to_string();
+    let pid = api.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!in_flight.is_finished(), "the queue's delay should still hold the request");
@@ -63,7 +37,7 @@ async fn sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_exits_0() 
     assert!(reply["taskId"].is_string(), "{reply}");
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = api.child.try_wait().unwrap() {
             break status;
         }
         assert!(Instant::now() < deadline, "still running after SIGTERM");

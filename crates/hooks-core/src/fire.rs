@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde_json::{Map, Value};
+use tracing::Instrument as _;
 
 use crate::hook::HookDefinition;
 use crate::render::{RenderError, render_task};
@@ -225,7 +226,9 @@ impl Firer {
             result: if error.is_empty() { "success" } else { "error" }.to_owned(),
             error: cap_error(error),
         };
-        let task = match render_task(&hook.task, &ctx.to_json(&task_id, now), &task_id, now) {
+        let rendered = tracing::info_span!("render")
+            .in_scope(|| render_task(&hook.task, &ctx.to_json(&task_id, now), &task_id, now));
+        let task = match rendered {
             Ok(Some(task)) => task,
             Ok(None) => {
                 tracing::info!(%task_id, result = "declined", "hook fire");
@@ -237,7 +240,8 @@ impl Firer {
                 return Attempt { result: Err(FireError::Render { task_id, source }), last_fire: Some(lf) };
             }
         };
-        match self.sink.create_task(&hook.hook_group_id, &hook.hook_id, &task_id, &task).await {
+        let create = self.sink.create_task(&hook.hook_group_id, &hook.hook_id, &task_id, &task);
+        match create.instrument(tracing::info_span!("create_task", sink = self.sink.name())).await {
             Ok(()) => {
                 tracing::info!(%task_id, result = "success", sink = self.sink.name(), "hook fire");
                 let lf = last_fire(String::new());
@@ -252,6 +256,7 @@ impl Firer {
     }
 }
 
+#[tracing::instrument(name = "record_last_fire", skip_all)]
 async fn record(conn: &mut AsyncPgConnection, last_fire: &LastFire) -> Result<(), StorageError> {
     if record_last_fire(conn, last_fire).await? == Recorded::HookGone {
         tracing::info!(

@@ -133,7 +133,7 @@ impl Shared {
         drop(channel);
     }
 
-    #[tracing::instrument(name = "pulse_message", skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id))]
+    #[tracing::instrument(name = "pulse_message", parent = None, skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id))]
     async fn handle(
         &self,
         hook: &HookQueue,

@@ -5,6 +5,6 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = scheduler::Settings::parse();
-    settings.common.log.init();
+    let _telemetry = settings.common.log.init("hooks-scheduler");
     scheduler::run(settings).await
 }

@@ -18,6 +18,7 @@ use hooks_core::storage::last_fires::{LastFire, record_last_fires};
 use hooks_core::storage::{Pool, StorageError};
 use hooks_core::{Attempt, FireContext, FireError, FireOptions, Firer, Hook, time};
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 /// How the scheduler works through due hooks.
 #[derive(Debug, Clone)]
@@ -109,7 +110,10 @@ impl Scheduler {
                         task_id: Some(hook.schedule_secret.task_id(&hook.definition.hook_group_id, &hook.definition.hook_id, p.slot)),
                         now: Some(p.slot),
                     };
-                    let attempt = self.firer.attempt(&hook.definition, FireContext::schedule(), opts).await;
+                    // One trace per slot, not one per batch.
+                    let def = &hook.definition;
+                    let span = tracing::info_span!(parent: None, "slot", hook_group_id = %def.hook_group_id, hook_id = %def.hook_id, slot = %p.slot);
+                    let attempt = self.firer.attempt(def, FireContext::schedule(), opts).instrument(span).await;
                     (p, attempt)
                 })
                 .buffer_unordered(self.options.concurrency)

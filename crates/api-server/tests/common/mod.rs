@@ -154,3 +154,52 @@ impl HookChanges {
         Some(delivery)
     }
 }
+
+/// The real `hooks-api-server` binary on a free port, against `db` and `fake`, with the static client `tester`.
+pub struct ApiProcess {
+    pub child: std::process::Child,
+    pub root_url: String,
+}
+
+impl ApiProcess {
+    pub async fn start(db: &TestDb, fake: &FakeTaskcluster, env: &[(&str, &str)]) -> Self {
+        let service = fake.service_client();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let clients = json!([{"clientId": "tester", "accessToken": TESTER_TOKEN, "scopes": ["*"]}]);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_hooks-api-server"))
+            .env_clear()
+            .env("HOOKS_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", &db.url)
+            .env("HOOKS_NO_MIGRATE", "true")
+            .env("HOOKS_CRYPTO_KEY", Keyring::generate_key().unwrap().expose())
+            .env("TASKCLUSTER_ROOT_URL", fake.root_url())
+            .env("TASKCLUSTER_CLIENT_ID", &service.client_id)
+            .env("TASKCLUSTER_ACCESS_TOKEN", &service.access_token)
+            .env("HOOKS_STATIC_CLIENTS", clients.to_string())
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting hooks-api-server");
+        let root_url = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while reqwest::get(format!("{root_url}/api/hooks/v1/ping")).await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "the api-server never answered ping");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Self { child, root_url }
+    }
+
+    /// A client holding every scope.
+    pub fn hooks(&self) -> Hooks {
+        Hooks::new(ClientBuilder::new(&self.root_url).credentials(Credentials::new("tester", TESTER_TOKEN))).unwrap()
+    }
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
