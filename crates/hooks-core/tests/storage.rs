@@ -192,6 +192,25 @@ async fn embedded_tasks_are_idempotent_by_id_and_definition() {
 }
 
 #[tokio::test]
+async fn a_batch_of_embedded_tasks_answers_each_task_as_alone() {
+    use hooks_core::storage::embedded_tasks::{NewTask, insert_tasks};
+    let db = TestDb::new().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let task = |id: &str, n: i32| NewTask {
+        task_id: id.into(),
+        hook_group_id: "g".into(),
+        hook_id: "h".into(),
+        definition: json!({"n": n}),
+    };
+    insert_task(&mut conn, "old", "g", "h", &json!({"n": 0})).await.unwrap();
+    let batch = [task("a", 1), task("old", 0), task("old", 9), task("b", 2), task("a", 1), task("b", 3)];
+    let answers = insert_tasks(&mut conn, &batch).await.unwrap();
+    use Inserted::{Conflict, Stored};
+    assert_eq!(answers, [Stored, Stored, Conflict, Stored, Stored, Conflict]);
+    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 3);
+}
+
+#[tokio::test]
 async fn hook_changes_are_notified() {
     use futures::StreamExt as _;
     let db = TestDb::new().await;

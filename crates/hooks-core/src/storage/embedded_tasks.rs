@@ -42,21 +42,76 @@ pub async fn insert_task(
     hook_id: &str,
     definition: &Value,
 ) -> Result<Inserted, StorageError> {
-    let n = diesel::insert_into(embedded_tasks::table)
-        .values((
-            embedded_tasks::task_id.eq(task_id),
-            embedded_tasks::hook_group_id.eq(hook_group_id),
-            embedded_tasks::hook_id.eq(hook_id),
-            embedded_tasks::definition.eq(definition),
-        ))
+    let task = NewTask {
+        task_id: task_id.to_owned(),
+        hook_group_id: hook_group_id.to_owned(),
+        hook_id: hook_id.to_owned(),
+        definition: definition.clone(),
+    };
+    let mut answers = insert_tasks(conn, std::slice::from_ref(&task)).await?;
+    Ok(answers.pop().unwrap_or(Inserted::Conflict))
+}
+
+/// A task to store with [`insert_tasks`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTask {
+    /// The task's id.
+    pub task_id: String,
+    /// The hook that created it.
+    pub hook_group_id: String,
+    /// The hook that created it.
+    pub hook_id: String,
+    /// The task definition.
+    pub definition: Value,
+}
+
+/// Stores many tasks in one statement (so one commit serves them all), with [`insert_task`]'s rule for each;
+/// the answers are in the order of `tasks`.
+pub async fn insert_tasks(conn: &mut AsyncPgConnection, tasks: &[NewTask]) -> Result<Vec<Inserted>, StorageError> {
+    let rows: Vec<_> = tasks
+        .iter()
+        .map(|t| {
+            (
+                embedded_tasks::task_id.eq(&t.task_id),
+                embedded_tasks::hook_group_id.eq(&t.hook_group_id),
+                embedded_tasks::hook_id.eq(&t.hook_id),
+                embedded_tasks::definition.eq(&t.definition),
+            )
+        })
+        .collect();
+    let inserted: Vec<String> = diesel::insert_into(embedded_tasks::table)
+        .values(&rows)
         .on_conflict_do_nothing()
-        .execute(conn)
+        .returning(embedded_tasks::task_id)
+        .get_results(conn)
         .await?;
-    if n == 1 {
-        return Ok(Inserted::Stored);
-    }
-    let existing: Value = embedded_tasks::table.find(task_id).select(embedded_tasks::definition).first(conn).await?;
-    Ok(if &existing == definition { Inserted::Stored } else { Inserted::Conflict })
+    let mut inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
+    let others: Vec<&str> =
+        tasks.iter().filter(|t| !inserted.contains(&t.task_id)).map(|t| t.task_id.as_str()).collect();
+    let existing: std::collections::HashMap<String, Value> = if others.is_empty() {
+        Default::default()
+    } else {
+        embedded_tasks::table
+            .filter(embedded_tasks::task_id.eq_any(&others))
+            .select((embedded_tasks::task_id, embedded_tasks::definition))
+            .load::<(String, Value)>(conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(tasks
+        .iter()
+        .map(|t| {
+            // A task id inserted by this statement answers Stored once; a repeat within the batch compares.
+            if inserted.remove(&t.task_id) {
+                return Inserted::Stored;
+            }
+            let stored = existing
+                .get(&t.task_id)
+                .or_else(|| tasks.iter().find(|first| first.task_id == t.task_id).map(|first| &first.definition));
+            if stored == Some(&t.definition) { Inserted::Stored } else { Inserted::Conflict }
+        })
+        .collect())
 }
 
 /// The tasks created by one hook, oldest first.
