@@ -4,6 +4,7 @@ mod auth;
 mod call;
 mod error;
 mod routes;
+pub mod schemas;
 mod settings;
 mod startup;
 mod state;
