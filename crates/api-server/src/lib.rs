@@ -6,6 +6,7 @@ mod call;
 mod error;
 mod import;
 mod routes;
+pub mod schemas;
 mod settings;
 mod startup;
 mod state;

@@ -60,6 +60,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let verifier = settings.auth.verifier(settings.common.taskcluster.root_url.as_deref())?;
         let scopes = crate::auth::EndpointScopes::new().context("endpoint scope templates")?;
+        let schemas = crate::schemas::InputSchemas::compile().context("compiling the embedded input schemas")?;
         let (changes, publisher) = HookChangePublisher::start(
             settings.pulse.pulse_url.clone(),
             Names::new(settings.pulse.pulse_namespace.as_str()),
@@ -69,6 +70,7 @@ impl Application {
             verifier,
             scopes,
             trust_proxy: settings.trust_proxy,
+            schemas,
             started: Instant::now(),
             firer: Firer::new(sink, pool.clone()),
             pool,

@@ -13,6 +13,7 @@ use hooks_core::auth::Verifier;
 use crate::auth::EndpointScopes;
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
+use crate::schemas::InputSchemas;
 
 /// Shared by every request handler.
 pub struct AppState {
@@ -34,6 +35,8 @@ pub struct AppState {
     pub changes: HookChangePublisher,
     /// Whether to believe X-Forwarded-Proto/-Port (behind a trusted load balancer).
     pub trust_proxy: bool,
+    /// The endpoints' input schemas, compiled.
+    pub schemas: InputSchemas,
 }
 
 impl AppState {

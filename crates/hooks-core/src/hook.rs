@@ -24,6 +24,11 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// Whether `s` is an email address as `metadata.owner` must be (the format ajv-formats calls "full" email).
+pub fn is_email(s: &str) -> bool {
+    EMAIL.is_match(s)
+}
+
 /// A hook's descriptive metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -49,7 +54,7 @@ impl HookMetadata {
         check_max_chars("name", &self.name, 255)?;
         check_max_chars("description", &self.description, 32768)?;
         check_max_chars("owner", &self.owner, 255)?;
-        if !EMAIL.is_match(&self.owner) {
+        if !is_email(&self.owner) {
             return Err(ValidationError::new("owner", format!("{:?} is not an email address", self.owner)));
         }
         Ok(())

@@ -101,32 +101,36 @@ impl TriggerSchema {
         if self.validator.is_valid(payload) {
             return Ok(());
         }
-        let problems = self.validator.iter_errors(payload).map(|e| self.describe(payload, &e)).collect();
+        let problems =
+            self.validator.iter_errors(payload).map(|e| describe_error("payload", &self.source, payload, &e)).collect();
         Err(PayloadError { problems })
     }
+}
 
-    fn describe(&self, payload: &Value, e: &jsonschema::ValidationError<'_>) -> String {
-        let at = e.instance_path().to_string();
-        let schema_path = e.schema_path().to_string();
-        // jsonschema reports `additionalProperties: false` as a bare "False schema does not allow <value>" at
-        // the object itself; name the unexpected properties instead, as a user needs.
-        if let (jsonschema::error::ValidationErrorKind::FalseSchema, Some(parent)) =
-            (e.kind(), schema_path.strip_suffix("/additionalProperties"))
-        {
-            let object = payload.pointer(&at).and_then(Value::as_object);
-            let schema = self.source.pointer(parent);
-            if let (Some(object), Some(schema)) = (object, schema) {
-                let unexpected = unexpected_properties(schema, object);
-                if !unexpected.is_empty() {
-                    return format!(
-                        "payload{at}: additional properties are not allowed ({} unexpected)",
-                        unexpected.join(", ")
-                    );
-                }
+/// Describes one error of validating `instance` against `schema` as `<label><JSON pointer>: <problem>`, e.g.
+/// `payload/n: -1 is less than the minimum of 0`. Where `additionalProperties: false` alone refused an object,
+/// names the unexpected properties, as a user needs.
+pub fn describe_error(label: &str, schema: &Value, instance: &Value, e: &jsonschema::ValidationError<'_>) -> String {
+    let at = e.instance_path().to_string();
+    let schema_path = e.schema_path().to_string();
+    // jsonschema reports `additionalProperties: false` without `properties` as a bare "False schema does not
+    // allow <value>" at the object itself.
+    if let (jsonschema::error::ValidationErrorKind::FalseSchema, Some(parent)) =
+        (e.kind(), schema_path.strip_suffix("/additionalProperties"))
+    {
+        let object = instance.pointer(&at).and_then(Value::as_object);
+        let schema = schema.pointer(parent);
+        if let (Some(object), Some(schema)) = (object, schema) {
+            let unexpected = unexpected_properties(schema, object);
+            if !unexpected.is_empty() {
+                return format!(
+                    "{label}{at}: additional properties are not allowed ({} unexpected)",
+                    unexpected.join(", ")
+                );
             }
         }
-        format!("payload{at}: {e}")
     }
+    format!("{label}{at}: {e}")
 }
 
 /// The keys of `object` that neither `properties` nor `patternProperties` of `schema` allows.
