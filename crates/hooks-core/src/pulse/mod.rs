@@ -5,7 +5,9 @@ pub mod broker;
 pub mod names;
 pub mod reconcile;
 
-pub use broker::{Declared, QueueOptions, QueueType, Topology, connect, connect_with_backoff, reply_code};
+pub use broker::{
+    BrokerHealth, Declared, QueueOptions, QueueType, Topology, connect, connect_with_backoff, reply_code,
+};
 pub use names::Names;
 pub use reconcile::{HookQueue, Pass, Reconciler, Scope};
 
