@@ -16,7 +16,7 @@ use hooks_core::slot::{CatchUp, slot_to_fire};
 use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, retry_slot_at};
 use hooks_core::storage::last_fires::{LastFire, record_last_fires};
 use hooks_core::storage::{Pool, StorageError};
-use hooks_core::{Attempt, FireContext, FireError, FireOptions, Firer, Hook, time};
+use hooks_core::{Attempt, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, time};
 use tokio::sync::Notify;
 
 /// How the scheduler works through due hooks.
@@ -110,6 +110,10 @@ impl Scheduler {
                         now: Some(p.slot),
                     };
                     let attempt = self.firer.attempt(&hook.definition, FireContext::schedule(), opts).await;
+                    if let Ok(FireOutcome::Created { .. }) = attempt.result() {
+                        // A slot fired early (it can't be) or on time counts as no lag.
+                        self.firer.metrics().schedule_lag((Utc::now() - p.slot).to_std().unwrap_or_default());
+                    }
                     (p, attempt)
                 })
                 .buffer_unordered(self.options.concurrency)
