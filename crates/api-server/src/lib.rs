@@ -3,6 +3,7 @@
 mod auth;
 mod call;
 mod error;
+mod metrics;
 mod routes;
 mod settings;
 mod startup;

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
+use hooks_core::health::Health;
+use hooks_core::metrics::Metrics;
 use hooks_core::{Firer, hook_files, shutdown};
 
 use crate::Settings;
@@ -55,12 +57,17 @@ impl Application {
         let port = listener.local_addr()?.port();
         let verifier = settings.auth.verifier(settings.common.taskcluster.root_url.as_deref())?;
         let scopes = crate::auth::EndpointScopes::new().context("endpoint scope templates")?;
+        // One server per process in production; a registry of its own keeps test servers' counts apart.
+        let metrics = Metrics::new();
+        metrics.register_pool("main", pool.clone());
         let state = web::Data::new(AppState {
             verifier,
             scopes,
             trust_proxy: settings.trust_proxy,
             started: Instant::now(),
-            firer: Firer::new(sink, pool.clone()),
+            firer: Firer::new(sink, pool.clone()).with_metrics(metrics.clone()),
+            health: Health::new(pool.clone()),
+            metrics,
             pool,
             keyring,
             denylist,
@@ -70,6 +77,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY))
                 .wrap(upstream_headers())
+                .wrap(from_fn(crate::metrics::record))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })

@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hooks_core::crypto::Keyring;
+use hooks_core::health::Health;
+use hooks_core::metrics::Metrics;
 use hooks_core::storage::{Pool, PooledConnection};
 use hooks_core::{ExchangeDenylist, Firer};
 
@@ -31,6 +33,10 @@ pub struct AppState {
     pub scopes: EndpointScopes,
     /// Whether to believe X-Forwarded-Proto/-Port (behind a trusted load balancer).
     pub trust_proxy: bool,
+    /// What `__heartbeat__` checks.
+    pub health: Health,
+    /// This server's metrics (one server per process, so the process's).
+    pub metrics: Metrics,
 }
 
 impl AppState {

@@ -19,6 +19,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with_database_url(None).await
+    }
+
+    /// Like [`TestApp::spawn`], with the server pointed at `database_url` instead of the test database.
+    pub async fn spawn_with_database_url(database_url: Option<String>) -> Self {
         let db = TestDb::new().await;
         let fake = FakeTaskcluster::start_default();
         let service = fake.service_client().clone();
@@ -31,7 +36,7 @@ impl TestApp {
         let settings = api_server::Settings::try_parse_from([
             "hooks-api-server".to_owned(),
             "--listen=127.0.0.1:0".to_owned(),
-            format!("--database-url={}", db.url),
+            format!("--database-url={}", database_url.unwrap_or_else(|| db.url.clone())),
             "--no-migrate".to_owned(),
             format!("--crypto-key={}", key.expose()),
             format!("--root-url={}", fake.root_url()),
