@@ -17,6 +17,9 @@ export HOOKS_STATIC_CLIENTS="[{\"clientId\": \"dev-client\", \"accessToken\": \"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hooks}"
 export HOOKS_LISTEN="${HOOKS_LISTEN:-127.0.0.1:8080}"
 export RUST_LOG="${RUST_LOG:-info}"
+# Each daemon needs a port of its own, so these are passed as flags rather than one HOOKS_METRICS_LISTEN.
+SCHEDULER_METRICS="${SCHEDULER_METRICS:-127.0.0.1:9091}"
+LISTENER_METRICS="${LISTENER_METRICS:-127.0.0.1:9092}"
 unset TASKCLUSTER_ROOT_URL
 
 pids=()
@@ -35,8 +38,8 @@ for _ in $(seq 1 60); do
   kill -0 "${pids[0]}" 2>/dev/null || exit 1
   sleep 0.5
 done
-target/debug/hooks-scheduler & pids+=($!)
-target/debug/hooks-pulse-listener & pids+=($!)
+target/debug/hooks-scheduler --metrics-listen "$SCHEDULER_METRICS" & pids+=($!)
+target/debug/hooks-pulse-listener --metrics-listen "$LISTENER_METRICS" & pids+=($!)
 
 cat <<MSG
 
@@ -46,6 +49,11 @@ hooks is running (Ctrl-C stops it):
   client id            dev-client
   access token         $(cat .dev/access-token)
   tasks go to          the embedded sink (table embedded_tasks in $DATABASE_URL)
+
+metrics (Prometheus) and health:
+  api-server           http://$HOOKS_LISTEN/metrics          http://$HOOKS_LISTEN/__heartbeat__
+  scheduler            http://$SCHEDULER_METRICS/metrics     http://$SCHEDULER_METRICS/__heartbeat__
+  pulse-listener       http://$LISTENER_METRICS/metrics     http://$LISTENER_METRICS/__heartbeat__
 
 MSG
 wait

@@ -5,6 +5,7 @@ mod auth;
 mod call;
 mod error;
 mod import;
+mod metrics;
 mod routes;
 pub mod schemas;
 mod settings;

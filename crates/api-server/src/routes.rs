@@ -23,15 +23,16 @@ pub const API_PREFIX: &str = "/api/hooks/v1";
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/robots.txt", web::get().to(robots))
-        .route("/__heartbeat__", web::get().to(empty_object))
+        .route("/__heartbeat__", web::get().to(heartbeat))
         .route("/__lbheartbeat__", web::get().to(empty_object))
         .route("/__version__", web::get().to(version))
-        .route("/schemas/hooks/v1/{file}", web::get().to(schema));
+        .route("/schemas/hooks/v1/{file}", web::get().to(schema))
+        .route("/metrics", web::get().to(crate::metrics::serve));
     cfg.service(
         web::scope(API_PREFIX)
             .route("/ping", web::get().to(ping))
             .route("/__lbheartbeat__", web::get().to(empty_object))
-            .route("/__heartbeat__", web::get().to(empty_object))
+            .route("/__heartbeat__", web::get().to(heartbeat))
             .route("/__version__", web::get().to(version))
             .route("/hooks", web::get().to(list_hook_groups))
             .route("/hooks/{hookGroupId}", web::get().to(list_hooks))
@@ -79,12 +80,15 @@ async fn empty_object() -> HttpResponse {
 
 /// `version`: Dockerflow's version object.
 pub async fn version() -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "source": "https://github.com/taskcluster/taskcluster",
-        "version": env!("CARGO_PKG_VERSION"),
-        "commit": option_env!("HOOKS_GIT_COMMIT").unwrap_or("unknown"),
-        "build": "hooks",
-    }))
+    HttpResponse::Ok().json(hooks_core::health::version())
+}
+
+/// `heartbeat`: 200 `{}` while the database answers, else 503 naming what is down.
+async fn heartbeat(st: Data<AppState>) -> HttpResponse {
+    let report = st.health.check().await;
+    let status = actix_web::http::StatusCode::from_u16(report.status())
+        .unwrap_or(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+    HttpResponse::build(status).json(report.body())
 }
 
 async fn list_hook_groups(req: HttpRequest, body: Bytes, st: Data<AppState>) -> Reply {

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use hooks_core::pulse::{HookChangePublisher, Names, PublisherTask};
+use hooks_core::health::Health;
+use hooks_core::metrics::Metrics;
 use hooks_core::{Firer, hook_files, shutdown};
 
 use crate::Settings;
@@ -65,6 +67,9 @@ impl Application {
             settings.pulse.pulse_url.clone(),
             Names::new(settings.pulse.pulse_namespace.as_str()),
         );
+        // One server per process in production; a registry of its own keeps test servers' counts apart.
+        let metrics = Metrics::new();
+        metrics.register_pool("main", pool.clone());
         let state = web::Data::new(AppState {
             changes,
             verifier,
@@ -72,7 +77,9 @@ impl Application {
             trust_proxy: settings.trust_proxy,
             schemas,
             started: Instant::now(),
-            firer: Firer::new(sink, pool.clone()),
+            firer: Firer::new(sink, pool.clone()).with_metrics(metrics.clone()),
+            health: Health::new(pool.clone()),
+            metrics,
             pool,
             keyring,
             denylist,
@@ -83,6 +90,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY))
                 .wrap(actix_web::middleware::from_fn(crate::around_call::around_call))
                 .wrap(upstream_headers())
+                .wrap(from_fn(crate::metrics::record))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use hooks_core::crypto::Keyring;
 use hooks_core::pulse::HookChangePublisher;
+use hooks_core::health::Health;
+use hooks_core::metrics::Metrics;
 use hooks_core::storage::{Pool, PooledConnection};
 use hooks_core::{ExchangeDenylist, Firer};
 
@@ -37,6 +39,10 @@ pub struct AppState {
     pub trust_proxy: bool,
     /// The endpoints' input schemas, compiled.
     pub schemas: InputSchemas,
+    /// What `__heartbeat__` checks.
+    pub health: Health,
+    /// This server's metrics (one server per process, so the process's).
+    pub metrics: Metrics,
 }
 
 impl AppState {

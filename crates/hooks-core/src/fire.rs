@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
 use crate::hook::HookDefinition;
+use crate::metrics::{FireResult, Metrics};
 use crate::render::{RenderError, render_task};
 use crate::sink::{CreateTaskError, TaskSink};
 use crate::storage::last_fires::{LastFire, Recorded, cap_error, record_last_fire};
@@ -153,6 +154,7 @@ pub enum FireError {
 pub struct Firer {
     sink: Arc<dyn TaskSink>,
     pool: Pool,
+    metrics: Metrics,
 }
 
 /// A fire that has happened but is not yet recorded: the scheduler fires a claimed batch concurrently, then
@@ -188,7 +190,18 @@ impl Attempt {
 impl Firer {
     /// A firer sending tasks to `sink` and recording last fires through `pool`.
     pub fn new(sink: Arc<dyn TaskSink>, pool: Pool) -> Self {
-        Self { sink, pool }
+        Self { sink, pool, metrics: Metrics::global().clone() }
+    }
+
+    /// The same firer, counting its fires in `metrics` instead of the process's (for tests).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Where fires are counted.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The sink tasks go to.
@@ -231,23 +244,30 @@ impl Firer {
         let task = match rendered {
             Ok(Some(task)) => task,
             Ok(None) => {
+                self.metrics.fire(ctx.fired_by, FireResult::Declined);
                 tracing::info!(%task_id, result = "declined", "hook fire");
                 return Attempt { result: Ok(FireOutcome::Declined), last_fire: None };
             }
             Err(source) => {
+                self.metrics.fire(ctx.fired_by, FireResult::Error);
                 tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
                 let lf = last_fire(source.to_string());
                 return Attempt { result: Err(FireError::Render { task_id, source }), last_fire: Some(lf) };
             }
         };
+        let started = std::time::Instant::now();
         let create = self.sink.create_task(&hook.hook_group_id, &hook.hook_id, &task_id, &task);
-        match create.instrument(tracing::info_span!("create_task", sink = self.sink.name())).await {
+        let created = create.instrument(tracing::info_span!("create_task", sink = self.sink.name())).await;
+        self.metrics.task_create(self.sink.name(), started.elapsed());
+        match created {
             Ok(()) => {
+                self.metrics.fire(ctx.fired_by, FireResult::Success);
                 tracing::info!(%task_id, result = "success", sink = self.sink.name(), "hook fire");
                 let lf = last_fire(String::new());
                 Attempt { result: Ok(FireOutcome::Created { task_id }), last_fire: Some(lf) }
             }
             Err(source) => {
+                self.metrics.fire(ctx.fired_by, FireResult::Error);
                 tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
                 let lf = last_fire(source.to_string());
                 Attempt { result: Err(FireError::CreateTask { task_id, source }), last_fire: Some(lf) }

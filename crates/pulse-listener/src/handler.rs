@@ -23,6 +23,7 @@ use crate::batch::{BatchError, Batcher};
 use crate::listener::{SessionInfo, Shared};
 use crate::message::Message;
 use crate::stats::Counters;
+use hooks_core::metrics::PulseOutcome;
 
 // How often a hook's triggerSchema discards are logged: the first, then every hundredth (as upstream).
 const DISCARD_LOG_INTERVAL: u64 = 100;
@@ -105,7 +106,7 @@ impl Shared {
         let settled = match &disposition {
             Disposition::Ack => delivery.acker.ack(BasicAckOptions::default()).await,
             Disposition::DeadLetter(reason) => {
-                Counters::add(&self.counters.dead_lettered);
+                self.counters.outcome(PulseOutcome::DeadLettered);
                 tracing::warn!(
                     hook_group_id = %hook.hook_group_id,
                     hook_id = %hook.hook_id,
@@ -229,20 +230,20 @@ impl Shared {
         };
         Step::Done(match result {
             Ok(FireOutcome::Created { .. }) => {
-                Counters::add(&self.counters.fired);
+                self.counters.outcome(PulseOutcome::Fired);
                 Disposition::Ack
             }
             Ok(FireOutcome::Declined) => {
-                Counters::add(&self.counters.declined);
+                self.counters.outcome(PulseOutcome::Declined);
                 Disposition::Ack
             }
             Err(FireError::CreateTask { source, .. }) if source.is_transient() => {
-                Counters::add(&self.counters.fire_errors);
+                self.counters.outcome(PulseOutcome::Failed);
                 Disposition::DeadLetter(format!("createTask failed {failures} times; the last error: {source}"))
             }
             // Recorded as the hook's last fire, and logged where it happened; the message has been dealt with.
             Err(_) => {
-                Counters::add(&self.counters.fire_errors);
+                self.counters.outcome(PulseOutcome::Failed);
                 Disposition::Ack
             }
         })
@@ -316,7 +317,7 @@ impl Shared {
     /// Counts a message whose payload the hook's triggerSchema refuses, logging the first and every hundredth per
     /// hook. The log names where the payload is wrong, never what it holds.
     fn discarded(&self, hook: &HookQueue, message: &Message, error: &PayloadError) {
-        Counters::add(&self.counters.schema_invalid);
+        self.counters.outcome(PulseOutcome::Invalid);
         let count = {
             let mut discards = self.discards.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let count = discards.entry((hook.hook_group_id.clone(), hook.hook_id.clone())).or_insert(0);

@@ -22,6 +22,8 @@ pub use stats::Stats;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use hooks_core::health::Health;
+use hooks_core::metrics::Metrics;
 use hooks_core::shutdown;
 
 /// Builds the listener from its settings and runs it until SIGTERM or SIGINT.
@@ -31,7 +33,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let pool = settings.common.database.connect_unchecked().await.context("preparing the database")?;
     let keyring = Arc::new(settings.common.crypto.keyring()?);
     let sink = settings.common.taskcluster.sink(&pool)?;
-    let listener = Listener::new(pool, keyring, sink, options);
+    Metrics::global().register_pool("main", pool.clone());
+    let listener = Listener::new(pool.clone(), keyring, sink, options);
+    let health = Health::new(pool).with_broker(listener.broker_health());
+    let _ops = settings.ops.serve(health, Metrics::global().clone()).await?;
     tracing::info!("hooks-pulse-listener starting");
     listener.run(shutdown::signal()).await;
     tracing::info!("hooks-pulse-listener stopped");

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use hooks_core::crypto::Keyring;
+use hooks_core::metrics::Metrics;
 use hooks_core::pulse::broker::short;
-use hooks_core::pulse::{HookQueue, Names, Pass, PulseError, QueueOptions, Reconciler, Scope, Topology};
+use hooks_core::pulse::{BrokerHealth, HookQueue, Names, Pass, PulseError, QueueOptions, Reconciler, Scope, Topology};
 use hooks_core::sink::TaskSink;
 use hooks_core::storage::Pool;
 use hooks_core::storage::pulse::expire_pulse_fires;
@@ -105,6 +106,7 @@ pub(crate) struct Shared {
     pub(crate) discards: Mutex<HashMap<(String, String), u64>>,
     pub(crate) permits: Semaphore,
     reconciler: Reconciler,
+    broker: BrokerHealth,
 }
 
 /// One connection to the broker, as message handlers see it.
@@ -130,16 +132,28 @@ pub struct Listener {
 impl Listener {
     /// A listener firing through `sink` and recording through `pool`.
     pub fn new(pool: Pool, keyring: Arc<Keyring>, sink: Arc<dyn TaskSink>, options: ListenerOptions) -> Self {
-        let firer = Firer::new(sink, pool.clone());
+        Self::with_metrics(pool, keyring, sink, options, Metrics::global().clone())
+    }
+
+    /// Like [`Listener::new`], counting in `metrics` instead of the process's (for tests).
+    pub fn with_metrics(
+        pool: Pool,
+        keyring: Arc<Keyring>,
+        sink: Arc<dyn TaskSink>,
+        options: ListenerOptions,
+        metrics: Metrics,
+    ) -> Self {
+        let firer = Firer::new(sink, pool.clone()).with_metrics(metrics.clone());
         let shared = Shared {
             pool,
             keyring,
             firer,
             cache: Arc::new(HookCache::default()),
-            counters: Counters::default(),
+            counters: Counters::new(metrics),
             permits: Semaphore::new(options.concurrency.max(1)),
             discards: Mutex::new(HashMap::new()),
             reconciler: Reconciler::new(options.scope.clone()),
+            broker: BrokerHealth::default(),
             options,
         };
         Self { shared: Arc::new(shared) }
@@ -148,6 +162,11 @@ impl Listener {
     /// What the listener has done so far.
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
+    }
+
+    /// Whether the listener is connected to the broker now, for its heartbeat.
+    pub fn broker_health(&self) -> BrokerHealth {
+        self.shared.broker.clone()
     }
 
     /// Listens until `shutdown` resolves, then stops consuming, finishes and acknowledges the messages in flight
@@ -188,12 +207,14 @@ impl Listener {
                 }
             };
             tracing::info!(session = %session.info.id, "connected to the broker");
+            shared.broker.set(connection.clone());
             match session.run(&mut changes_rx, &mut handlers, shutdown.as_mut()).await {
                 End::Shutdown => {
                     session.stop(&mut handlers).await;
                     return;
                 }
                 End::Lost(reason) => {
+                    shared.broker.clear();
                     tracing::warn!(reason = %reason, "lost the connection to the broker; reconnecting");
                     drop(session);
                     let _ = connection.close(200, "reconnecting".into()).await;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use hooks_core::config::{CommonArgs, PulseArgs};
+use hooks_core::ops_server::OpsArgs;
 use hooks_core::pulse::{Names, QueueOptions, QueueType, Scope};
 
 use crate::ListenerOptions;
@@ -50,6 +51,9 @@ pub struct Settings {
     /// Database, deployment, keys and logging.
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Metrics and health port.
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 fn duration(flag: &str, value: &str) -> anyhow::Result<Duration> {

@@ -1,13 +1,17 @@
-//! Counters of what the listener did, for logs, tests and the benchmark.
+//! Counters of what the listener did, for logs, tests and the benchmark. A message's outcome is also counted in
+//! the Prometheus metric `hooks_pulse_messages_total{outcome}`, through [`Counters::outcome`] only.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use hooks_core::metrics::{Metrics, PulseOutcome};
 
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
         /// Live counters, shared by the listener's tasks.
-        #[derive(Debug, Default)]
+        #[derive(Debug)]
         pub(crate) struct Counters {
             $(pub(crate) $name: AtomicU64,)*
+            metrics: Metrics,
         }
 
         /// A snapshot of the counters.
@@ -17,6 +21,10 @@ macro_rules! counters {
         }
 
         impl Counters {
+            pub(crate) fn new(metrics: Metrics) -> Self {
+                Self { $($name: AtomicU64::new(0),)* metrics }
+            }
+
             pub(crate) fn snapshot(&self) -> Stats {
                 Stats { $($name: self.$name.load(Ordering::Relaxed),)* }
             }
@@ -56,6 +64,19 @@ counters! {
 }
 
 impl Counters {
+    /// Counts a message's outcome here and in the metrics.
+    pub(crate) fn outcome(&self, outcome: PulseOutcome) {
+        let counter = match outcome {
+            PulseOutcome::Fired => &self.fired,
+            PulseOutcome::Declined => &self.declined,
+            PulseOutcome::Invalid => &self.schema_invalid,
+            PulseOutcome::Failed => &self.fire_errors,
+            PulseOutcome::DeadLettered => &self.dead_lettered,
+        };
+        Self::add(counter);
+        self.metrics.pulse_message(outcome);
+    }
+
     pub(crate) fn add(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }

@@ -7,13 +7,15 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Env, GROUP, eventually};
+use common::{Env, GROUP, Running, eventually};
+use hooks_core::metrics::Metrics;
 use hooks_core::pulse::Scope;
 use hooks_core::sink::{CreateTaskError, TaskSink};
 use hooks_core::storage::embedded_tasks::tasks_of_hook;
 use hooks_core::storage::last_fires::list_last_fires;
 use hooks_core::{HookGroupId, HookId, TaskId};
 use lapin::BasicProperties;
+use pulse_listener::Listener;
 use serde_json::{Map, Value, json};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -155,6 +157,42 @@ async fn a_cc_route_matching_a_binding_fires_the_hook() {
     let tasks = env.wait_for_tasks(1).await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].task["extra"]["routingKey"], "primary.task-id");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn message_outcomes_are_counted_in_the_metrics_and_the_broker_shows_in_health() {
+    let env = Env::new().await;
+    let exchange = env.exchange("outcomes").await;
+    let schema = json!({"type": "object", "required": ["action"]});
+    env.create_hook("fires", json!([binding(&exchange, "fire")]), json!({"triggerSchema": schema})).await;
+    env.create_hook("declines", json!([binding(&exchange, "decline")]), json!({"task": {"$if": "false", "then": {}}}))
+        .await;
+    let metrics = Metrics::new();
+    let listener = Listener::with_metrics(
+        env.db.pool.clone(),
+        env.keyring.clone(),
+        env.queue_sink(0),
+        env.options(),
+        metrics.clone(),
+    );
+    let broker = listener.broker_health();
+    assert!(!broker.connected(), "not connected before it runs");
+    let running = Running::spawn(listener);
+    running.consuming(2).await;
+    assert!(broker.connected());
+
+    assert!(env.publish(&exchange, "fire", &json!({"action": "go"})).await);
+    assert!(env.publish(&exchange, "fire", &json!({"no": "action"})).await);
+    assert!(env.publish(&exchange, "decline", &json!({})).await);
+    running.until(5 * SECOND, |s| s.acked == 3).await;
+
+    let text = metrics.render();
+    for (outcome, n) in [("fired", 1), ("invalid", 1), ("declined", 1)] {
+        assert!(text.contains(&format!(r#"hooks_pulse_messages_total{{outcome="{outcome}"}} {n}"#)), "{text}");
+    }
+    assert!(!text.contains(r#"outcome="failed""#), "{text}");
+    assert!(text.contains(r#"hooks_fires_total{fired_by="pulseMessage",result="success"} 1"#), "{text}");
     running.stop().await;
 }
 

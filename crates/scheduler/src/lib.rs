@@ -1,9 +1,11 @@
 //! The scheduler: fires each hook's cron slots on time, exactly once, with any number of replicas.
 
+pub mod expiry;
 mod scheduler;
 mod settings;
 mod wake;
 
+pub use expiry::{Expired, ExpiryOptions};
 pub use scheduler::{Scheduler, SchedulerOptions};
 pub use settings::Settings;
 pub use wake::listen as listen_for_changes;
@@ -11,17 +13,25 @@ pub use wake::listen as listen_for_changes;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use hooks_core::health::Health;
+use hooks_core::metrics::Metrics;
 use hooks_core::shutdown;
 
 /// Builds the scheduler from its settings and runs it until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let expiry_options = settings.expiry()?;
     let pool = settings.common.database.connect().await.context("preparing the database")?;
+    Metrics::global().register_pool("main", pool.clone());
+    let _ops = settings.ops.serve(Health::new(pool.clone()), Metrics::global().clone()).await?;
     let keyring = Arc::new(settings.common.crypto.keyring()?);
     let sink = settings.common.taskcluster.sink(&pool)?;
     let notifier = settings.common.taskcluster.notifier()?;
-    let scheduler = Scheduler::new(pool, keyring, sink, notifier, settings.options()?);
+    let scheduler = Scheduler::new(pool.clone(), keyring, sink, notifier, settings.options()?);
     let wake = wake::listen(settings.common.database.database_url.expose().to_owned());
     tracing::info!("hooks-scheduler ready");
+    let expiring = tokio::spawn(expiry::run(pool.clone(), expiry_options));
     scheduler.run(wake, shutdown::signal()).await;
+    // Each batch is a statement of its own: stopping mid-pass leaves nothing half done.
+    expiring.abort();
     Ok(())
 }

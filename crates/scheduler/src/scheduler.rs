@@ -16,7 +16,7 @@ use hooks_core::slot::{CatchUp, slot_to_fire};
 use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, retry_slot_at};
 use hooks_core::storage::last_fires::{LastFire, record_last_fires};
 use hooks_core::storage::{Pool, StorageError};
-use hooks_core::{Attempt, FireContext, FireError, FireOptions, Firer, Hook, time};
+use hooks_core::{Attempt, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, time};
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 
@@ -114,6 +114,10 @@ impl Scheduler {
                     let def = &hook.definition;
                     let span = tracing::info_span!(parent: None, "slot", hook_group_id = %def.hook_group_id, hook_id = %def.hook_id, slot = %p.slot);
                     let attempt = self.firer.attempt(def, FireContext::schedule(), opts).instrument(span).await;
+                    if let Ok(FireOutcome::Created { .. }) = attempt.result() {
+                        // A slot fired early (it can't be) or on time counts as no lag.
+                        self.firer.metrics().schedule_lag((Utc::now() - p.slot).to_std().unwrap_or_default());
+                    }
                     (p, attempt)
                 })
                 .buffer_unordered(self.options.concurrency)

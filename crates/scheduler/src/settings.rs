@@ -2,9 +2,10 @@
 
 use clap::{Parser, ValueEnum};
 use hooks_core::config::CommonArgs;
+use hooks_core::ops_server::OpsArgs;
 use hooks_core::slot::CatchUp;
 
-use crate::SchedulerOptions;
+use crate::{ExpiryOptions, SchedulerOptions};
 
 /// Which missed slots to fire after downtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,9 +32,15 @@ pub struct Settings {
     /// How many tasks are created at once.
     #[arg(long, env = "HOOKS_SCHEDULER_CONCURRENCY", default_value_t = 64)]
     pub concurrency: usize,
+    /// Last fires older than this are deleted (once a day, and shortly after start), e.g. `1year`, `90days`.
+    #[arg(long, env = "HOOKS_LAST_FIRES_RETENTION", default_value = "1year")]
+    pub last_fires_retention: String,
     /// Database, deployment, keys and logging.
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Metrics and health port.
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 impl Settings {
@@ -51,6 +58,18 @@ impl Settings {
         anyhow::ensure!(self.batch_size > 0, "--batch-size / HOOKS_SCHEDULER_BATCH must be at least 1");
         anyhow::ensure!(self.concurrency > 0, "--concurrency / HOOKS_SCHEDULER_CONCURRENCY must be at least 1");
         Ok(SchedulerOptions { catch_up, batch_size: self.batch_size, concurrency: self.concurrency })
+    }
+
+    /// When last fires expire, or an error naming the bad flag.
+    pub fn expiry(&self) -> anyhow::Result<ExpiryOptions> {
+        let retention = humantime::parse_duration(&self.last_fires_retention).map_err(|e| {
+            anyhow::anyhow!("--last-fires-retention / HOOKS_LAST_FIRES_RETENTION {:?}: {e}", self.last_fires_retention)
+        })?;
+        anyhow::ensure!(
+            !retention.is_zero(),
+            "--last-fires-retention / HOOKS_LAST_FIRES_RETENTION must be longer than zero"
+        );
+        Ok(ExpiryOptions { retention, ..ExpiryOptions::default() })
     }
 }
 

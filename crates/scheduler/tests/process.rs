@@ -16,6 +16,10 @@ use serde_json::json;
 const HOOKS: usize = 40;
 
 fn spawn_scheduler(env: &Env) -> Child {
+    spawn_scheduler_with(env, &[])
+}
+
+fn spawn_scheduler_with(env: &Env, extra_args: &[&str]) -> Child {
     let client = env.fake.service_client();
     Command::new(env!("CARGO_BIN_EXE_hooks-scheduler"))
         .env_clear()
@@ -28,6 +32,7 @@ fn spawn_scheduler(env: &Env) -> Child {
         .env("HOOKS_QUEUE_RETRIES", "0")
         .env("RUST_LOG", "warn")
         .arg("--no-migrate")
+        .args(extra_args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -112,4 +117,34 @@ async fn sigterm_finishes_the_batch_in_flight_and_exits_zero() {
     let created = env.fake.create_task_requests().len() as i64;
     assert_eq!(last_fire_count(&env).await, created, "every fire in flight was recorded before exiting");
     assert!(created > 0);
+}
+
+#[tokio::test]
+async fn the_metrics_port_serves_metrics_health_and_version() {
+    let env = Env::new().await;
+    due_hooks(&env).await;
+    // A free port, chosen by the system; the scheduler binds it a moment later.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = spawn_scheduler_with(&env, &["--metrics-listen", &format!("127.0.0.1:{port}")]);
+    wait_for("every hook's last fire", Duration::from_secs(60), async || last_fire_count(&env).await == HOOKS as i64)
+        .await;
+
+    let mut metrics = String::new();
+    wait_for("the fires in /metrics", Duration::from_secs(10), async || {
+        metrics = match reqwest::get(format!("{base}/metrics")).await {
+            Ok(res) => res.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        metrics.contains(&format!(r#"hooks_fires_total{{fired_by="schedule",result="success"}} {HOOKS}"#))
+    })
+    .await;
+    assert!(metrics.contains(&format!("hooks_schedule_lag_seconds_count {HOOKS}")), "{metrics}");
+    assert!(metrics.contains(r#"hooks_db_pool_connections{pool="main",state="in_use"}"#), "{metrics}");
+    let heartbeat = reqwest::get(format!("{base}/__heartbeat__")).await.unwrap();
+    assert_eq!(heartbeat.status(), 200);
+    let version: serde_json::Value = reqwest::get(format!("{base}/__version__")).await.unwrap().json().await.unwrap();
+    assert_ne!(version["commit"], "unknown", "{version}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

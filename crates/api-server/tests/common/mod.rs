@@ -32,6 +32,12 @@ impl TestApp {
         Self::spawn_with(&broker::pulse_url(), FakeTaskcluster::start_default(), &[]).await
     }
 
+    /// Like [`TestApp::spawn`], with the server pointed at `database_url` instead of the test database.
+    pub async fn spawn_with_database_url(database_url: &str) -> Self {
+        let flag = format!("--database-url={database_url}");
+        Self::spawn_with(&broker::pulse_url(), FakeTaskcluster::start_default(), &[&flag]).await
+    }
+
     /// An api-server publishing hook changes to the broker at `pulse_url` (which may be down).
     pub async fn spawn_with_broker(pulse_url: &str) -> Self {
         Self::spawn_with(pulse_url, FakeTaskcluster::start_default(), &[]).await

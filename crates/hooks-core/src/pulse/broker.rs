@@ -108,6 +108,36 @@ pub async fn connect_with_backoff(url: &SecretString, connection_name: &str) -> 
     }
 }
 
+/// The connection a daemon is using now, for its health check: cheap to read (no round trip to the broker).
+/// Cloning is cheap; clones share the state.
+#[derive(Clone, Default)]
+pub struct BrokerHealth {
+    current: Arc<std::sync::Mutex<Option<Arc<Connection>>>>,
+}
+
+impl std::fmt::Debug for BrokerHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerHealth").field("connected", &self.connected()).finish()
+    }
+}
+
+impl BrokerHealth {
+    /// Watches `connection` from now on.
+    pub fn set(&self, connection: Arc<Connection>) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(connection);
+    }
+
+    /// Forgets the connection (it was lost or closed).
+    pub fn clear(&self) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Whether there is a connection and it is up.
+    pub fn connected(&self) -> bool {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(|c| c.status().connected())
+    }
+}
+
 /// How a hook queue's declaration went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Declared {

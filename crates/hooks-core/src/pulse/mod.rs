@@ -6,7 +6,9 @@ pub mod names;
 pub mod publisher;
 pub mod reconcile;
 
-pub use broker::{Declared, QueueOptions, QueueType, Topology, connect, connect_with_backoff, reply_code};
+pub use broker::{
+    BrokerHealth, Declared, QueueOptions, QueueType, Topology, connect, connect_with_backoff, reply_code,
+};
 pub use names::Names;
 pub use publisher::{HookChange, HookChangePublisher, PublisherTask};
 pub use reconcile::{HookQueue, Pass, Reconciler, Scope};

@@ -144,6 +144,27 @@ pub async fn list_last_fires(
         .await?)
 }
 
+/// Deletes at most `limit` last fires older than `before` (any hook), returning how many. Each call is one short
+/// statement, so expiry never holds many locks for long; rows another caller is deleting are skipped (SKIP
+/// LOCKED), so schedulers expiring at the same time don't wait on each other. Audit history is not touched.
+pub async fn expire_last_fires(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize, StorageError> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    // By primary key, through the task_create_time index; locks only the rows it deletes.
+    Ok(diesel::sql_query(
+        "DELETE FROM last_fires WHERE (hook_group_id, hook_id, task_id) IN ( \
+            SELECT hook_group_id, hook_id, task_id FROM last_fires WHERE task_create_time < $1 \
+            LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Timestamptz, _>(before)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
