@@ -72,9 +72,12 @@ impl TestApp {
             format!("--pulse-url={pulse_url}"),
             format!("--pulse-namespace={}", names.namespace()),
         ];
+        // A flag in `extra` replaces the default one (clap refuses a flag given twice).
+        let name = |a: &str| a.split('=').next().unwrap_or_default().to_owned();
+        let replaced: Vec<String> = extra.iter().map(|a| name(a)).collect();
+        let args = args.into_iter().filter(|a| !replaced.contains(&name(a)));
         let settings =
-            api_server::Settings::try_parse_from(args.into_iter().chain(extra.iter().map(|a| (*a).to_owned())))
-                .unwrap();
+            api_server::Settings::try_parse_from(args.chain(extra.iter().map(|a| (*a).to_owned()))).unwrap();
         let app = api_server::Application::build(settings).await.unwrap();
         let root_url = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
