@@ -20,3 +20,4 @@ services: ## start Postgres and RabbitMQ when they are down
 
 bench: services ## release-build benchmarks, printed as tables
 	cargo bench -p scheduler --bench scheduler
+	cargo bench -p api-server --bench api
