@@ -4,7 +4,8 @@
 //! asserts nothing.
 //!
 //! The load generator runs in this process on the same machine as the server (and, for the queue rows, as the fake
-//! queue), so all three share the CPUs: the figures are a floor for a server with the machine to itself.
+//! queue), so all three share the CPUs: the figures are a floor for a server with the machine to itself. The
+//! server's own CPU time per request (from `/proc/<pid>/stat`) is printed too, as it depends little on that.
 //!
 //! Environment: `BENCH_SECONDS` (measured seconds per row, default 5) and `BENCH_WARMUP_SECONDS` (default 1). A
 //! filter argument selects rows whose name contains it (`cargo bench -p api-server --bench api -- hook()`).
@@ -89,6 +90,16 @@ impl Server {
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}/api/hooks/v1{path}", self.port)
+    }
+
+    /// CPU time the server has used, user and system (`/proc/<pid>/stat`; Linux counts it in 1/100 s).
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        Duration::from_millis((ticks(11) + ticks(12)) * 10)
     }
 
     /// A line of `/proc/<pid>/status` in MB (`VmRSS`, `VmHWM`).
@@ -234,11 +245,13 @@ struct Measured {
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
+    /// The server's CPU time per request in the window: unlike req/s, it hardly depends on what else runs.
+    server_cpu_us: f64,
 }
 
 /// `clients` tasks, each on its own keep-alive connection, send requests back to back: `warmup` unmeasured, then
 /// `duration` measured.
-async fn load(target: Arc<Target>, clients: usize, warmup: Duration, duration: Duration) -> Measured {
+async fn load(server: &Server, target: Arc<Target>, clients: usize, warmup: Duration, duration: Duration) -> Measured {
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().unwrap();
     let start = Instant::now() + warmup;
     let end = start + duration;
@@ -268,6 +281,10 @@ async fn load(target: Arc<Target>, clients: usize, warmup: Duration, duration: D
             })
         })
         .collect();
+    tokio::time::sleep_until(start.into()).await;
+    let cpu_at_start = server.cpu_time();
+    tokio::time::sleep_until(end.into()).await;
+    let cpu = server.cpu_time().saturating_sub(cpu_at_start);
     let mut all: Vec<u32> = Vec::new();
     let mut errors = 0;
     for task in tasks {
@@ -284,6 +301,7 @@ async fn load(target: Arc<Target>, clients: usize, warmup: Duration, duration: D
         p50_ms: percentile(0.5),
         p99_ms: percentile(0.99),
         errors,
+        server_cpu_us: cpu.as_secs_f64() * 1e6 / all.len().max(1) as f64,
     }
 }
 
@@ -308,13 +326,14 @@ async fn run_rows(server: &Server, sink: &str, endpoints: &[(Endpoint, &[usize])
                 continue;
             }
             let target = Arc::new(Target::new(server, endpoint, &token));
-            let m = load(target, clients, warmup, duration).await;
+            let m = load(server, target, clients, warmup, duration).await;
             println!(
-                "| {} | {sink} | {clients} | {:.0} | {:.2} | {:.2} | {} | {} |",
+                "| {} | {sink} | {clients} | {:.0} | {:.2} | {:.2} | {:.0} | {} | {} |",
                 endpoint.name(),
                 m.requests_per_second,
                 m.p50_ms,
                 m.p99_ms,
+                m.server_cpu_us,
                 m.errors,
                 target_for(endpoint, sink, clients),
             );
@@ -328,8 +347,10 @@ async fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
 
-    println!("\n| api-server endpoint | sink | clients | req/s | p50 ms | p99 ms | errors | target |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "\n| api-server endpoint | sink | clients | req/s | p50 ms | p99 ms | server CPU µs/req | errors | target |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
 
     let embedded = Server::start(None).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
