@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run test lint fmt bench bench-pulse services check-deploy
+.PHONY: run test lint fmt bench bench-pulse bench-api services check-deploy
 
 run: ## build and run all three daemons with example hooks
 	bash scripts/dev-run.sh
@@ -25,6 +25,10 @@ services: ## start Postgres and RabbitMQ when they are down
 bench: services ## release-build benchmarks, printed as tables
 	cargo bench -p scheduler --bench scheduler
 	cargo bench -p pulse-listener --bench pulse
+	cargo bench -p api-server --bench api
 
 bench-pulse: services ## the Pulse listener's benchmark alone
 	cargo bench -p pulse-listener --bench pulse
+
+bench-api: services ## the api-server's benchmark alone
+	cargo bench -p api-server --bench api

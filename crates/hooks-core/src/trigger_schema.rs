@@ -1,6 +1,7 @@
 //! A hook's `triggerSchema`: a draft-07 JSON schema that payloads (API calls, webhooks, Pulse messages) must match.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use jsonschema::{Draft, Validator};
 use serde_json::{Value, json};
@@ -14,6 +15,29 @@ pub fn default_trigger_schema() -> Value {
 
 // Ajv 8, which the service we replace uses, accepts only draft-07 (or no `$schema`); so do we.
 const DRAFT7_URIS: [&str; 2] = ["http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-07/schema"];
+
+/// Compiled validators by the schema's JSON text.
+///
+/// Every load of a hook (each trigger call, each `hook()`) parses its schema again, and meta-validation plus
+/// compilation cost far more than serializing the schema for the lookup. Keyed by content, an updated schema is
+/// simply another key, so nothing needs invalidating, and hooks with the same schema (most keep the default) share
+/// one entry. Only schemas that passed every check are stored, so a hit needs no further check.
+static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Validator>>>> = LazyLock::new(Mutex::default);
+
+/// Entries kept before the cache is emptied and refills with the schemas in use; bounds its memory.
+const COMPILED_CAPACITY: usize = 256;
+
+fn cached_validator(key: &str) -> Option<Arc<Validator>> {
+    COMPILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(key).cloned()
+}
+
+fn remember_validator(key: String, validator: Arc<Validator>) {
+    let mut compiled = COMPILED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if compiled.len() >= COMPILED_CAPACITY {
+        compiled.clear();
+    }
+    compiled.insert(key, validator);
+}
 
 /// A compiled, valid trigger schema. Cloning is cheap: the compiled validator is shared.
 #[derive(Clone)]
@@ -73,6 +97,10 @@ impl TriggerSchema {
                 ),
             ));
         }
+        let key = schema.to_string();
+        if let Some(validator) = cached_validator(&key) {
+            return Ok(Self { source: Arc::new(schema), validator });
+        }
         let meta_problems: Vec<String> = jsonschema::draft7::meta::validator()
             .iter_errors(&schema)
             .map(|e| format!("at {}: {}", pointer_or_root(&e.instance_path().to_string()), e))
@@ -88,7 +116,9 @@ impl TriggerSchema {
             .should_validate_formats(true)
             .build(&schema)
             .map_err(|e| ValidationError::new(field, format!("cannot be compiled: {e}")))?;
-        Ok(Self { source: Arc::new(schema), validator: Arc::new(validator) })
+        let validator = Arc::new(validator);
+        remember_validator(key, validator.clone());
+        Ok(Self { source: Arc::new(schema), validator })
     }
 
     /// The schema as given.
@@ -203,6 +233,26 @@ mod tests {
     fn remote_refs_are_never_fetched() {
         let e = TriggerSchema::parse(json!({"$ref": "http://127.0.0.1:9/evil.json"})).unwrap_err();
         assert!(e.problem.contains("cannot be compiled"), "{e}");
+    }
+
+    #[test]
+    fn a_schema_parsed_again_shares_its_validator_and_a_changed_one_does_not() {
+        let schema = json!({"type": "object", "properties": {"cache-test": {"type": "string"}}});
+        let first = TriggerSchema::parse(schema.clone()).unwrap();
+        let again = TriggerSchema::parse(schema).unwrap();
+        assert!(Arc::ptr_eq(&first.validator, &again.validator));
+        let changed =
+            TriggerSchema::parse(json!({"type": "object", "properties": {"cache-test": {"type": "integer"}}})).unwrap();
+        assert!(!Arc::ptr_eq(&first.validator, &changed.validator));
+        assert!(changed.validate(&json!({"cache-test": 1})).is_ok());
+        assert!(again.validate(&json!({"cache-test": 1})).is_err());
+    }
+
+    #[test]
+    fn an_invalid_schema_is_refused_every_time() {
+        let bad = json!({"type": "object", "properties": {"cache-test": {"type": "fruit"}}});
+        assert!(TriggerSchema::parse(bad.clone()).is_err());
+        assert!(TriggerSchema::parse(bad).is_err());
     }
 
     #[test]
