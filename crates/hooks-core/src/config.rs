@@ -59,13 +59,6 @@ impl DatabaseArgs {
         storage::pool(self.database_url.expose(), self.db_pool_size)
     }
 
-    /// Like [`DatabaseArgs::connect`], with a pool that hands out connections unchecked (see
-    /// [`storage::unchecked_pool`]).
-    pub async fn connect_unchecked(&self) -> Result<Pool, StorageError> {
-        self.prepare().await?;
-        storage::unchecked_pool(self.database_url.expose(), self.db_pool_size)
-    }
-
     async fn prepare(&self) -> Result<(), StorageError> {
         if !self.no_migrate {
             self.migrate().await?;

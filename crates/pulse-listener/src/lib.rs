@@ -29,8 +29,7 @@ use hooks_core::shutdown;
 /// Builds the listener from its settings and runs it until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let options = settings.options()?;
-    // Every database failure of the listener is retried, so a connection need not be checked before each use.
-    let pool = settings.common.database.connect_unchecked().await.context("preparing the database")?;
+    let pool = settings.common.database.connect().await.context("preparing the database")?;
     let keyring = Arc::new(settings.common.crypto.keyring()?);
     let sink = settings.common.taskcluster.sink(&pool)?;
     Metrics::global().register_pool("main", pool.clone());

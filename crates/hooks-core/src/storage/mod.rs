@@ -54,16 +54,11 @@ impl From<PoolError> for StorageError {
     }
 }
 
-/// Builds a pool of at most `max_size` connections to `url`. Connections are made lazily, and checked with a
-/// query each time they are handed out.
+/// Builds a pool of at most `max_size` connections to `url`. Connections are made lazily and handed out without a
+/// check query (only a connection left in a transaction or marked broken is dropped): one round trip less per use.
+/// After a database restart each stale connection fails its first query; every caller copes with that already (the
+/// api-server answers 500, which clients retry with the same signed request; the scheduler and listener retry).
 pub fn pool(url: &str, max_size: usize) -> Result<Pool, StorageError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-    DeadPool::builder(manager).max_size(max_size).build().map_err(|e| StorageError::Pool(e.to_string()))
-}
-
-/// Like [`pool`], but connections are handed out without a check query (only open transactions are checked): one
-/// round trip less per use, for callers that retry a failed query anyway (the Pulse listener).
-pub fn unchecked_pool(url: &str, max_size: usize) -> Result<Pool, StorageError> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
