@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hooks_core::crypto::Keyring;
-use hooks_core::pulse::HookChangePublisher;
 use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
+use hooks_core::pulse::HookChangePublisher;
 use hooks_core::storage::{Pool, PooledConnection};
 use hooks_core::{ExchangeDenylist, Firer};
 

@@ -148,3 +148,51 @@ async fn the_metrics_port_serves_metrics_health_and_version() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn no_secret_appears_in_the_schedulers_logs_at_any_level() {
+    let env = Env::new().await;
+    // A success, a transient failure retried, and a refusal that emails the owner: every path that handles a secret.
+    for id in ["ok", "retried", "refused"] {
+        env.hook(id, &["0 0 * * * *"], json!({})).await;
+        env.set_next(id, minute_floor(Utc::now()) - TimeDelta::minutes(1)).await;
+    }
+    env.fake.fail_create_task(1, 500, "InternalServerError");
+    env.fake.fail_create_task(1, 403, "InsufficientScopes");
+    let password = "db-password-never-logged";
+    let client = env.fake.service_client();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hooks-scheduler"))
+        .env_clear()
+        // Postgres here trusts local connections, so the password is accepted, and must still not show.
+        .env("DATABASE_URL", env.db.url.replacen("postgres@", &format!("postgres:{password}@"), 1))
+        .env("TASKCLUSTER_ROOT_URL", env.fake.root_url())
+        .env("TASKCLUSTER_CLIENT_ID", &client.client_id)
+        .env("TASKCLUSTER_ACCESS_TOKEN", &client.access_token)
+        .env("HOOKS_CRYPTO_KEY", env.key.expose())
+        .env("HOOKS_QUEUE_RETRIES", "0")
+        .env("RUST_LOG", "trace")
+        .env("HOOKS_LOG_FORMAT", "json")
+        .arg("--no-migrate")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting hooks-scheduler");
+    let output = test_support::logs::Output::capture(&mut child);
+    wait_for("three last fires", Duration::from_secs(30), async || last_fire_count(&env).await == 3).await;
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    child.wait().unwrap();
+    assert!(!env.fake.emails().is_empty(), "the refusal was not emailed: the test missed a path");
+    let secrets = [
+        ("service access token", client.access_token.as_str()),
+        ("crypto key", env.key.expose()),
+        ("database password", password),
+    ];
+    let logs = output.finish();
+    test_support::logs::assert_no_secrets(&logs, &secrets);
+    // Every line about a fire names its hook (through the span it is logged in).
+    let fires: Vec<&str> = logs.lines().filter(|l| l.contains(r#""message":"hook fire""#)).collect();
+    assert!(fires.len() >= 3, "expected a log line per fire:\n{logs}");
+    for line in fires {
+        assert!(line.contains(r#""hook_group_id":"sched""#) && line.contains(r#""hook_id":""#), "{line}");
+    }
+}

@@ -7,6 +7,7 @@ pub mod broker;
 pub mod db;
 pub mod docs;
 pub mod fake_taskcluster;
+pub mod logs;
 pub mod otlp;
 
 pub use broker::{BrokerCleanup, eventually};

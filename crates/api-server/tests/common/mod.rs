@@ -76,8 +76,7 @@ impl TestApp {
         let name = |a: &str| a.split('=').next().unwrap_or_default().to_owned();
         let replaced: Vec<String> = extra.iter().map(|a| name(a)).collect();
         let args = args.into_iter().filter(|a| !replaced.contains(&name(a)));
-        let settings =
-            api_server::Settings::try_parse_from(args.chain(extra.iter().map(|a| (*a).to_owned()))).unwrap();
+        let settings = api_server::Settings::try_parse_from(args.chain(extra.iter().map(|a| (*a).to_owned()))).unwrap();
         let app = api_server::Application::build(settings).await.unwrap();
         let root_url = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
