@@ -396,6 +396,30 @@ def check_systemd(c: Checker, documented: set[str]) -> None:
         c.check(done.returncode == 0 and not output, f"systemd-analyze verify:\n{output}")
 
 
+def check_containerfile(c: Checker) -> None:
+    """The container build: a builder on the workspace's Rust version building every binary the workspace
+    declares, locked; a runtime stage that copies them and runs as the non-root user the manifests expect."""
+    path = ROOT / "deploy" / "Containerfile"
+    text = path.read_text()
+    rust_version = re.search(r'^rust-version = "([0-9.]+)"', (ROOT / "Cargo.toml").read_text(), re.M)
+    stages = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    c.check(len(stages) >= 2, f"{path}: a builder and a runtime stage")
+    c.check(
+        bool(rust_version) and bool(stages) and f"rust:{rust_version.group(1)}" in stages[0],
+        f"{path}: the builder uses rust:{rust_version.group(1) if rust_version else '?'} (the workspace's rust-version)",
+    )
+    c.check("cargo build --release --locked" in text, f"{path}: builds with cargo build --release --locked")
+    declared = set()
+    for manifest in ROOT.glob("crates/*/Cargo.toml"):
+        declared |= set(re.findall(r'^\[\[bin\]\]\s*\nname = "([^"]+)"', manifest.read_text(), re.M))
+    c.check(len(declared) == 3, f"the workspace declares the three daemons' binaries (found {sorted(declared)})")
+    for binary in sorted(declared):
+        c.check(f"--bin {binary}" in text, f"{path}: builds {binary}")
+    c.check("COPY --from=builder" in text, f"{path}: the runtime stage copies the binaries from the builder")
+    user = re.findall(r"^USER\s+(\d+)", text, re.M)
+    c.check(bool(user) and user[-1] == "10001", f"{path}: runs as numeric user 10001, as the manifests' runAsUser")
+
+
 def main() -> int:
     c = Checker()
     documented = documented_variables()
@@ -407,6 +431,7 @@ def main() -> int:
         lambda: check_kustomization(c, docs),
         lambda: check_workloads(c, docs, documented),
         lambda: check_systemd(c, documented),
+        lambda: check_containerfile(c),
     ):
         try:
             phase()
