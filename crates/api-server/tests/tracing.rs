@@ -45,6 +45,7 @@ async fn a_request_joins_the_callers_trace_and_its_spans_are_exported() {
             && collector.received(b"triggerHookWithToken")
             && collector.received(b"create_task")
             && collector.received(b"record_last_fire")
+            && collector.received(b"db.find_hook")
     })
     .await;
     assert!(exported, "the request's spans were not exported under the caller's trace id");

@@ -35,6 +35,7 @@ pub enum Inserted {
 
 /// Stores a task. Like the queue's createTask, repeating an identical task is a success and a different task
 /// under the same id is a conflict.
+#[tracing::instrument(name = "db.insert_task", skip_all)]
 pub async fn insert_task(
     conn: &mut AsyncPgConnection,
     task_id: &str,
@@ -67,6 +68,7 @@ pub struct NewTask {
 
 /// Stores many tasks in one statement (so one commit serves them all), with [`insert_task`]'s rule for each;
 /// the answers are in the order of `tasks`.
+#[tracing::instrument(name = "db.insert_tasks", skip_all)]
 pub async fn insert_tasks(conn: &mut AsyncPgConnection, tasks: &[NewTask]) -> Result<Vec<Inserted>, StorageError> {
     let rows: Vec<_> = tasks
         .iter()
@@ -115,6 +117,7 @@ pub async fn insert_tasks(conn: &mut AsyncPgConnection, tasks: &[NewTask]) -> Re
 }
 
 /// The tasks created by one hook, oldest first.
+#[tracing::instrument(name = "db.tasks_of_hook", skip_all)]
 pub async fn tasks_of_hook(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,

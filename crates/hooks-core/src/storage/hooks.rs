@@ -121,6 +121,7 @@ pub enum CreateOutcome {
 
 /// Stores a new hook with a fresh trigger token and schedule secret, and records who created it, in one
 /// transaction. When the ids are taken, nothing is written and the existing hook is returned.
+#[tracing::instrument(name = "db.create_hook", skip_all)]
 pub async fn create_hook(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
@@ -163,6 +164,7 @@ pub async fn create_hook(
 }
 
 /// Loads one hook.
+#[tracing::instrument(name = "db.find_hook", skip_all)]
 pub async fn find_hook(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
@@ -176,6 +178,7 @@ pub async fn find_hook(
 /// Replaces a hook's definition (metadata, task, bindings, schedule, trigger schema), moves it to the first slot
 /// of its schedule after `now`, and records who did it, in one transaction. Secrets are kept. Returns whether the
 /// hook existed.
+#[tracing::instrument(name = "db.update_hook_definition", skip_all)]
 pub async fn update_hook_definition(
     conn: &mut AsyncPgConnection,
     def: &HookDefinition,
@@ -207,6 +210,7 @@ pub async fn update_hook_definition(
 }
 
 /// Deletes a hook (its last fires go with it) and records who did, in one transaction. Returns whether it existed.
+#[tracing::instrument(name = "db.delete_hook", skip_all)]
 pub async fn delete_hook(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -232,6 +236,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, StorageError> {
 /// replicas skip them, and an update or removal of the hook waits until the slot is settled. The lock leaves the
 /// key alone, so a last fire recorded meanwhile by a trigger or a Pulse message (whose foreign-key check takes a
 /// key-share lock) does not wait for the batch.
+#[tracing::instrument(name = "db.claim_due_hooks", skip_all)]
 pub async fn claim_due_hooks(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -250,6 +255,7 @@ pub async fn claim_due_hooks(
 }
 
 /// Moves a hook to its next slot (`None`: it has no more) and clears its retry state.
+#[tracing::instrument(name = "db.advance_slot", skip_all)]
 pub async fn advance_slot(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -268,6 +274,7 @@ pub async fn advance_slot(
 }
 
 /// Moves many hooks to their next slots in one statement (`None`: no more slots), clearing their retry state.
+#[tracing::instrument(name = "db.advance_slots", skip_all)]
 pub async fn advance_slots(
     conn: &mut AsyncPgConnection,
     moves: &[(String, String, Option<DateTime<Utc>>)],
@@ -293,6 +300,7 @@ pub async fn advance_slots(
 }
 
 /// Keeps a hook on its current slot and tries it again at `at`, after `failures` transient failures.
+#[tracing::instrument(name = "db.retry_slot_at", skip_all)]
 pub async fn retry_slot_at(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -308,6 +316,7 @@ pub async fn retry_slot_at(
 }
 
 /// The earliest time any hook is due to fire (its slot, or its retry time when later).
+#[tracing::instrument(name = "db.earliest_due", skip_all)]
 pub async fn earliest_due(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, StorageError> {
     #[derive(QueryableByName)]
     struct Due {
@@ -324,11 +333,13 @@ pub async fn earliest_due(conn: &mut AsyncPgConnection) -> Result<Option<DateTim
 }
 
 /// The ids of all hook groups, sorted.
+#[tracing::instrument(name = "db.list_hook_groups", skip_all)]
 pub async fn list_hook_groups(conn: &mut AsyncPgConnection) -> Result<Vec<String>, StorageError> {
     Ok(hooks::table.select(hooks::hook_group_id).distinct().order(hooks::hook_group_id.asc()).load(conn).await?)
 }
 
 /// The hooks of one group, sorted by id.
+#[tracing::instrument(name = "db.list_hooks", skip_all)]
 pub async fn list_hooks(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
@@ -345,6 +356,7 @@ pub async fn list_hooks(
 
 /// Replaces a hook's definition, recomputes its next slot from `now` and records who did it, in one transaction.
 /// The trigger token and schedule secret are kept. Returns `None` when there is no such hook.
+#[tracing::instrument(name = "db.update_hook", skip_all)]
 pub async fn update_hook(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
@@ -360,6 +372,7 @@ pub async fn update_hook(
 
 /// Gives a hook a new trigger token (the old one stops working at once) and records who did it. Returns the new
 /// token, or `None` when there is no such hook.
+#[tracing::instrument(name = "db.reset_trigger_token", skip_all)]
 pub async fn reset_trigger_token(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
@@ -374,6 +387,7 @@ pub async fn reset_trigger_token(
 
 /// Sets a hook's trigger token to `token` (for a hook copied from another deployment, whose webhooks must keep
 /// working) and records who did it. Returns whether the hook exists.
+#[tracing::instrument(name = "db.set_trigger_token", skip_all)]
 pub async fn set_trigger_token(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,

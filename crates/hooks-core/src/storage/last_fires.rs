@@ -58,6 +58,7 @@ pub enum Recorded {
 /// A removed hook is found by the insert itself (it inserts nothing), not by a failed foreign key, so recording
 /// on a caller's transaction never aborts it; only a removal committed in the instant between the check and the
 /// insert still fails the key (reported as [`Recorded::HookGone`], the caller's transaction then being aborted).
+#[tracing::instrument(name = "db.record_last_fire", skip_all)]
 pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<Recorded, StorageError> {
     use diesel::sql_types::{Text, Timestamptz};
     let result = diesel::sql_query(
@@ -89,6 +90,7 @@ pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> 
 
 /// Records many fire attempts in one statement, with the same retry rule as [`record_last_fire`]. The caller
 /// must hold the hooks' rows locked (as the scheduler's claim does), so none can disappear meanwhile.
+#[tracing::instrument(name = "db.record_last_fires", skip_all)]
 pub async fn record_last_fires(conn: &mut AsyncPgConnection, fires: &[LastFire]) -> Result<(), StorageError> {
     if fires.is_empty() {
         return Ok(());
@@ -117,6 +119,7 @@ pub struct PageCursor {
 }
 
 /// Up to `limit` last fires of one hook, newest first, starting after `after`.
+#[tracing::instrument(name = "db.list_last_fires", skip_all)]
 pub async fn list_last_fires(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -147,6 +150,7 @@ pub async fn list_last_fires(
 /// Deletes at most `limit` last fires older than `before` (any hook), returning how many. Each call is one short
 /// statement, so expiry never holds many locks for long; rows another caller is deleting are skipped (SKIP
 /// LOCKED), so schedulers expiring at the same time don't wait on each other. Audit history is not touched.
+#[tracing::instrument(name = "db.expire_last_fires", skip_all)]
 pub async fn expire_last_fires(
     conn: &mut AsyncPgConnection,
     before: DateTime<Utc>,

@@ -49,6 +49,7 @@ fn to_json(bindings: &[Binding]) -> Result<Value, StorageError> {
 }
 
 /// The bindings of every hook that has at least one.
+#[tracing::instrument(name = "db.list_hook_bindings", skip_all)]
 pub async fn list_hook_bindings(conn: &mut AsyncPgConnection) -> Result<Vec<HookBindings>, StorageError> {
     let rows: Vec<(String, String, Value)> = hooks::table
         .filter(hooks::bindings.ne(Value::Array(Vec::new())))
@@ -65,6 +66,7 @@ pub async fn list_hook_bindings(conn: &mut AsyncPgConnection) -> Result<Vec<Hook
 }
 
 /// The bindings of one hook; `None` when the hook does not exist.
+#[tracing::instrument(name = "db.find_hook_bindings", skip_all)]
 pub async fn find_hook_bindings(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -87,6 +89,7 @@ fn queue_from_row((g, h, queue_name, b): QueueRow) -> Result<PulseQueue, Storage
 }
 
 /// Every queue the listener keeps.
+#[tracing::instrument(name = "db.list_pulse_queues", skip_all)]
 pub async fn list_pulse_queues(conn: &mut AsyncPgConnection) -> Result<Vec<PulseQueue>, StorageError> {
     let rows: Vec<QueueRow> = pulse_queues::table
         .select((pulse_queues::hook_group_id, pulse_queues::hook_id, pulse_queues::queue_name, pulse_queues::bindings))
@@ -97,6 +100,7 @@ pub async fn list_pulse_queues(conn: &mut AsyncPgConnection) -> Result<Vec<Pulse
 }
 
 /// The queue kept for one hook, if any.
+#[tracing::instrument(name = "db.find_pulse_queue", skip_all)]
 pub async fn find_pulse_queue(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -112,6 +116,7 @@ pub async fn find_pulse_queue(
 }
 
 /// Stores (inserts or replaces) the queue kept for a hook.
+#[tracing::instrument(name = "db.save_pulse_queue", skip_all)]
 pub async fn save_pulse_queue(conn: &mut AsyncPgConnection, queue: &PulseQueue) -> Result<(), StorageError> {
     let bindings = to_json(&queue.bindings)?;
     diesel::insert_into(pulse_queues::table)
@@ -134,6 +139,7 @@ pub async fn save_pulse_queue(conn: &mut AsyncPgConnection, queue: &PulseQueue) 
 }
 
 /// Forgets the queue kept for a hook, and the hook's Pulse fires with it.
+#[tracing::instrument(name = "db.delete_pulse_queue", skip_all)]
 pub async fn delete_pulse_queue(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -152,12 +158,14 @@ pub async fn delete_pulse_queue(
 
 /// Takes the reconcile lock (a session-level Postgres advisory lock), waiting while another replica holds it. It
 /// is held until [`unlock_reconcile`] or until the connection closes.
+#[tracing::instrument(name = "db.lock_reconcile", skip_all)]
 pub async fn lock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
     diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(RECONCILE_LOCK).execute(conn).await?;
     Ok(())
 }
 
 /// Releases the reconcile lock taken by [`lock_reconcile`] on this connection.
+#[tracing::instrument(name = "db.unlock_reconcile", skip_all)]
 pub async fn unlock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
     diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(RECONCILE_LOCK).execute(conn).await?;
     Ok(())
@@ -184,11 +192,13 @@ pub struct PulseFire {
 }
 
 /// Records that a message is about to fire a task; done before the task is created, so a redelivery can find it.
+#[tracing::instrument(name = "db.insert_pulse_fire", skip_all)]
 pub async fn insert_pulse_fire(conn: &mut AsyncPgConnection, fire: &PulseFire) -> Result<(), StorageError> {
     insert_pulse_fires(conn, std::slice::from_ref(fire)).await
 }
 
 /// Records several fires at once (one statement), as [`insert_pulse_fire`] does one.
+#[tracing::instrument(name = "db.insert_pulse_fires", skip_all)]
 pub async fn insert_pulse_fires(conn: &mut AsyncPgConnection, fires: &[PulseFire]) -> Result<(), StorageError> {
     diesel::insert_into(pulse_fires::table).values(fires).execute(conn).await?;
     Ok(())
@@ -198,6 +208,7 @@ pub async fn insert_pulse_fires(conn: &mut AsyncPgConnection, fires: &[PulseFire
 /// any (newest first), else the newest finished one. Only rows held by other sessions are claimed, and rows another
 /// transaction is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so byte-identical messages redelivered together
 /// each get a row of their own.
+#[tracing::instrument(name = "db.claim_pulse_fire", skip_all)]
 pub async fn claim_pulse_fire(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -224,6 +235,7 @@ pub async fn claim_pulse_fire(
 }
 
 /// Marks a fire as recorded.
+#[tracing::instrument(name = "db.finish_pulse_fire", skip_all)]
 pub async fn finish_pulse_fire(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
@@ -238,6 +250,7 @@ pub async fn finish_pulse_fire(
 }
 
 /// Marks several fires as recorded, given as `(hookGroupId, hookId, taskId)`, in one statement.
+#[tracing::instrument(name = "db.finish_pulse_fires", skip_all)]
 pub async fn finish_pulse_fires(
     conn: &mut AsyncPgConnection,
     fires: &[(String, String, String)],
@@ -260,6 +273,7 @@ pub async fn finish_pulse_fires(
 }
 
 /// Deletes fires older than `before` (a message is never redelivered that late); returns how many.
+#[tracing::instrument(name = "db.expire_pulse_fires", skip_all)]
 pub async fn expire_pulse_fires(conn: &mut AsyncPgConnection, before: DateTime<Utc>) -> Result<usize, StorageError> {
     Ok(diesel::delete(pulse_fires::table.filter(pulse_fires::created.lt(before))).execute(conn).await?)
 }
