@@ -13,3 +13,13 @@ pub mod otlp;
 pub use broker::{BrokerCleanup, eventually};
 pub use db::TestDb;
 pub use fake_taskcluster::{ClientSpec, CreateTaskRequest, CreatedTask, FakeTaskcluster};
+
+/// Whether a benchmark program was started by `cargo bench` (which passes `--bench`). `cargo test --all-targets`
+/// runs benchmarks too, without it: they should then only say so and stop, so tests stay fast.
+pub fn bench_requested() -> bool {
+    let requested = std::env::args().any(|a| a == "--bench");
+    if !requested {
+        println!("a benchmark: run it with `cargo bench` (or `make bench`); nothing measured under `cargo test`");
+    }
+    requested
+}
