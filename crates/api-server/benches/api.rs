@@ -343,12 +343,8 @@ async fn run_rows(server: &Server, sink: &str, endpoints: &[(Endpoint, &[usize])
 
 #[tokio::main]
 async fn main() {
-    if !test_support::bench_requested() {
-        return;
-    }
     // `cargo bench` passes --bench; a filter argument selects rows by name ("triggerHook embedded c64").
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let Some(wanted) = test_support::bench_filter() else { return };
 
     println!(
         "\n| api-server endpoint | sink | clients | req/s | p50 ms | p99 ms | server CPU µs/req | errors | target |"

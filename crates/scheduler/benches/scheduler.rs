@@ -191,12 +191,8 @@ async fn idle_rss() {
 
 #[tokio::main]
 async fn main() {
-    if !test_support::bench_requested() {
-        return;
-    }
     // `cargo bench` passes --bench; a filter argument selects scenarios by name.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let Some(wanted) = test_support::bench_filter() else { return };
     println!("\n| scheduler scenario | result | figures |\n|---|---|---|");
     if wanted("lag") {
         lag_every_second(1000, 30).await;

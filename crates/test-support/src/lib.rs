@@ -23,3 +23,13 @@ pub fn bench_requested() -> bool {
     }
     requested
 }
+
+/// Which scenarios a benchmark program runs: `None` under `cargo test` (see [`bench_requested`]); else a filter
+/// from its arguments, which select scenarios whose name contains one of them (none given: every scenario).
+pub fn bench_filter() -> Option<impl Fn(&str) -> bool> {
+    if !bench_requested() {
+        return None;
+    }
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    Some(move |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
+}
