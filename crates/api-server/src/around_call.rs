@@ -4,8 +4,8 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, ResponseError as _, web};
 use hooks_core::auth::Caller;
@@ -30,7 +30,7 @@ pub async fn around_call(
     };
     let res = next.call(req).instrument(span.clone()).await?;
     let status = res.status();
-    let method = api_method(res.request().method(), res.request().match_pattern().as_deref());
+    let method = crate::metrics::api_method(res.request().method(), res.request().match_pattern().as_deref());
     span.record("otel.name", method);
     span.record("http.status", status.as_u16());
     let mut res = answer(res, method)?;
@@ -72,27 +72,4 @@ fn answer(
         return Ok(res.into_response(error.error_response()));
     }
     Ok(res.map_into_boxed_body())
-}
-
-/// The API method a request was routed to, by its route pattern (`unknown` when none matched).
-pub fn api_method(method: &Method, pattern: Option<&str>) -> &'static str {
-    let Some(path) = pattern.and_then(|p| p.strip_prefix(crate::routes::API_PREFIX)) else {
-        return "unknown";
-    };
-    match (method.as_str(), path) {
-        ("GET", "/ping") => "ping",
-        ("GET", "/hooks") => "listHookGroups",
-        ("GET", "/hooks/{hookGroupId}") => "listHooks",
-        ("GET", "/hooks/{hookGroupId}/{hookId}") => "hook",
-        ("PUT", "/hooks/{hookGroupId}/{hookId}") => "createHook",
-        ("POST", "/hooks/{hookGroupId}/{hookId}") => "updateHook",
-        ("DELETE", "/hooks/{hookGroupId}/{hookId}") => "removeHook",
-        ("GET", "/hooks/{hookGroupId}/{hookId}/status") => "getHookStatus",
-        ("POST", "/hooks/{hookGroupId}/{hookId}/trigger") => "triggerHook",
-        ("POST", "/hooks/{hookGroupId}/{hookId}/trigger/{token}") => "triggerHookWithToken",
-        ("GET", "/hooks/{hookGroupId}/{hookId}/token") => "getTriggerToken",
-        ("POST", "/hooks/{hookGroupId}/{hookId}/token") => "resetTriggerToken",
-        ("GET", "/hooks/{hookGroupId}/{hookId}/last-fires") => "listLastFires",
-        _ => "unknown",
-    }
 }

@@ -13,12 +13,10 @@ use actix_web::{Error, HttpResponse};
 
 use crate::state::AppState;
 
-const PREFIX: &str = "/api/hooks/v1";
-
 /// The API method a route serves, from its pattern (as registered in `routes::configure`) and HTTP method.
 pub fn api_method(method: &Method, pattern: Option<&str>) -> &'static str {
     let Some(pattern) = pattern else { return "unknown" };
-    let route = pattern.strip_prefix(PREFIX).unwrap_or(pattern);
+    let route = pattern.strip_prefix(crate::routes::API_PREFIX).unwrap_or(pattern);
     let get = method == Method::GET || method == Method::HEAD;
     match (route, method.as_str()) {
         ("/ping", _) if get => "ping",

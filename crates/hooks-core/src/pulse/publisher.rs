@@ -104,7 +104,7 @@ async fn run(url: SecretString, names: Names, mut rx: mpsc::UnboundedReceiver<An
                 None => return,
             }
         }
-        let connection = connect_with_backoff(&url, "hooks-api-server hook-changed publisher").await;
+        let connection = connect_with_backoff(&url, "hooks hook-changed publisher").await;
         match publish_pending(&connection, &names, &mut pending, &mut rx).await {
             Ok(()) => return,
             Err(e) => {
