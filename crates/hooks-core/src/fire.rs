@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
@@ -12,9 +13,10 @@ use crate::hook::HookDefinition;
 use crate::metrics::{FireResult, Metrics};
 use crate::render::{RenderError, render_task};
 use crate::sink::{CreateTaskError, TaskSink};
-use crate::storage::last_fires::{LastFire, Recorded, cap_error, record_last_fire};
+use crate::storage::batch::Batcher;
+use crate::storage::last_fires::{self, LastFire, Recorded, cap_error, record_last_fire};
 use crate::storage::{Pool, StorageError};
-use crate::{TaskId, time};
+use crate::{HookGroupId, HookId, TaskId, time};
 
 /// What made a hook fire; it is `firedBy` in the JSON-e context and in last fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,9 +155,12 @@ pub enum FireError {
 #[derive(Clone)]
 pub struct Firer {
     sink: Arc<dyn TaskSink>,
-    pool: Pool,
+    last_fires: Batcher<LastFire, Recorded>,
     metrics: Metrics,
 }
+
+/// The most last fires one statement records.
+const MAX_LAST_FIRES_BATCH: usize = 256;
 
 /// A fire that has happened but is not yet recorded: the scheduler fires a claimed batch concurrently, then
 /// records every attempt on its claiming transaction.
@@ -188,9 +193,11 @@ impl Attempt {
 }
 
 impl Firer {
-    /// A firer sending tasks to `sink` and recording last fires through `pool`.
+    /// A firer sending tasks to `sink` and recording last fires through `pool`. Concurrent fires' last fires are
+    /// written together, by a writer on the current Tokio runtime.
     pub fn new(sink: Arc<dyn TaskSink>, pool: Pool) -> Self {
-        Self { sink, pool, metrics: Metrics::global().clone() }
+        let last_fires = Batcher::spawn(pool, MAX_LAST_FIRES_BATCH, record_last_fires);
+        Self { sink, last_fires, metrics: Metrics::global().clone() }
     }
 
     /// The same firer, counting its fires in `metrics` instead of the process's (for tests).
@@ -209,65 +216,84 @@ impl Firer {
         self.sink.as_ref()
     }
 
-    /// Fires `hook` and records the attempt on a pooled connection.
+    /// Fires `hook` and records the attempt (together with other fires' attempts at the same moment).
     pub async fn fire(
         &self,
         hook: &HookDefinition,
         ctx: FireContext,
         opts: FireOptions,
     ) -> Result<FireOutcome, FireError> {
-        let attempt = self.attempt(hook, ctx, opts).await;
-        if attempt.last_fire.is_none() {
-            return attempt.result;
+        let Attempt { result, last_fire } = self.attempt(hook, ctx, opts).await;
+        if let Some(last_fire) = last_fire {
+            let recorded = self.last_fires.write(last_fire).instrument(tracing::info_span!("record_last_fire")).await;
+            recorded.map_err(StorageError::from)?;
         }
-        let mut conn = self.pool.get().await.map_err(StorageError::from)?;
-        attempt.record(&mut conn).await
+        result
     }
 
     /// Renders and creates the task without recording it; see [`Attempt::record`].
     #[tracing::instrument(name = "fire", skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id, fired_by = %ctx.fired_by))]
     pub async fn attempt(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Attempt {
+        self.create(self.prepare(hook, ctx, opts)).await
+    }
+
+    /// Renders the task, creating nothing yet: the scheduler renders a slot's tasks ahead of the slot, so that on
+    /// the second only [`Firer::create`] is left.
+    pub fn prepare(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Prepared {
         let attempt_time = time::now_millis();
         let task_id = opts.task_id.unwrap_or_else(TaskId::generate);
         let now = opts.now.map(time::truncate_to_millis).unwrap_or(attempt_time);
+        let rendered = tracing::info_span!("render")
+            .in_scope(|| render_task(&hook.task, &ctx.to_json(&task_id, now), &task_id, now));
+        Prepared {
+            hook_group_id: hook.hook_group_id.clone(),
+            hook_id: hook.hook_id.clone(),
+            fired_by: ctx.fired_by,
+            task_id,
+            attempt_time,
+            rendered,
+        }
+    }
+
+    /// Creates a prepared task. The attempt's time is when it was prepared, as the task's `now` was.
+    pub async fn create(&self, prepared: Prepared) -> Attempt {
+        let Prepared { hook_group_id, hook_id, fired_by, task_id, attempt_time, rendered } = prepared;
         let last_fire = |error: String| LastFire {
-            hook_group_id: hook.hook_group_id.to_string(),
-            hook_id: hook.hook_id.to_string(),
-            fired_by: ctx.fired_by.as_str().to_owned(),
+            hook_group_id: hook_group_id.to_string(),
+            hook_id: hook_id.to_string(),
+            fired_by: fired_by.as_str().to_owned(),
             task_id: task_id.to_string(),
             task_create_time: attempt_time,
             result: if error.is_empty() { "success" } else { "error" }.to_owned(),
             error: cap_error(error),
         };
-        let rendered = tracing::info_span!("render")
-            .in_scope(|| render_task(&hook.task, &ctx.to_json(&task_id, now), &task_id, now));
         let task = match rendered {
             Ok(Some(task)) => task,
             Ok(None) => {
-                self.metrics.fire(ctx.fired_by, FireResult::Declined);
+                self.metrics.fire(fired_by, FireResult::Declined);
                 tracing::info!(%task_id, result = "declined", "hook fire");
                 return Attempt { result: Ok(FireOutcome::Declined), last_fire: None };
             }
             Err(source) => {
-                self.metrics.fire(ctx.fired_by, FireResult::Error);
+                self.metrics.fire(fired_by, FireResult::Error);
                 tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
                 let lf = last_fire(source.to_string());
                 return Attempt { result: Err(FireError::Render { task_id, source }), last_fire: Some(lf) };
             }
         };
         let started = std::time::Instant::now();
-        let create = self.sink.create_task(&hook.hook_group_id, &hook.hook_id, &task_id, &task);
+        let create = self.sink.create_task(&hook_group_id, &hook_id, &task_id, &task);
         let created = create.instrument(tracing::info_span!("create_task", sink = self.sink.name())).await;
         self.metrics.task_create(self.sink.name(), started.elapsed());
         match created {
             Ok(()) => {
-                self.metrics.fire(ctx.fired_by, FireResult::Success);
+                self.metrics.fire(fired_by, FireResult::Success);
                 tracing::info!(%task_id, result = "success", sink = self.sink.name(), "hook fire");
                 let lf = last_fire(String::new());
                 Attempt { result: Ok(FireOutcome::Created { task_id }), last_fire: Some(lf) }
             }
             Err(source) => {
-                self.metrics.fire(ctx.fired_by, FireResult::Error);
+                self.metrics.fire(fired_by, FireResult::Error);
                 tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
                 let lf = last_fire(source.to_string());
                 Attempt { result: Err(FireError::CreateTask { task_id, source }), last_fire: Some(lf) }
@@ -276,14 +302,26 @@ impl Firer {
     }
 }
 
+/// A rendered fire waiting to be created: see [`Firer::prepare`].
+#[derive(Debug)]
+#[must_use = "a prepared fire must be created"]
+pub struct Prepared {
+    hook_group_id: HookGroupId,
+    hook_id: HookId,
+    fired_by: FiredBy,
+    task_id: TaskId,
+    attempt_time: DateTime<Utc>,
+    rendered: Result<Option<Map<String, Value>>, RenderError>,
+}
+
 #[tracing::instrument(name = "record_last_fire", skip_all)]
 async fn record(conn: &mut AsyncPgConnection, last_fire: &LastFire) -> Result<(), StorageError> {
-    if record_last_fire(conn, last_fire).await? == Recorded::HookGone {
-        tracing::info!(
-            hook_group_id = %last_fire.hook_group_id,
-            hook_id = %last_fire.hook_id,
-            "hook removed while firing; its last fire is not kept"
-        );
-    }
-    Ok(())
+    record_last_fire(conn, last_fire).await.map(drop)
+}
+
+fn record_last_fires<'c>(
+    conn: &'c mut AsyncPgConnection,
+    fires: &'c [LastFire],
+) -> BoxFuture<'c, Result<Vec<Recorded>, StorageError>> {
+    Box::pin(last_fires::record_last_fires_of_existing_hooks(conn, fires))
 }

@@ -31,7 +31,7 @@ pub mod time;
 pub mod trigger_schema;
 
 pub use error::ValidationError;
-pub use fire::{Attempt, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer};
+pub use fire::{Attempt, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer, Prepared};
 pub use hook::{Binding, ExchangeDenylist, Hook, HookDefinition, HookInput, HookMetadata};
 pub use ids::{HookGroupId, HookId, TaskId};
 pub use secret::SecretString;

@@ -7,7 +7,9 @@ use chrono::{TimeZone, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use hooks_core::storage::embedded_tasks::{Inserted, insert_task, tasks_of_hook};
 use hooks_core::storage::hooks::{CreateOutcome, create_hook, delete_hook, find_hook};
-use hooks_core::storage::last_fires::{LastFire, Recorded, list_last_fires, record_last_fire};
+use hooks_core::storage::last_fires::{
+    LastFire, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks,
+};
 use hooks_core::storage::{self, audit};
 use serde_json::json;
 use test_support::TestDb;
@@ -161,6 +163,33 @@ async fn last_fires_of_a_removed_hook_are_not_kept() {
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
     assert_eq!(record_last_fire(&mut conn, &fire("g", "gone", "t1", "success", "")).await.unwrap(), Recorded::HookGone);
+}
+
+#[tokio::test]
+async fn a_batch_of_last_fires_skips_removed_hooks_and_keeps_the_last_attempt_of_a_task_id() {
+    let db = TestDb::new().await;
+    let mut conn = db.pool.get().await.unwrap();
+    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
+        .await
+        .unwrap();
+    let batch = [
+        fire("g", "h", "t1", "error", "503"),
+        fire("g", "gone", "t2", "success", ""),
+        fire("g", "h", "t3", "success", ""),
+        // The same taskId twice in one batch (a statement may not update a row twice): the later one wins.
+        fire("g", "h", "t1", "success", ""),
+    ];
+    let recorded = record_last_fires_of_existing_hooks(&mut conn, &batch).await.unwrap();
+    assert_eq!(recorded, [Recorded::Written, Recorded::HookGone, Recorded::Written, Recorded::Written]);
+    let mut fires: Vec<(String, String)> = list_last_fires(&mut conn, "g", "h", 10, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.task_id, f.result))
+        .collect();
+    fires.sort();
+    assert_eq!(fires, [("t1".to_owned(), "success".to_owned()), ("t3".to_owned(), "success".to_owned())]);
+    assert!(list_last_fires(&mut conn, "g", "gone", 10, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]

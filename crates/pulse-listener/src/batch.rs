@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use diesel_async::AsyncConnection as _;
+use hooks_core::storage::last_fires::record_last_fires_of_existing_hooks;
 use hooks_core::storage::pulse::{PulseFire, finish_pulse_fires, insert_pulse_fires};
 use hooks_core::storage::{Pool, StorageError};
 use hooks_core::{Attempt, FireError, FireOutcome};
@@ -121,22 +122,21 @@ async fn write_records(pool: Pool, jobs: Arc<Mutex<UnboundedReceiver<Record>>>) 
             attempts.push(record.attempt);
             waiting.push(record.done);
         }
+        let mut results = Vec::with_capacity(attempts.len());
+        let mut fires = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            let (result, last_fire) = attempt.into_parts();
+            results.push(result);
+            fires.extend(last_fire);
+        }
         let result: Result<Vec<Result<FireOutcome, FireError>>, BatchError> = async {
             let mut conn = pool.get().await.map_err(StorageError::from)?;
-            let outcomes = conn
-                .transaction::<_, StorageError, _>(async |tx| {
-                    let mut outcomes = Vec::with_capacity(attempts.len());
-                    for attempt in attempts {
-                        match attempt.record(tx).await {
-                            Err(FireError::Storage(e)) => return Err(e),
-                            outcome => outcomes.push(outcome),
-                        }
-                    }
-                    finish_pulse_fires(tx, &keys).await?;
-                    Ok(outcomes)
-                })
-                .await?;
-            Ok(outcomes)
+            conn.transaction::<_, StorageError, _>(async |tx| {
+                record_last_fires_of_existing_hooks(tx, &fires).await?;
+                finish_pulse_fires(tx, &keys).await
+            })
+            .await?;
+            Ok(results)
         }
         .await;
         match result {

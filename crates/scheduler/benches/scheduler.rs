@@ -89,14 +89,22 @@ async fn lag_every_second(hooks: usize, seconds: u64) {
     let window_end = Utc::now();
 
     let rows = fired(&db).await;
-    let mut lags: Vec<f64> = Vec::new();
+    // Slots from before the scheduler started were missed, not late: the first pass fires them as catch-up and
+    // they are reported apart from the on-time slots.
+    let (mut lags, mut catch_up): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     let mut per_hook: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
     for r in &rows {
         let slot: DateTime<Utc> = r.slot.parse().unwrap();
-        lags.push((r.created - slot).num_microseconds().unwrap() as f64 / 1000.0);
+        let lag = (r.created - slot).num_microseconds().unwrap() as f64 / 1000.0;
+        if slot > window_start {
+            lags.push(lag)
+        } else {
+            catch_up.push(lag)
+        }
         per_hook.entry(r.hook_id.clone()).or_default().push(slot);
     }
     lags.sort_by(f64::total_cmp);
+    catch_up.sort_by(f64::total_cmp);
     // Every slot strictly inside the window must have fired for every hook.
     let first = window_start + TimeDelta::seconds(1);
     let last = window_end - TimeDelta::seconds(1);
@@ -114,10 +122,15 @@ async fn lag_every_second(hooks: usize, seconds: u64) {
         .count();
     println!(
         "| lag, {hooks} hooks every second for {seconds} s (embedded sink) | {} fires, {complete}/{hooks} hooks with every slot | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
-        rows.len(),
+        lags.len(),
         percentile(&lags, 0.5),
         percentile(&lags, 0.99),
         lags.last().copied().unwrap_or(f64::NAN),
+    );
+    println!(
+        "| the same, slots missed before the scheduler started (catch-up) | {} fires | all fired {:.1} ms after their slot |",
+        catch_up.len(),
+        catch_up.last().copied().unwrap_or(f64::NAN),
     );
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use hooks_core::crypto::Keyring;
 use hooks_core::notify::Notifier;
 use hooks_core::sink::TaskSink;
@@ -16,7 +16,7 @@ use hooks_core::slot::{CatchUp, slot_to_fire};
 use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, retry_slot_at};
 use hooks_core::storage::last_fires::{LastFire, record_last_fires};
 use hooks_core::storage::{Pool, StorageError};
-use hooks_core::{Attempt, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, time};
+use hooks_core::{Attempt, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, Prepared, time};
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 
@@ -27,13 +27,25 @@ pub struct SchedulerOptions {
     pub catch_up: CatchUp,
     /// How many due hooks one claim takes.
     pub batch_size: usize,
-    /// How many tasks are created at once.
+    /// How many tasks are created at once, per batch.
     pub concurrency: usize,
+    /// How many batches are claimed and fired at once: while one batch waits for its slot or settles, the next
+    /// is claimed.
+    pub workers: usize,
+    /// How long before its slot a hook is claimed and its fire prepared, so that the slot's second is spent
+    /// creating tasks rather than reading rows.
+    pub claim_ahead: Duration,
 }
 
 impl Default for SchedulerOptions {
     fn default() -> Self {
-        Self { catch_up: CatchUp::Latest, batch_size: 500, concurrency: 64 }
+        Self {
+            catch_up: CatchUp::Latest,
+            batch_size: 500,
+            concurrency: 64,
+            workers: 4,
+            claim_ahead: Duration::from_millis(500),
+        }
     }
 }
 
@@ -72,17 +84,18 @@ impl Scheduler {
         Self { pool, keyring, firer, notifier, options }
     }
 
-    /// Claims one batch of due hooks, fires them, records the fires and advances their slots, all in one
-    /// transaction. Returns how many hooks were claimed (0: nothing was due).
+    /// Claims one batch of hooks due now or within `claim_ahead`, fires each at its slot, records the fires and
+    /// advances their slots, all in one transaction. Returns how many hooks were claimed (0: nothing was due).
     pub async fn run_next(&self) -> Result<usize, StorageError> {
         let now = Utc::now();
+        let horizon = now + TimeDelta::from_std(self.options.claim_ahead).unwrap_or_default();
         let mut conn = self.pool.get().await?;
         // The claim's row locks are held until this transaction ends: each slot is fired, recorded and advanced
         // by exactly one replica. A crash before commit leaves the slot due; the re-fire renders the identical
         // task under the same taskId, which the queue accepts as the same task.
         conn.transaction::<_, StorageError, _>(async |tx| {
             let limit = i64::try_from(self.options.batch_size).unwrap_or(i64::MAX);
-            let rows = claim_due_hooks(tx, now, limit).await?;
+            let rows = claim_due_hooks(tx, horizon, limit).await?;
             let claimed = rows.len();
             let mut planned = Vec::with_capacity(claimed);
             for row in rows {
@@ -90,6 +103,8 @@ impl Scheduler {
                 match row.into_hook(&self.keyring) {
                     Ok(hook) => {
                         let due = due.unwrap_or(now);
+                        // Missed slots are judged against the present, not the horizon: a slot a little late
+                        // still fires rather than being skipped for one claimed ahead.
                         let (slot, skipped) = slot_to_fire(&hook.definition.schedule, due, now, self.options.catch_up);
                         if skipped > 0 {
                             tracing::warn!(hook_group_id = %g, hook_id = %h, skipped, slot = %time::to_json(slot), "missed slots skipped");
@@ -103,17 +118,28 @@ impl Scheduler {
                     }
                 }
             }
-            let attempts: Vec<(Planned, Attempt)> = futures::stream::iter(planned)
-                .map(|p| async move {
-                    let hook = &p.hook;
+            // Rendered now, ahead of the slots: on the second only the task creations are left.
+            let prepared: Vec<(Planned, Prepared, tracing::Span)> = planned
+                .into_iter()
+                .map(|p| {
+                    let def = &p.hook.definition;
                     let opts = FireOptions {
-                        task_id: Some(hook.schedule_secret.task_id(&hook.definition.hook_group_id, &hook.definition.hook_id, p.slot)),
+                        task_id: Some(p.hook.schedule_secret.task_id(&def.hook_group_id, &def.hook_id, p.slot)),
                         now: Some(p.slot),
                     };
                     // One trace per slot, not one per batch.
-                    let def = &hook.definition;
                     let span = tracing::info_span!(parent: None, "slot", hook_group_id = %def.hook_group_id, hook_id = %def.hook_id, slot = %p.slot);
-                    let attempt = self.firer.attempt(def, FireContext::schedule(), opts).instrument(span).await;
+                    let prepared = span.in_scope(|| self.firer.prepare(def, FireContext::schedule(), opts));
+                    (p, prepared, span)
+                })
+                .collect();
+            let attempts: Vec<(Planned, Attempt)> = futures::stream::iter(prepared)
+                .map(|(p, prepared, span)| async move {
+                    // Claimed ahead: wait for the slot's second.
+                    if let Ok(early) = (p.slot - Utc::now()).to_std() {
+                        tokio::time::sleep(early).await;
+                    }
+                    let attempt = self.firer.create(prepared).instrument(span).await;
                     if let Ok(FireOutcome::Created { .. }) = attempt.result() {
                         // A slot fired early (it can't be) or on time counts as no lag.
                         self.firer.metrics().schedule_lag((Utc::now() - p.slot).to_std().unwrap_or_default());
@@ -123,6 +149,8 @@ impl Scheduler {
                 .buffer_unordered(self.options.concurrency)
                 .collect()
                 .await;
+            // Retries are timed from when the attempts ended, which may be after a wait for the slot.
+            let now = Utc::now();
             let mut fires = Vec::with_capacity(attempts.len());
             let mut moves = Vec::with_capacity(attempts.len());
             for (planned, attempt) in attempts {
@@ -196,8 +224,16 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Fires due hooks until `shutdown` resolves. A batch in flight is finished (and committed) first.
+    /// Fires due hooks until `shutdown` resolves, with `workers` batches at once. A batch in flight is finished
+    /// (and committed) first.
     pub async fn run(&self, wake: Arc<Notify>, shutdown: impl Future<Output = ()>) {
+        let shutdown = shutdown.shared();
+        let workers = (0..self.options.workers.max(1)).map(|_| self.work(&wake, shutdown.clone()));
+        futures::future::join_all(workers).await;
+    }
+
+    /// One worker: a batch, then sleep until the next may be due, a hook change or shutdown.
+    async fn work(&self, wake: &Notify, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut error_backoff = Duration::from_millis(100);
         loop {
@@ -228,9 +264,14 @@ impl Scheduler {
             Ok(mut conn) => earliest_due(&mut conn).await,
             Err(e) => Err(e.into()),
         };
+        let ahead = TimeDelta::from_std(self.options.claim_ahead).unwrap_or_default();
+        let now = Utc::now();
         match due {
-            // A due slot that was not claimed is held by another replica: look again shortly rather than spin.
-            Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(BUSY_RECHECK).clamp(BUSY_RECHECK, IDLE_RECHECK),
+            // Wake in time to claim it ahead of its slot.
+            Ok(Some(due)) if due - ahead > now => (due - ahead - now).to_std().unwrap_or_default().min(IDLE_RECHECK),
+            // Within reach but not claimed: another worker or replica holds it. Look again at the slot, or, once
+            // it is due, shortly (it is being fired now), rather than spin.
+            Ok(Some(due)) => (due - now).to_std().unwrap_or(BUSY_RECHECK).clamp(BUSY_RECHECK, IDLE_RECHECK),
             Ok(None) => IDLE_RECHECK,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the next due slot");

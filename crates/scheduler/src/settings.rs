@@ -29,9 +29,16 @@ pub struct Settings {
     /// How many due hooks one claim takes.
     #[arg(long, env = "HOOKS_SCHEDULER_BATCH", default_value_t = 500)]
     pub batch_size: usize,
-    /// How many tasks are created at once.
+    /// How many tasks are created at once, per batch.
     #[arg(long, env = "HOOKS_SCHEDULER_CONCURRENCY", default_value_t = 64)]
     pub concurrency: usize,
+    /// How many batches are claimed and fired at once.
+    #[arg(long, env = "HOOKS_SCHEDULER_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+    /// How long before its slot a hook is claimed, so its fire is ready on the second (e.g. `500ms`; `0s`: at
+    /// the slot).
+    #[arg(long, env = "HOOKS_SCHEDULER_CLAIM_AHEAD", default_value = "500ms")]
+    pub claim_ahead: String,
     /// Last fires older than this are deleted (once a day, and shortly after start), e.g. `1year`, `90days`.
     #[arg(long, env = "HOOKS_LAST_FIRES_RETENTION", default_value = "1year")]
     pub last_fires_retention: String,
@@ -57,7 +64,22 @@ impl Settings {
         };
         anyhow::ensure!(self.batch_size > 0, "--batch-size / HOOKS_SCHEDULER_BATCH must be at least 1");
         anyhow::ensure!(self.concurrency > 0, "--concurrency / HOOKS_SCHEDULER_CONCURRENCY must be at least 1");
-        Ok(SchedulerOptions { catch_up, batch_size: self.batch_size, concurrency: self.concurrency })
+        anyhow::ensure!(self.workers > 0, "--workers / HOOKS_SCHEDULER_WORKERS must be at least 1");
+        let claim_ahead = humantime::parse_duration(&self.claim_ahead)
+            .map_err(|e| anyhow::anyhow!("--claim-ahead / HOOKS_SCHEDULER_CLAIM_AHEAD {:?}: {e}", self.claim_ahead))?;
+        // Locks are held from the claim to the slot: longer than this would stall updates to the hook.
+        anyhow::ensure!(
+            claim_ahead <= std::time::Duration::from_secs(5),
+            "--claim-ahead / HOOKS_SCHEDULER_CLAIM_AHEAD {:?} is longer than the 5s allowed",
+            self.claim_ahead
+        );
+        Ok(SchedulerOptions {
+            catch_up,
+            batch_size: self.batch_size,
+            concurrency: self.concurrency,
+            workers: self.workers,
+            claim_ahead,
+        })
     }
 
     /// When last fires expire, or an error naming the bad flag.

@@ -39,6 +39,26 @@ async fn a_due_slot_fires_with_the_slot_as_now_and_the_hook_moves_to_its_next_sl
 }
 
 #[tokio::test]
+async fn a_slot_claimed_ahead_is_created_on_its_second_not_before() {
+    let env = Env::new().await;
+    env.hook("soon", &["0 0 0 1 1 *"], json!({})).await;
+    // Due 300 ms from now, within the default 500 ms claim-ahead: this pass claims it, waits, then fires.
+    let slot = DateTime::from_timestamp_millis((Utc::now() + TimeDelta::milliseconds(300)).timestamp_millis()).unwrap();
+    env.set_next("soon", slot).await;
+    let claimed = env.scheduler(SchedulerOptions::default()).run_next().await.unwrap();
+    assert_eq!(claimed, 1);
+    let requests = env.fake.create_task_requests();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].received >= slot, "created at {:?}, before its slot {slot:?}", requests[0].received);
+    assert_eq!(requests[0].task["slot"], hooks_core::time::to_json(slot));
+
+    // With no claim-ahead, the same pass finds nothing due yet.
+    env.set_next("soon", Utc::now() + TimeDelta::milliseconds(300)).await;
+    let options = SchedulerOptions { claim_ahead: Duration::ZERO, ..SchedulerOptions::default() };
+    assert_eq!(env.scheduler(options).run_next().await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn nothing_fires_before_its_slot_and_unscheduled_hooks_never_fire() {
     let env = Env::new().await;
     env.hook("future", &["0 0 0 1 1 *"], json!({})).await;

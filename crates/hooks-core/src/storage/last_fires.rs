@@ -77,12 +77,87 @@ pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> 
     .bind::<Text, _>(&fire.error)
     .execute(conn)
     .await;
-    match result {
-        Ok(0) => Ok(Recorded::HookGone),
-        Ok(_) => Ok(Recorded::Written),
+    let recorded = match result {
+        Ok(0) => Recorded::HookGone,
+        Ok(_) => Recorded::Written,
         // The hook was removed while it fired; its last fires went with it.
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => {
-            Ok(Recorded::HookGone)
+            Recorded::HookGone
+        }
+        Err(e) => return Err(e.into()),
+    };
+    log_if_gone(fire, recorded);
+    Ok(recorded)
+}
+
+fn log_if_gone(fire: &LastFire, recorded: Recorded) {
+    if recorded == Recorded::HookGone {
+        tracing::info!(
+            hook_group_id = %fire.hook_group_id,
+            hook_id = %fire.hook_id,
+            "hook removed while firing; its last fire is not kept"
+        );
+    }
+}
+
+/// [`record_last_fire`] for many attempts in one statement, answering each in order. Should a hook be removed
+/// in the instant between the statement's check and its insert, the foreign key fails the statement and each
+/// attempt is recorded on its own instead (on a connection inside a transaction, that failure aborts the
+/// transaction and is returned, for the caller to retry).
+#[tracing::instrument(name = "db.record_last_fires_of_existing_hooks", skip_all)]
+pub async fn record_last_fires_of_existing_hooks(
+    conn: &mut AsyncPgConnection,
+    fires: &[LastFire],
+) -> Result<Vec<Recorded>, StorageError> {
+    use diesel::sql_types::{Array, Text, Timestamptz};
+    #[derive(QueryableByName, PartialEq, Eq, Hash)]
+    struct Key {
+        #[diesel(sql_type = Text)]
+        hook_group_id: String,
+        #[diesel(sql_type = Text)]
+        hook_id: String,
+        #[diesel(sql_type = Text)]
+        task_id: String,
+    }
+    // One statement may not update a row twice: of attempts sharing a taskId, the last one is written.
+    let key = |f: &LastFire| (f.hook_group_id.clone(), f.hook_id.clone(), f.task_id.clone());
+    let mut last_of: std::collections::HashMap<_, &LastFire> = std::collections::HashMap::new();
+    for f in fires {
+        last_of.insert(key(f), f);
+    }
+    let unique: Vec<&LastFire> = last_of.into_values().collect();
+    let column = |get: fn(&LastFire) -> &str| unique.iter().map(|f| get(f)).collect::<Vec<_>>();
+    let written = diesel::sql_query(
+        "INSERT INTO last_fires (hook_group_id, hook_id, fired_by, task_id, task_create_time, result, error) \
+         SELECT v.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], \
+         $7::text[]) AS v(g, h, f, t, c, r, e) \
+         WHERE EXISTS (SELECT 1 FROM hooks WHERE hook_group_id = v.g AND hook_id = v.h) \
+         ON CONFLICT (hook_group_id, hook_id, task_id) DO UPDATE \
+         SET fired_by = EXCLUDED.fired_by, result = EXCLUDED.result, error = EXCLUDED.error \
+         RETURNING hook_group_id, hook_id, task_id",
+    )
+    .bind::<Array<Text>, _>(column(|f| &f.hook_group_id))
+    .bind::<Array<Text>, _>(column(|f| &f.hook_id))
+    .bind::<Array<Text>, _>(column(|f| &f.fired_by))
+    .bind::<Array<Text>, _>(column(|f| &f.task_id))
+    .bind::<Array<Timestamptz>, _>(unique.iter().map(|f| f.task_create_time).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(column(|f| &f.result))
+    .bind::<Array<Text>, _>(column(|f| &f.error))
+    .load::<Key>(conn)
+    .await;
+    match written {
+        Ok(keys) => {
+            let written: std::collections::HashSet<_> =
+                keys.into_iter().map(|k| (k.hook_group_id, k.hook_id, k.task_id)).collect();
+            let recorded = |f| if written.contains(&key(f)) { Recorded::Written } else { Recorded::HookGone };
+            Ok(fires.iter().map(|f| (f, recorded(f))).inspect(|(f, r)| log_if_gone(f, *r)).map(|(_, r)| r).collect())
+        }
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => {
+            let mut answers = Vec::with_capacity(fires.len());
+            for f in fires {
+                answers.push(record_last_fire(conn, f).await?);
+            }
+            Ok(answers)
         }
         Err(e) => Err(e.into()),
     }

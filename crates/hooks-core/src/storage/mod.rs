@@ -1,6 +1,7 @@
 //! Postgres storage: the connection pool, migrations, and one module of plain async functions per table.
 
 pub mod audit;
+pub mod batch;
 pub mod embedded_tasks;
 pub mod hooks;
 pub mod last_fires;
@@ -38,6 +39,9 @@ pub enum StorageError {
     /// Applying migrations failed.
     #[error("database migration failed: {0}")]
     Migration(String),
+    /// A batched write failed (the same error answers every caller in the batch).
+    #[error("{0}")]
+    Batch(#[from] std::sync::Arc<StorageError>),
     /// A stored row could not be turned back into a valid value (for example a sealed secret whose key is gone).
     #[error("stored data for {what} is unusable: {problem}")]
     Corrupt {

@@ -1,0 +1,76 @@
+//! Group commit: many callers' rows are written by one background writer, whatever is waiting in one statement
+//! (no timer: a row alone waits for no one). Under load one round trip and one commit serve many callers.
+
+use std::sync::Arc;
+
+use diesel_async::AsyncPgConnection;
+use futures::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Pool, StorageError};
+
+/// Writes a batch in one statement, answering each item in order.
+pub type WriteBatch<T, R> =
+    for<'c> fn(&'c mut AsyncPgConnection, &'c [T]) -> BoxFuture<'c, Result<Vec<R>, StorageError>>;
+
+struct Pending<T, R> {
+    item: T,
+    done: oneshot::Sender<Result<R, Arc<StorageError>>>,
+}
+
+/// A handle on one background writer; clones share it. The writer stops when the last handle is dropped.
+pub struct Batcher<T, R> {
+    queue: mpsc::UnboundedSender<Pending<T, R>>,
+}
+
+impl<T, R> Clone for Batcher<T, R> {
+    fn clone(&self) -> Self {
+        Self { queue: self.queue.clone() }
+    }
+}
+
+impl<T: Send + Sync + 'static, R: Send + 'static> Batcher<T, R> {
+    /// Starts a writer on the current Tokio runtime, writing at most `max_batch` items per statement.
+    pub fn spawn(pool: Pool, max_batch: usize, write: WriteBatch<T, R>) -> Self {
+        let (queue, pending) = mpsc::unbounded_channel();
+        tokio::spawn(write_batches(pool, pending, max_batch.max(1), write));
+        Self { queue }
+    }
+
+    /// Hands `item` to the writer and waits for its answer. A failed statement fails every item in it.
+    pub async fn write(&self, item: T) -> Result<R, Arc<StorageError>> {
+        let stopped = || Arc::new(StorageError::Pool("the batch writer stopped".into()));
+        let (done, answer) = oneshot::channel();
+        self.queue.send(Pending { item, done }).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_batches<T: Sync, R>(
+    pool: Pool,
+    mut pending: mpsc::UnboundedReceiver<Pending<T, R>>,
+    max_batch: usize,
+    write: WriteBatch<T, R>,
+) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while pending.recv_many(&mut batch, max_batch).await > 0 {
+        let (items, waiting): (Vec<T>, Vec<_>) = batch.drain(..).map(|p| (p.item, p.done)).unzip();
+        let written = async {
+            let mut conn = pool.get().await?;
+            write(&mut conn, &items).await
+        };
+        match written.await {
+            Ok(answers) => {
+                for (done, answer) in waiting.into_iter().zip(answers) {
+                    let _ = done.send(Ok(answer));
+                }
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                for done in waiting {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
