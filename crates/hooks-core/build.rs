@@ -20,9 +20,11 @@ fn main() {
         Ok(commit) if !commit.trim().is_empty() => commit.trim().to_owned(),
         _ => {
             // Build again when HEAD moves: HEAD itself (a checkout) and the branch it points at (a commit).
+            // Only files that exist: cargo takes a missing one as changed, and would rebuild every time.
             for path in [git(&["rev-parse", "--git-path", "HEAD"]), git(&["rev-parse", "--git-path", "packed-refs"])]
                 .into_iter()
                 .flatten()
+                .filter(|p| Path::new(p).exists())
             {
                 println!("cargo:rerun-if-changed={path}");
             }

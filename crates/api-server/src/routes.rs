@@ -132,8 +132,8 @@ async fn hook_call(
 }
 
 async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core::Hook, ApiError> {
-    let mut conn = st.conn(call).await?;
-    store::find_hook(&mut conn, &st.keyring, g, h)
+    st.hooks
+        .find(g, h)
         .await
         .map_err(|e| internal(call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))

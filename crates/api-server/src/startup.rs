@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
 use hooks_core::pulse::{HookChangePublisher, Names, PublisherTask};
+use hooks_core::storage::hooks::HookFinder;
 use hooks_core::{Firer, hook_files, shutdown};
 
 use crate::Settings;
@@ -79,6 +80,7 @@ impl Application {
             started: Instant::now(),
             firer: Firer::new(sink, pool.clone()).with_metrics(metrics.clone()),
             health: Health::new(pool.clone()),
+            hooks: HookFinder::new(pool.clone(), keyring.clone()),
             metrics,
             pool,
             keyring,

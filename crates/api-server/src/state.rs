@@ -7,6 +7,7 @@ use hooks_core::crypto::Keyring;
 use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
 use hooks_core::pulse::HookChangePublisher;
+use hooks_core::storage::hooks::HookFinder;
 use hooks_core::storage::{Pool, PooledConnection};
 use hooks_core::{ExchangeDenylist, Firer};
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub pool: Pool,
     /// Keys for secrets at rest.
     pub keyring: Arc<Keyring>,
+    /// Reads hooks for concurrent requests in shared queries.
+    pub hooks: HookFinder,
     /// Fires hooks for triggerHook and webhooks.
     pub firer: Firer,
     /// Exchanges hooks may not bind to.

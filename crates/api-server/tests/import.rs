@@ -52,7 +52,7 @@ fn lines(out: &str) -> Vec<&str> {
     lines
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the import blocks one thread; the source server runs on the other
 async fn import_copies_every_hook_once_and_brings_over_later_changes() {
     let source = TestApp::spawn().await;
     let hooks = source.hooks();
@@ -101,7 +101,7 @@ async fn import_copies_every_hook_once_and_brings_over_later_changes() {
     assert_eq!(target.hook("other", "c").await.unwrap().definition.metadata.description, "changed");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)] // the import blocks one thread; the source server runs on the other
 async fn import_without_the_scopes_to_list_fails_saying_so() {
     let source = TestApp::spawn().await;
     let target = Target::new().await;

@@ -225,7 +225,7 @@ impl Firer {
     ) -> Result<FireOutcome, FireError> {
         let Attempt { result, last_fire } = self.attempt(hook, ctx, opts).await;
         if let Some(last_fire) = last_fire {
-            let recorded = self.last_fires.write(last_fire).instrument(tracing::info_span!("record_last_fire")).await;
+            let recorded = self.last_fires.submit(last_fire).instrument(tracing::info_span!("record_last_fire")).await;
             recorded.map_err(StorageError::from)?;
         }
         result

@@ -6,7 +6,7 @@ mod common;
 use chrono::{TimeZone, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use hooks_core::storage::embedded_tasks::{Inserted, insert_task, tasks_of_hook};
-use hooks_core::storage::hooks::{CreateOutcome, create_hook, delete_hook, find_hook};
+use hooks_core::storage::hooks::{CreateOutcome, HookFinder, create_hook, delete_hook, find_hook, find_hook_rows};
 use hooks_core::storage::last_fires::{
     LastFire, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks,
 };
@@ -190,6 +190,36 @@ async fn a_batch_of_last_fires_skips_removed_hooks_and_keeps_the_last_attempt_of
     fires.sort();
     assert_eq!(fires, [("t1".to_owned(), "success".to_owned()), ("t3".to_owned(), "success".to_owned())]);
     assert!(list_last_fires(&mut conn, "g", "gone", 10, None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn hooks_found_together_answer_each_caller_including_a_repeated_or_missing_hook() {
+    let db = TestDb::new().await;
+    let keyring = std::sync::Arc::new(common::keyring());
+    let mut conn = db.pool.get().await.unwrap();
+    for (g, h) in [("g", "a"), ("g", "b"), ("other", "a")] {
+        create_hook(&mut conn, &keyring, &common::definition(g, h, json!({})), "c", Utc::now()).await.unwrap();
+    }
+    let keys: Vec<(String, String)> = [("g", "b"), ("g", "missing"), ("other", "a"), ("g", "b"), ("other", "b")]
+        .iter()
+        .map(|(g, h)| ((*g).to_owned(), (*h).to_owned()))
+        .collect();
+    let found: Vec<Option<String>> = find_hook_rows(&mut conn, &keys)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.map(|r| format!("{}/{}", r.hook_group_id, r.hook_id)))
+        .collect();
+    let expected = [Some("g/b"), None, Some("other/a"), Some("g/b"), None];
+    assert_eq!(found, expected.map(|e| e.map(str::to_owned)));
+
+    // Through the batching finder, as the API reads them: each read sees what was committed before it.
+    let finder = HookFinder::new(db.pool.clone(), keyring.clone());
+    let (a, missing) = tokio::join!(finder.find("g", "a"), finder.find("g", "nope"));
+    assert_eq!(a.unwrap().unwrap().definition.hook_id.as_str(), "a");
+    assert!(missing.unwrap().is_none());
+    assert!(delete_hook(&mut conn, "g", "a", "c").await.unwrap());
+    assert!(finder.find("g", "a").await.unwrap().is_none());
 }
 
 #[tokio::test]

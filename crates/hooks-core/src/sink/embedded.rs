@@ -50,7 +50,7 @@ impl TaskSink for EmbeddedSink {
             hook_id: hook_id.to_string(),
             definition: Value::Object(task.clone()),
         };
-        let written = self.writer.write(task).await;
+        let written = self.writer.submit(task).await;
         match written.map_err(|e| CreateTaskError::Unavailable { status: None, message: e.to_string() })? {
             Inserted::Stored => {
                 tracing::info!(%hook_group_id, %hook_id, %task_id, "task created (embedded sink)");

@@ -1,5 +1,6 @@
-//! Group commit: many callers' rows are written by one background writer, whatever is waiting in one statement
-//! (no timer: a row alone waits for no one). Under load one round trip and one commit serve many callers.
+//! Batched statements: many callers' rows are written (or read) by one background task, whatever is waiting in one
+//! statement (no timer: a caller alone waits for no one). Under load one round trip, and for writes one commit,
+//! serve many callers.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Pool, StorageError};
 
-/// Writes a batch in one statement, answering each item in order.
+/// Runs a batch as one statement, answering each item in order.
 pub type WriteBatch<T, R> =
     for<'c> fn(&'c mut AsyncPgConnection, &'c [T]) -> BoxFuture<'c, Result<Vec<R>, StorageError>>;
 
@@ -37,8 +38,8 @@ impl<T: Send + Sync + 'static, R: Send + 'static> Batcher<T, R> {
         Self { queue }
     }
 
-    /// Hands `item` to the writer and waits for its answer. A failed statement fails every item in it.
-    pub async fn write(&self, item: T) -> Result<R, Arc<StorageError>> {
+    /// Hands `item` to the background task and waits for its answer. A failed statement fails every item in it.
+    pub async fn submit(&self, item: T) -> Result<R, Arc<StorageError>> {
         let stopped = || Arc::new(StorageError::Pool("the batch writer stopped".into()));
         let (done, answer) = oneshot::channel();
         self.queue.send(Pending { item, done }).map_err(|_| stopped())?;

@@ -3,10 +3,13 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use futures::future::BoxFuture;
 use serde_json::Value;
+use std::sync::Arc;
 
+use super::batch::Batcher;
 use super::schema::hooks;
-use super::{StorageError, audit};
+use super::{Pool, StorageError, audit};
 use crate::cron::Schedule;
 use crate::crypto::Keyring;
 use crate::hook::{Binding, Hook, HookDefinition, HookMetadata};
@@ -14,7 +17,7 @@ use crate::trigger_schema::TriggerSchema;
 use crate::{HookGroupId, HookId, SecretString};
 
 /// A row of `hooks` as stored.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = hooks, check_for_backend(diesel::pg::Pg))]
 pub struct HookRow {
     /// The group.
@@ -173,6 +176,66 @@ pub async fn find_hook(
 ) -> Result<Option<Hook>, StorageError> {
     let row = hooks::table.find((hook_group_id, hook_id)).select(HookRow::as_select()).first(conn).await.optional()?;
     row.map(|r| r.into_hook(keyring)).transpose()
+}
+
+/// The rows of many hooks in one query, answering each `(hookGroupId, hookId)` in order (`None`: no such hook).
+#[tracing::instrument(name = "db.find_hook_rows", skip_all)]
+pub async fn find_hook_rows(
+    conn: &mut AsyncPgConnection,
+    keys: &[(String, String)],
+) -> Result<Vec<Option<HookRow>>, StorageError> {
+    use diesel::sql_types::{Array, Text};
+    let groups: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let ids: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let rows: Vec<HookRow> = diesel::sql_query(
+        "SELECT hooks.* FROM hooks JOIN (SELECT DISTINCT g, h FROM unnest($1::text[], $2::text[]) AS k(g, h)) AS k \
+         ON hooks.hook_group_id = k.g AND hooks.hook_id = k.h",
+    )
+    .bind::<Array<Text>, _>(groups)
+    .bind::<Array<Text>, _>(ids)
+    .load(conn)
+    .await?;
+    let mut found: std::collections::HashMap<(String, String), HookRow> =
+        rows.into_iter().map(|r| ((r.hook_group_id.clone(), r.hook_id.clone()), r)).collect();
+    // A key asked twice gets the row twice: clone for all but its last asker.
+    let mut answers: Vec<Option<HookRow>> = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let asked_again = keys[i + 1..].contains(key);
+        answers.push(if asked_again { found.get(key).cloned() } else { found.remove(key) });
+    }
+    Ok(answers)
+}
+
+/// Finds hooks for many concurrent callers (API requests), one query serving whoever is waiting: under load a
+/// round trip serves many requests, alone a request waits for no one. Each read starts after its caller asked,
+/// so it sees every change committed before.
+#[derive(Clone)]
+pub struct HookFinder {
+    rows: Batcher<(String, String), Option<HookRow>>,
+    keyring: Arc<Keyring>,
+}
+
+/// The most hooks one query reads.
+const MAX_FIND_BATCH: usize = 128;
+
+impl HookFinder {
+    /// A finder reading through `pool`; its reader runs on the current Tokio runtime.
+    pub fn new(pool: Pool, keyring: Arc<Keyring>) -> Self {
+        Self { rows: Batcher::spawn(pool, MAX_FIND_BATCH, read_rows), keyring }
+    }
+
+    /// The hook, or `None` when there is no such hook.
+    pub async fn find(&self, hook_group_id: &str, hook_id: &str) -> Result<Option<Hook>, StorageError> {
+        let row = self.rows.submit((hook_group_id.to_owned(), hook_id.to_owned())).await?;
+        row.map(|r| r.into_hook(&self.keyring)).transpose()
+    }
+}
+
+fn read_rows<'c>(
+    conn: &'c mut AsyncPgConnection,
+    keys: &'c [(String, String)],
+) -> BoxFuture<'c, Result<Vec<Option<HookRow>>, StorageError>> {
+    Box::pin(find_hook_rows(conn, keys))
 }
 
 /// Replaces a hook's definition (metadata, task, bindings, schedule, trigger schema), moves it to the first slot
