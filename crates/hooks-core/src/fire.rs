@@ -240,9 +240,8 @@ impl Firer {
     /// Renders the task, creating nothing yet: the scheduler renders a slot's tasks ahead of the slot, so that on
     /// the second only [`Firer::create`] is left.
     pub fn prepare(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Prepared {
-        let attempt_time = time::now_millis();
         let task_id = opts.task_id.unwrap_or_else(TaskId::generate);
-        let now = opts.now.map(time::truncate_to_millis).unwrap_or(attempt_time);
+        let now = opts.now.map_or_else(time::now_millis, time::truncate_to_millis);
         let rendered = tracing::info_span!("render")
             .in_scope(|| render_task(&hook.task, &ctx.to_json(&task_id, now), &task_id, now));
         Prepared {
@@ -250,14 +249,15 @@ impl Firer {
             hook_id: hook.hook_id.clone(),
             fired_by: ctx.fired_by,
             task_id,
-            attempt_time,
             rendered,
         }
     }
 
-    /// Creates a prepared task. The attempt's time is when it was prepared, as the task's `now` was.
+    /// Creates a prepared task. The last fire's time is now, when the task is created (a slot's task is prepared
+    /// ahead of it).
     pub async fn create(&self, prepared: Prepared) -> Attempt {
-        let Prepared { hook_group_id, hook_id, fired_by, task_id, attempt_time, rendered } = prepared;
+        let Prepared { hook_group_id, hook_id, fired_by, task_id, rendered } = prepared;
+        let attempt_time = time::now_millis();
         let last_fire = |error: String| LastFire {
             hook_group_id: hook_group_id.to_string(),
             hook_id: hook_id.to_string(),
@@ -310,7 +310,6 @@ pub struct Prepared {
     hook_id: HookId,
     fired_by: FiredBy,
     task_id: TaskId,
-    attempt_time: DateTime<Utc>,
     rendered: Result<Option<Map<String, Value>>, RenderError>,
 }
 

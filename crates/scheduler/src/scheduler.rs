@@ -51,7 +51,8 @@ impl Default for SchedulerOptions {
 
 // With nothing scheduled, look again this often anyway (a missed NOTIFY costs at most this much delay).
 const IDLE_RECHECK: Duration = Duration::from_secs(60);
-const BUSY_RECHECK: Duration = Duration::from_millis(5);
+// A due slot held by another worker or replica is being fired: look again this often until it is settled.
+const BUSY_RECHECK: Duration = Duration::from_millis(50);
 // Backoff for a slot whose task creation failed transiently: 1 s, 2 s, 4 s, ... up to a minute.
 const RETRY_BASE: TimeDelta = TimeDelta::seconds(1);
 const RETRY_MAX: TimeDelta = TimeDelta::seconds(60);
@@ -69,6 +70,8 @@ pub struct Scheduler {
 struct Planned {
     hook: Hook,
     slot: DateTime<Utc>,
+    /// Not before this: the slot, or the retry time after a transient failure.
+    not_before: DateTime<Utc>,
 }
 
 impl Scheduler {
@@ -100,6 +103,7 @@ impl Scheduler {
             let mut planned = Vec::with_capacity(claimed);
             for row in rows {
                 let (g, h, due) = (row.hook_group_id.clone(), row.hook_id.clone(), row.next_scheduled_date);
+                let retry_at = row.schedule_retry_at;
                 match row.into_hook(&self.keyring) {
                     Ok(hook) => {
                         let due = due.unwrap_or(now);
@@ -109,7 +113,8 @@ impl Scheduler {
                         if skipped > 0 {
                             tracing::warn!(hook_group_id = %g, hook_id = %h, skipped, slot = %time::to_json(slot), "missed slots skipped");
                         }
-                        planned.push(Planned { hook, slot });
+                        let not_before = retry_at.map_or(slot, |r| r.max(slot));
+                        planned.push(Planned { hook, slot, not_before });
                     }
                     Err(e) => {
                         // Unusable until someone fixes it (e.g. its key was removed): look again in a minute.
@@ -135,8 +140,8 @@ impl Scheduler {
                 .collect();
             let attempts: Vec<(Planned, Attempt)> = futures::stream::iter(prepared)
                 .map(|(p, prepared, span)| async move {
-                    // Claimed ahead: wait for the slot's second.
-                    if let Ok(early) = (p.slot - Utc::now()).to_std() {
+                    // Claimed ahead: wait for the slot's second (or the retry's time).
+                    if let Ok(early) = (p.not_before - Utc::now()).to_std() {
                         tokio::time::sleep(early).await;
                     }
                     let attempt = self.firer.create(prepared).instrument(span).await;

@@ -65,6 +65,13 @@ impl Settings {
         anyhow::ensure!(self.batch_size > 0, "--batch-size / HOOKS_SCHEDULER_BATCH must be at least 1");
         anyhow::ensure!(self.concurrency > 0, "--concurrency / HOOKS_SCHEDULER_CONCURRENCY must be at least 1");
         anyhow::ensure!(self.workers > 0, "--workers / HOOKS_SCHEDULER_WORKERS must be at least 1");
+        // Each worker holds a connection while its batch fires; the task and last-fire writers need theirs too.
+        anyhow::ensure!(
+            self.workers + 2 <= self.common.database.db_pool_size,
+            "--workers / HOOKS_SCHEDULER_WORKERS ({}) must be at least 2 below --db-pool-size / HOOKS_DB_POOL_SIZE ({})",
+            self.workers,
+            self.common.database.db_pool_size
+        );
         let claim_ahead = humantime::parse_duration(&self.claim_ahead)
             .map_err(|e| anyhow::anyhow!("--claim-ahead / HOOKS_SCHEDULER_CLAIM_AHEAD {:?}: {e}", self.claim_ahead))?;
         // Locks are held from the claim to the slot: longer than this would stall updates to the hook.

@@ -59,6 +59,30 @@ async fn a_slot_claimed_ahead_is_created_on_its_second_not_before() {
 }
 
 #[tokio::test]
+async fn an_update_waiting_for_a_slot_claimed_ahead_moves_the_hook_past_that_slot() {
+    let env = Env::new().await;
+    env.hook("every-second", &["* * * * * *"], json!({})).await;
+    // A whole second at least 600 ms away, claimed at once with a 2 s claim-ahead.
+    let soon = Utc::now() + TimeDelta::milliseconds(1600);
+    let slot = DateTime::from_timestamp(soon.timestamp(), 0).unwrap();
+    env.set_next("every-second", slot).await;
+    let options = SchedulerOptions { claim_ahead: Duration::from_secs(2), ..SchedulerOptions::default() };
+    let scheduler = env.scheduler(options);
+    let updating = async {
+        // Starts before the slot and waits for the claim's lock: the new schedule must start after the slot that
+        // batch fires, not at it again.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(Utc::now() < slot);
+        env.reschedule("every-second", &["* * * * * *"]).await;
+    };
+    let (claimed, ()) = tokio::join!(scheduler.run_next(), updating);
+    assert_eq!(claimed.unwrap(), 1);
+    assert_eq!(env.fake.create_task_requests().len(), 1);
+    let next = env.next_of("every-second").await.unwrap();
+    assert!(next > slot, "the update put the hook back on the slot just fired ({next:?})");
+}
+
+#[tokio::test]
 async fn nothing_fires_before_its_slot_and_unscheduled_hooks_never_fire() {
     let env = Env::new().await;
     env.hook("future", &["0 0 0 1 1 *"], json!({})).await;

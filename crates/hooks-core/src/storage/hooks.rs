@@ -249,25 +249,34 @@ pub async fn update_hook_definition(
     now: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
     let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
-    let values = (
-        hooks::metadata.eq(to_json(&def.metadata)?),
-        hooks::task.eq(Value::Object(def.task.clone())),
-        hooks::bindings.eq(to_json(&def.bindings)?),
-        hooks::schedule.eq(to_json(&def.schedule.to_strings())?),
-        hooks::trigger_schema.eq(def.trigger_schema.as_value()),
-        hooks::next_scheduled_date.eq(def.schedule.next_after(now)),
-        hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
-        hooks::schedule_failures.eq(0),
-        hooks::updated.eq(now),
-    );
+    let (metadata, bindings, schedule) =
+        (to_json(&def.metadata)?, to_json(&def.bindings)?, to_json(&def.schedule.to_strings())?);
     conn.transaction::<_, StorageError, _>(async |conn| {
-        // Waits for the row lock of a scheduler batch holding this hook, so the new schedule starts from a settled
-        // slot.
-        let n = diesel::update(hooks::table.find((g, h))).set(values).execute(conn).await?;
-        if n == 1 {
-            audit::record(conn, g, h, client_id, "updated").await?;
+        // Waits for the row lock of a scheduler batch holding this hook (it may have claimed the hook ahead of its
+        // slot), and only then reads the clock: the new schedule starts after the slot that batch fired, never at it
+        // again.
+        let found: Option<String> =
+            hooks::table.find((g, h)).select(hooks::hook_id).for_no_key_update().first(conn).await.optional()?;
+        if found.is_none() {
+            return Ok(false);
         }
-        Ok(n == 1)
+        let settled = now.max(Utc::now());
+        diesel::update(hooks::table.find((g, h)))
+            .set((
+                hooks::metadata.eq(metadata),
+                hooks::task.eq(Value::Object(def.task.clone())),
+                hooks::bindings.eq(bindings),
+                hooks::schedule.eq(schedule),
+                hooks::trigger_schema.eq(def.trigger_schema.as_value()),
+                hooks::next_scheduled_date.eq(def.schedule.next_after(settled)),
+                hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
+                hooks::schedule_failures.eq(0),
+                hooks::updated.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        audit::record(conn, g, h, client_id, "updated").await?;
+        Ok(true)
     })
     .await
 }
