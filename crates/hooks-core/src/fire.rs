@@ -14,7 +14,7 @@ use crate::metrics::{FireResult, Metrics};
 use crate::render::{RenderError, render_task};
 use crate::sink::{CreateTaskError, TaskSink};
 use crate::storage::batch::Batcher;
-use crate::storage::last_fires::{self, LastFire, Recorded, cap_error, record_last_fire};
+use crate::storage::last_fires::{self, LastFire, Recorded, cap_error};
 use crate::storage::{Pool, StorageError};
 use crate::{HookGroupId, HookId, TaskId, time};
 
@@ -162,8 +162,8 @@ pub struct Firer {
 /// The most last fires one statement records.
 const MAX_LAST_FIRES_BATCH: usize = 256;
 
-/// A fire that has happened but is not yet recorded: the scheduler fires a claimed batch concurrently, then
-/// records every attempt on its claiming transaction.
+/// A fire that has happened but is not yet recorded: the scheduler and the Pulse listener fire concurrently, then
+/// record many attempts in one statement (see [`Attempt::into_parts`]).
 #[derive(Debug)]
 #[must_use = "an attempt must be recorded"]
 pub struct Attempt {
@@ -181,14 +181,6 @@ impl Attempt {
     /// many attempts in one statement.
     pub fn into_parts(self) -> (Result<FireOutcome, FireError>, Option<LastFire>) {
         (self.result, self.last_fire)
-    }
-
-    /// Writes the last-fire row (none for a declined fire) on `conn` and returns the fire's result.
-    pub async fn record(self, conn: &mut AsyncPgConnection) -> Result<FireOutcome, FireError> {
-        if let Some(last_fire) = &self.last_fire {
-            record(conn, last_fire).await?;
-        }
-        self.result
     }
 }
 
@@ -231,7 +223,7 @@ impl Firer {
         result
     }
 
-    /// Renders and creates the task without recording it; see [`Attempt::record`].
+    /// Renders and creates the task without recording it; see [`Attempt::into_parts`].
     #[tracing::instrument(name = "fire", skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id, fired_by = %ctx.fired_by))]
     pub async fn attempt(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Attempt {
         self.create(self.prepare(hook, ctx, opts)).await
@@ -311,11 +303,6 @@ pub struct Prepared {
     fired_by: FiredBy,
     task_id: TaskId,
     rendered: Result<Option<Map<String, Value>>, RenderError>,
-}
-
-#[tracing::instrument(name = "record_last_fire", skip_all)]
-async fn record(conn: &mut AsyncPgConnection, last_fire: &LastFire) -> Result<(), StorageError> {
-    record_last_fire(conn, last_fire).await.map(drop)
 }
 
 fn record_last_fires<'c>(
