@@ -182,8 +182,7 @@ impl Listener {
             changes_tx.clone(),
         );
         let mut handlers = JoinSet::new();
-        let mut writers = JoinSet::new();
-        let batcher = Batcher::start(&shared.pool, &mut writers);
+        let batcher = Batcher::start(&shared.pool);
         let mut sessions = 0u64;
         loop {
             let connection = tokio::select! {

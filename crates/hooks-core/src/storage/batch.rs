@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use diesel_async::AsyncPgConnection;
 use futures::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{Pool, StorageError};
 
@@ -19,7 +19,7 @@ struct Pending<T, R> {
     done: oneshot::Sender<Result<R, Arc<StorageError>>>,
 }
 
-/// A handle on one background writer; clones share it. The writer stops when the last handle is dropped.
+/// A handle on background writers; clones share them. The writers stop when the last handle is dropped.
 pub struct Batcher<T, R> {
     queue: mpsc::UnboundedSender<Pending<T, R>>,
 }
@@ -33,8 +33,18 @@ impl<T, R> Clone for Batcher<T, R> {
 impl<T: Send + Sync + 'static, R: Send + 'static> Batcher<T, R> {
     /// Starts a writer on the current Tokio runtime, writing at most `max_batch` items per statement.
     pub fn spawn(pool: Pool, max_batch: usize, write: WriteBatch<T, R>) -> Self {
+        Self::spawn_writers(pool, max_batch, 1, write)
+    }
+
+    /// Starts `writers` writers on the current Tokio runtime, each writing at most `max_batch` items per
+    /// statement. While one batch is being written the next can be: more throughput when round trips, not the
+    /// database, are the limit.
+    pub fn spawn_writers(pool: Pool, max_batch: usize, writers: usize, write: WriteBatch<T, R>) -> Self {
         let (queue, pending) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(pool, pending, max_batch.max(1), write));
+        let pending = Arc::new(Mutex::new(pending));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(write_batches(pool.clone(), pending.clone(), max_batch.max(1), write));
+        }
         Self { queue }
     }
 
@@ -49,12 +59,17 @@ impl<T: Send + Sync + 'static, R: Send + 'static> Batcher<T, R> {
 
 async fn write_batches<T: Sync, R>(
     pool: Pool,
-    mut pending: mpsc::UnboundedReceiver<Pending<T, R>>,
+    pending: Arc<Mutex<mpsc::UnboundedReceiver<Pending<T, R>>>>,
     max_batch: usize,
     write: WriteBatch<T, R>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
-    while pending.recv_many(&mut batch, max_batch).await > 0 {
+    loop {
+        // The lock is held only while taking a batch, so another writer takes the next while this one writes.
+        let taken = pending.lock().await.recv_many(&mut batch, max_batch).await;
+        if taken == 0 {
+            break;
+        }
         let (items, waiting): (Vec<T>, Vec<_>) = batch.drain(..).map(|p| (p.item, p.done)).unzip();
         let written = async {
             let mut conn = pool.get().await?;
