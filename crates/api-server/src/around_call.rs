@@ -1,5 +1,5 @@
 //! What wraps every call, whichever handler answers it: a span (one trace per request, joined to the caller's
-//! `x-taskcluster-trace-id`, which goes back with an `x-for-request-id`), the verifier hearing of a 5xx (so a
+//! `x-taskcluster-trace-id`, which goes back as `x-for-trace-id` with an `x-for-request-id`), the verifier hearing of a 5xx (so a
 //! client may resend the same signed request), and the Taskcluster error body for a body refused for its size.
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -30,13 +30,13 @@ pub async fn around_call(
     };
     let res = next.call(req).instrument(span.clone()).await?;
     let status = res.status();
-    let method = crate::metrics::api_method(res.request().method(), res.request().match_pattern().as_deref());
+    let method = crate::routes::api_method(res.request().method(), res.request().match_pattern().as_deref());
     span.record("otel.name", method);
     span.record("http.status", status.as_u16());
     let mut res = answer(res, method)?;
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&trace_id) {
-        headers.insert(HeaderName::from_static(TRACE_HEADER), value);
+        headers.insert(HeaderName::from_static("x-for-trace-id"), value);
     }
     if let Ok(value) = HeaderValue::from_str(TaskId::generate().as_str()) {
         headers.insert(HeaderName::from_static("x-for-request-id"), value);

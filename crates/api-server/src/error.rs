@@ -99,7 +99,8 @@ impl ResponseError for ApiError {
             self.message, self.info.method
         );
         let mut response = HttpResponse::build(self.code.status());
-        if self.code == ErrorCode::AuthenticationFailed {
+        // A wrong trigger token is not a Hawk failure: upstream sends no challenge there.
+        if self.code == ErrorCode::AuthenticationFailed && self.info.method != "triggerHookWithToken" {
             response.insert_header(("www-authenticate", "hawk"));
         }
         response.json(json!({

@@ -1,8 +1,9 @@
 //! The routes under `/api/hooks/v1`, one handler per API method, each checking in upstream's order: body, auth and
 //! scopes, URL parameters, query string, input, then the work.
 
+use actix_web::http::Method;
 use actix_web::web::{Bytes, Data, Path};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 use hooks_core::storage::hooks::{self as store, CreateOutcome};
 use hooks_core::storage::last_fires::{self, PageCursor};
 use hooks_core::{
@@ -20,33 +21,135 @@ use hooks_core::pulse::HookChange;
 /// Where the API's routes live.
 pub const API_PREFIX: &str = "/api/hooks/v1";
 
-/// Registers every route.
+/// A route: its path (under [`API_PREFIX`] for [`API_ROUTES`]), HTTP method, the API method's name (for metrics,
+/// spans and error bodies) and its handler.
+struct ApiRoute {
+    path: &'static str,
+    method: Method,
+    name: &'static str,
+    to: fn(actix_web::Route) -> actix_web::Route,
+}
+
+/// The routes outside the API.
+const ROOT_ROUTES: &[ApiRoute] = &[
+    ApiRoute { path: "/robots.txt", method: Method::GET, name: "robots", to: |r| r.to(robots) },
+    ApiRoute { path: "/__heartbeat__", method: Method::GET, name: "heartbeat", to: |r| r.to(heartbeat) },
+    ApiRoute { path: "/__lbheartbeat__", method: Method::GET, name: "lbheartbeat", to: |r| r.to(empty_object) },
+    ApiRoute { path: "/__version__", method: Method::GET, name: "version", to: |r| r.to(version) },
+    ApiRoute { path: "/schemas/hooks/v1/{file}", method: Method::GET, name: "schema", to: |r| r.to(schema) },
+    ApiRoute { path: "/metrics", method: Method::GET, name: "metrics", to: |r| r.to(crate::metrics::serve) },
+];
+
+const HOOK: &str = "/hooks/{hookGroupId}/{hookId}";
+
+/// The API's routes, under [`API_PREFIX`].
+const API_ROUTES: &[ApiRoute] = &[
+    ApiRoute { path: "/ping", method: Method::GET, name: "ping", to: |r| r.to(ping) },
+    ApiRoute { path: "/__lbheartbeat__", method: Method::GET, name: "lbheartbeat", to: |r| r.to(empty_object) },
+    ApiRoute { path: "/__heartbeat__", method: Method::GET, name: "heartbeat", to: |r| r.to(heartbeat) },
+    ApiRoute { path: "/__version__", method: Method::GET, name: "version", to: |r| r.to(version) },
+    ApiRoute { path: "/hooks", method: Method::GET, name: "listHookGroups", to: |r| r.to(list_hook_groups) },
+    ApiRoute { path: "/hooks/{hookGroupId}", method: Method::GET, name: "listHooks", to: |r| r.to(list_hooks) },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/status",
+        method: Method::GET,
+        name: "getHookStatus",
+        to: |r| r.to(get_hook_status),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/trigger",
+        method: Method::POST,
+        name: "triggerHook",
+        to: |r| r.to(trigger_hook),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/trigger/{token}",
+        method: Method::POST,
+        name: "triggerHookWithToken",
+        to: |r| r.to(trigger_hook_with_token),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/token",
+        method: Method::GET,
+        name: "getTriggerToken",
+        to: |r| r.to(get_trigger_token),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/token",
+        method: Method::POST,
+        name: "resetTriggerToken",
+        to: |r| r.to(reset_trigger_token),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/last-fires",
+        method: Method::GET,
+        name: "listLastFires",
+        to: |r| r.to(list_last_fires),
+    },
+    ApiRoute { path: HOOK, method: Method::GET, name: "hook", to: |r| r.to(hook) },
+    ApiRoute { path: HOOK, method: Method::PUT, name: "createHook", to: |r| r.to(create_hook) },
+    ApiRoute { path: HOOK, method: Method::POST, name: "updateHook", to: |r| r.to(update_hook) },
+    ApiRoute { path: HOOK, method: Method::DELETE, name: "removeHook", to: |r| r.to(remove_hook) },
+];
+
+/// Registers every route. As Express does for upstream, a GET route also answers HEAD, every path answers OPTIONS
+/// with the methods it has, and a method a path does not have gets the 404 of unmatched paths.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/robots.txt", web::get().to(robots))
-        .route("/__heartbeat__", web::get().to(heartbeat))
-        .route("/__lbheartbeat__", web::get().to(empty_object))
-        .route("/__version__", web::get().to(version))
-        .route("/schemas/hooks/v1/{file}", web::get().to(schema))
-        .route("/metrics", web::get().to(crate::metrics::serve));
-    cfg.service(
-        web::scope(API_PREFIX)
-            .route("/ping", web::get().to(ping))
-            .route("/__lbheartbeat__", web::get().to(empty_object))
-            .route("/__heartbeat__", web::get().to(heartbeat))
-            .route("/__version__", web::get().to(version))
-            .route("/hooks", web::get().to(list_hook_groups))
-            .route("/hooks/{hookGroupId}", web::get().to(list_hooks))
-            .route("/hooks/{hookGroupId}/{hookId}/status", web::get().to(get_hook_status))
-            .route("/hooks/{hookGroupId}/{hookId}/trigger", web::post().to(trigger_hook))
-            .route("/hooks/{hookGroupId}/{hookId}/trigger/{token}", web::post().to(trigger_hook_with_token))
-            .route("/hooks/{hookGroupId}/{hookId}/token", web::get().to(get_trigger_token))
-            .route("/hooks/{hookGroupId}/{hookId}/token", web::post().to(reset_trigger_token))
-            .route("/hooks/{hookGroupId}/{hookId}/last-fires", web::get().to(list_last_fires))
-            .route("/hooks/{hookGroupId}/{hookId}", web::get().to(hook))
-            .route("/hooks/{hookGroupId}/{hookId}", web::put().to(create_hook))
-            .route("/hooks/{hookGroupId}/{hookId}", web::post().to(update_hook))
-            .route("/hooks/{hookGroupId}/{hookId}", web::delete().to(remove_hook)),
-    );
+    for path in paths(ROOT_ROUTES) {
+        cfg.service(resource(ROOT_ROUTES, path));
+    }
+    let mut api = web::scope(API_PREFIX);
+    for path in paths(API_ROUTES) {
+        api = api.service(resource(API_ROUTES, path));
+    }
+    cfg.service(api);
+}
+
+/// The API method a request was routed to, from the route's pattern (as actix reports it) and HTTP method;
+/// `unknown` for anything unmatched.
+pub fn api_method(method: &Method, pattern: Option<&str>) -> &'static str {
+    let Some(pattern) = pattern else { return "unknown" };
+    let (routes, path) = match pattern.strip_prefix(API_PREFIX) {
+        Some(path) => (API_ROUTES, path),
+        None => (ROOT_ROUTES, pattern),
+    };
+    let method = if method == Method::HEAD { &Method::GET } else { method };
+    routes.iter().find(|r| r.path == path && r.method == method).map_or("unknown", |r| r.name)
+}
+
+/// Each path of `routes` once, in order.
+fn paths(routes: &'static [ApiRoute]) -> Vec<&'static str> {
+    let mut paths: Vec<&'static str> = Vec::new();
+    for route in routes {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
+    paths
+}
+
+fn resource(routes: &'static [ApiRoute], path: &'static str) -> actix_web::Resource {
+    let mut allow: Vec<&str> = Vec::new();
+    let mut resource = web::resource(path).default_service(web::to(not_found));
+    for route in routes.iter().filter(|r| r.path == path) {
+        allow.push(route.method.as_str());
+        let guarded = if route.method == Method::GET {
+            allow.push("HEAD");
+            web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+        } else {
+            web::route().method(route.method.clone())
+        };
+        resource = resource.route((route.to)(guarded));
+    }
+    allow.sort_unstable();
+    allow.dedup();
+    let allow = allow.join(", ");
+    resource.route(web::route().method(Method::OPTIONS).to(move || std::future::ready(options(&allow))))
+}
+
+/// Express's answer to OPTIONS: the path's methods, in a header and as the body.
+fn options(allow: &str) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Allow", allow)).content_type("text/plain").body(allow.to_owned())
 }
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -172,37 +275,33 @@ async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: B
     Ok(HttpResponse::Ok().json(status))
 }
 
-/// Parses a create/update body into a definition: schema problems are InputValidationError, semantic ones InputError.
-fn parse_definition(
-    call: &Call,
-    req: &HttpRequest,
-    g: &str,
-    h: &str,
-    st: &AppState,
-) -> Result<(HookDefinition, bool), ApiError> {
+/// Reads a create/update body: schema problems are InputValidationError.
+fn parse_input(call: &Call, req: &HttpRequest, st: &AppState) -> Result<HookInput, ApiError> {
     call.check_json_content_type(req)?;
     st.schemas.create_hook_request.validate(&call.body).map_err(|m| call.error(ErrorCode::InputValidationError, m))?;
     // The schema admits only what the model reads, so this fails only where the two disagree (a bug): say so in
     // upstream's format rather than as a 500.
-    let input: HookInput = serde_json::from_value(call.body.clone()).map_err(|e| {
+    serde_json::from_value(call.body.clone()).map_err(|e| {
         call.error(
             ErrorCode::InputValidationError,
             format!("\nSchema Validation Failed!\nRejecting Schema: /schemas/hooks/v1/create-hook-request.json#\nErrors:\n  * data: {e}"),
         )
-    })?;
-    let bindings_given = input.bindings.is_some();
-    let ids = HookGroupId::parse(g).and_then(|g| HookId::parse(h).map(|h| (g, h)));
-    let def = ids
+    })
+}
+
+/// Validates a definition read by [`parse_input`]: its problems are InputError.
+fn define(call: &Call, g: &str, h: &str, input: HookInput, st: &AppState) -> Result<HookDefinition, ApiError> {
+    HookGroupId::parse(g)
+        .and_then(|g| HookId::parse(h).map(|h| (g, h)))
         .and_then(|(g, h)| HookDefinition::parse(g, h, input, &st.denylist))
-        .map_err(|e| call.error(ErrorCode::InputError, e.to_string()))?;
-    Ok((def, bindings_given))
+        .map_err(|e| call.error(ErrorCode::InputError, e.to_string()))
 }
 
 async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, caller) =
         hook_call("createHook", &req, (&g, &h), &body, &st, &st.scopes.modify.for_hook(&g, &h)).await?;
-    let (def, _) = parse_definition(&call, &req, &g, &h, &st)?;
+    let def = define(&call, &g, &h, parse_input(&call, &req, &st)?, &st)?;
     let mut conn = st.conn(&call).await?;
     let outcome = store::create_hook(&mut conn, &st.keyring, &def, client_id(&caller), time::now_millis())
         .await
@@ -224,12 +323,13 @@ async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
     let (g, h) = path.into_inner();
     let (call, caller) =
         hook_call("updateHook", &req, (&g, &h), &body, &st, &st.scopes.modify.for_hook(&g, &h)).await?;
-    let (mut def, bindings_given) = parse_definition(&call, &req, &g, &h, &st)?;
+    let mut input = parse_input(&call, &req, &st)?;
+    input.check_ids(&g, &h).map_err(|e| call.error(ErrorCode::InputError, e.to_string()))?;
+    // As upstream: a missing hook is 404 before its new definition is judged.
     let existing = find(&st, &call, &g, &h).await?;
-    if !bindings_given {
-        // Upstream keeps the stored bindings when an update leaves them out.
-        def.bindings = existing.definition.bindings;
-    }
+    // Upstream keeps the stored bindings when an update leaves them out (and checks them against the denylist).
+    input.bindings.get_or_insert(existing.definition.bindings);
+    let def = define(&call, &g, &h, input, &st)?;
     let mut conn = st.conn(&call).await?;
     let updated = store::update_hook(&mut conn, &st.keyring, &def, client_id(&caller), time::now_millis())
         .await
@@ -311,7 +411,8 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
         return Err(call.error(ErrorCode::InputError, e.to_string()));
     }
     let mut opts = FireOptions::default();
-    if let Some(id) = call.body.get("taskId").filter(|v| !matches!(v, Value::Null | Value::Bool(false))) {
+    // Upstream takes the taskId only when it is truthy: `""`, `0`, `false` and `null` mean "none given".
+    if let Some(id) = call.body.get("taskId").filter(|v| truthy(v)) {
         let text = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
         let task_id = TaskId::parse(&text)
             .map_err(|_| call.error(ErrorCode::InputError, format!("Invalid taskId format: {text}")))?;
@@ -338,6 +439,17 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
         }) => Err(call.error(ErrorCode::InputError, format!("While calling createTask: {code}\n\n{message}"))),
         Err(FireError::Storage(e)) => Err(internal(call, &e)),
         Err(e) => Err(call.error(ErrorCode::InputError, format!("While firing hook:\n\n{e}"))),
+    }
+}
+
+/// JavaScript's truthiness of a JSON value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
     }
 }
 
@@ -417,4 +529,25 @@ fn decode_cursor(token: &str) -> Option<PageCursor> {
     let (micros, task_id) = raw.split_once(':')?;
     let task_create_time = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
     Some(PageCursor { task_create_time, task_id: task_id.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_named_by_api_method() {
+        let name = |m: Method, p: &str| api_method(&m, Some(p));
+        assert_eq!(name(Method::POST, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}/trigger"), "triggerHook");
+        assert_eq!(name(Method::PUT, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}"), "createHook");
+        assert_eq!(name(Method::POST, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}"), "updateHook");
+        assert_eq!(name(Method::GET, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}"), "hook");
+        assert_eq!(name(Method::HEAD, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}"), "hook");
+        assert_eq!(name(Method::GET, "/api/hooks/v1/hooks/{hookGroupId}"), "listHooks");
+        assert_eq!(name(Method::GET, "/__heartbeat__"), "heartbeat");
+        assert_eq!(name(Method::GET, "/metrics"), "metrics");
+        assert_eq!(name(Method::GET, "/api/hooks/v1/metrics"), "unknown");
+        assert_eq!(name(Method::PATCH, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}"), "unknown");
+        assert_eq!(api_method(&Method::GET, None), "unknown");
+    }
 }

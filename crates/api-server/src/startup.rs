@@ -24,7 +24,8 @@ const PUBLISH_GRACE: Duration = Duration::from_secs(5);
 /// Bodies above this are refused, as upstream (10 MB).
 pub(crate) const MAX_BODY: usize = 10 * 1024 * 1024;
 
-/// The CORS and cache headers Taskcluster services put on every response.
+/// The CORS, cache and security headers Taskcluster services put on every response (the policy is the text npm's
+/// `content-security-policy` makes of upstream's options; it has no `base-uri`, so neither has ours).
 fn upstream_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add(("Access-Control-Allow-Origin", "*"))
@@ -37,6 +38,7 @@ fn upstream_headers() -> DefaultHeaders {
         ))
         .add(("Cache-Control", "no-store no-cache must-revalidate"))
         .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Content-Security-Policy", "report-uri /__cspreport__;default-src 'none';frame-ancestors 'none';"))
 }
 
 /// A built api-server, bound to its port but not yet serving.

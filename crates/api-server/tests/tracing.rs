@@ -1,5 +1,6 @@
-//! Traces: the request's trace id comes from and goes back in `x-taskcluster-trace-id`, and the spans of a
-//! request (down to render and task creation) are exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+//! Traces: the request's trace id comes from `x-taskcluster-trace-id` and goes back in `x-for-trace-id`, and the
+//! spans of a request (down to render and task creation) are exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 mod common;
@@ -37,7 +38,7 @@ async fn a_request_joins_the_callers_trace_and_its_spans_are_exported() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    assert_eq!(res.headers()["x-taskcluster-trace-id"], TRACE_ID);
+    assert_eq!(res.headers()["x-for-trace-id"], TRACE_ID);
     assert!(!res.headers()["x-for-request-id"].is_empty());
 
     let exported = eventually(Duration::from_secs(10), || async {
@@ -58,13 +59,13 @@ async fn without_a_collector_every_response_still_carries_a_trace_and_request_id
     let http = reqwest::Client::new();
     let ping = format!("{}/api/hooks/v1/ping", api.root_url);
     let first = http.get(&ping).send().await.unwrap();
-    let trace = first.headers()["x-taskcluster-trace-id"].to_str().unwrap().to_owned();
+    let trace = first.headers()["x-for-trace-id"].to_str().unwrap().to_owned();
     assert_eq!(trace.len(), 32, "{trace}");
     assert!(trace.bytes().all(|b| b.is_ascii_hexdigit()), "{trace}");
     let second = http.get(&ping).send().await.unwrap();
-    assert_ne!(second.headers()["x-taskcluster-trace-id"].to_str().unwrap(), trace, "each request its own trace");
+    assert_ne!(second.headers()["x-for-trace-id"].to_str().unwrap(), trace, "each request its own trace");
     assert_ne!(second.headers()["x-for-request-id"], first.headers()["x-for-request-id"]);
     // A caller's trace id is kept even when traces are not exported.
     let joined = http.get(&ping).header("x-taskcluster-trace-id", TRACE_ID).send().await.unwrap();
-    assert_eq!(joined.headers()["x-taskcluster-trace-id"], TRACE_ID);
+    assert_eq!(joined.headers()["x-for-trace-id"], TRACE_ID);
 }

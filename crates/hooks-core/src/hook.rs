@@ -143,6 +143,22 @@ pub struct HookInput {
     pub trigger_schema: Value,
 }
 
+impl HookInput {
+    /// Refuses ids in the body that differ from the URL's.
+    pub fn check_ids(&self, hook_group_id: &str, hook_id: &str) -> Result<(), ValidationError> {
+        if self.hook_group_id.as_deref().is_some_and(|g| g != hook_group_id) {
+            return Err(ValidationError::new(
+                "hookGroupId",
+                "Hook Group Ids do not match: the body's differs from the URL's",
+            ));
+        }
+        if self.hook_id.as_deref().is_some_and(|h| h != hook_id) {
+            return Err(ValidationError::new("hookId", "Hook Ids do not match: the body's differs from the URL's"));
+        }
+        Ok(())
+    }
+}
+
 /// A validated hook definition: everything a user can set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HookDefinition {
@@ -170,15 +186,7 @@ impl HookDefinition {
         input: HookInput,
         denylist: &ExchangeDenylist,
     ) -> Result<Self, ValidationError> {
-        if input.hook_group_id.as_deref().is_some_and(|g| g != hook_group_id.as_str()) {
-            return Err(ValidationError::new(
-                "hookGroupId",
-                "Hook Group Ids do not match: the body's differs from the URL's",
-            ));
-        }
-        if input.hook_id.as_deref().is_some_and(|h| h != hook_id.as_str()) {
-            return Err(ValidationError::new("hookId", "Hook Ids do not match: the body's differs from the URL's"));
-        }
+        input.check_ids(hook_group_id.as_str(), hook_id.as_str())?;
         input.metadata.validate().map_err(|e| e.within("metadata"))?;
         let schedule = Schedule::parse(&input.schedule).map_err(schedule_error)?;
         let trigger_schema = TriggerSchema::parse(input.trigger_schema)?;
