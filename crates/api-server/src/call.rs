@@ -14,17 +14,25 @@ pub struct Call {
     pub body: Value,
 }
 
-const GROUP_PATTERN: &str = "^[a-zA-Z0-9-_]{1,1000}$";
-const HOOK_PATTERN: &str = "^[a-zA-Z0-9-_/]{1,1000}$";
+// Upstream's patterns as JavaScript prints them (`RegExp.prototype.toString`), which its messages quote.
+const GROUP_PATTERN: &str = "/^[a-zA-Z0-9-_]{1,1000}$/";
+const HOOK_PATTERN: &str = r"/^[a-zA-Z0-9-_\/]{1,1000}$/";
 
 impl Call {
     /// Starts a call: records its name and parameters and parses the body (400 MalformedPayload when it isn't JSON).
-    pub fn start(method: &'static str, params: &[(&str, &str)], body: &Bytes) -> Result<Self, ApiError> {
+    /// As upstream, only a body declared `application/json` is read; any other counts as `{}` (and an endpoint
+    /// with an input schema then refuses its content type).
+    pub fn start(
+        method: &'static str,
+        params: &[(&str, &str)],
+        req: &HttpRequest,
+        body: &Bytes,
+    ) -> Result<Self, ApiError> {
         let params: Map<String, Value> =
             params.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
         let mut call =
             Self { info: RequestInfo { method, params: Value::Object(params), payload: json!({}) }, body: json!({}) };
-        if !body.is_empty() {
+        if !body.is_empty() && is_json(req) {
             match serde_json::from_slice::<Value>(body) {
                 Ok(v @ (Value::Object(_) | Value::Array(_))) => {
                     call.info.payload = v.clone();
@@ -84,15 +92,21 @@ impl Call {
 
     /// Requires `Content-Type: application/json` on an endpoint with an input schema.
     pub fn check_json_content_type(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")) {
+        if is_json(req) {
             return Ok(());
         }
+        let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
         Err(self.error(
             ErrorCode::MalformedPayload,
             format!("Payload must be JSON with content-type: application/json got content-type: {ct}"),
         ))
     }
+}
+
+/// Whether the request declares a JSON body (`application/json`, with or without parameters).
+fn is_json(req: &HttpRequest) -> bool {
+    let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 fn form_pairs(query: &str) -> Vec<(String, String)> {

@@ -195,7 +195,7 @@ async fn heartbeat(st: Data<AppState>) -> HttpResponse {
 }
 
 async fn list_hook_groups(req: HttpRequest, body: Bytes, st: Data<AppState>) -> Reply {
-    let call = Call::start("listHookGroups", &[], &body)?;
+    let call = Call::start("listHookGroups", &[], &req, &body)?;
     authorize(&st, &req, &body, &call, &st.scopes.list_hook_groups).await?;
     call.check_query(&req, &[])?;
     let mut conn = st.conn(&call).await?;
@@ -205,7 +205,7 @@ async fn list_hook_groups(req: HttpRequest, body: Bytes, st: Data<AppState>) -> 
 
 async fn list_hooks(req: HttpRequest, path: Path<String>, body: Bytes, st: Data<AppState>) -> Reply {
     let g = path.into_inner();
-    let call = Call::start("listHooks", &[("hookGroupId", &g)], &body)?;
+    let call = Call::start("listHooks", &[("hookGroupId", &g)], &req, &body)?;
     authorize(&st, &req, &body, &call, &st.scopes.list_hooks.render(&[("hookGroupId", &g)])).await?;
     call.check_ids(&g, None)?;
     call.check_query(&req, &[])?;
@@ -227,7 +227,7 @@ async fn hook_call(
     st: &AppState,
     required: &ScopeExpression,
 ) -> Result<(Call, Caller), ApiError> {
-    let call = Call::start(method, &[("hookGroupId", g), ("hookId", h)], body)?;
+    let call = Call::start(method, &[("hookGroupId", g), ("hookId", h)], req, body)?;
     let caller = authorize(st, req, body, &call, required).await?;
     call.check_ids(g, Some(h))?;
     call.check_query(req, &[])?;
@@ -388,7 +388,7 @@ async fn trigger_hook_with_token(
 ) -> Reply {
     let (g, h, token) = path.into_inner();
     // The token is a secret: it is never echoed in requestInfo.
-    let call = Call::start("triggerHookWithToken", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
+    let call = Call::start("triggerHookWithToken", &[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
     check_trigger_body(&call, &req, &st)?;
@@ -457,7 +457,7 @@ const MAX_PAGE: usize = 1000;
 
 async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start("listLastFires", &[("hookGroupId", &g), ("hookId", &h)], &body)?;
+    let call = Call::start("listLastFires", &[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
     authorize(&st, &req, &body, &call, &st.scopes.last_fires.for_hook(&g, &h)).await?;
     call.check_ids(&g, Some(&h))?;
     let query = call.check_query(&req, &["continuationToken", "limit"])?;

@@ -6,7 +6,9 @@ mod common;
 use chrono::{TimeZone, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use hooks_core::storage::embedded_tasks::{Inserted, insert_task, tasks_of_hook};
-use hooks_core::storage::hooks::{CreateOutcome, HookFinder, create_hook, delete_hook, find_hook, find_hook_rows};
+use hooks_core::storage::hooks::{
+    CreateOutcome, HookFinder, create_hook, delete_hook, find_hook, find_hook_rows, update_hook,
+};
 use hooks_core::storage::last_fires::{
     LastFire, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks,
 };
@@ -122,6 +124,8 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     let keyring = common::keyring();
     let mut conn = db.pool.get().await.unwrap();
     create_hook(&mut conn, &keyring, &common::definition("g", "h", json!({})), "c1", Utc::now()).await.unwrap();
+    let changed = common::definition("g", "h", json!({"schedule": ["0 0 * * * *"]}));
+    assert!(update_hook(&mut conn, &keyring, &changed, "c3", Utc::now()).await.unwrap().is_some());
     record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap();
     assert!(delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
     assert!(!delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
@@ -129,7 +133,7 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty());
     let actions: Vec<String> =
         audit::history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
-    assert_eq!(actions, ["created", "deleted"]);
+    assert_eq!(actions, ["created", "updated", "deleted"]);
 }
 
 fn fire(g: &str, h: &str, task_id: &str, result: &str, error: &str) -> LastFire {

@@ -119,6 +119,8 @@ struct State {
     tasks: HashMap<String, (Value, Value)>,
     created: Vec<CreatedTask>,
     requests: Vec<CreateTaskRequest>,
+    /// Bodies of the authenticateHawk requests received (`Value::Null` for one that was not JSON).
+    auth_requests: Vec<Value>,
     emails: Vec<Value>,
     create_failures: VecDeque<(u16, String)>,
     notify_failures: VecDeque<(u16, String)>,
@@ -220,6 +222,11 @@ impl FakeTaskcluster {
     /// Every createTask request received, including failed and injected ones, in arrival order.
     pub fn create_task_requests(&self) -> Vec<CreateTaskRequest> {
         lock(&self.state).requests.clone()
+    }
+
+    /// Bodies of every authenticateHawk request received (`Value::Null` for one that was not JSON), in arrival order.
+    pub fn authenticate_hawk_requests(&self) -> Vec<Value> {
+        lock(&self.state).auth_requests.clone()
     }
 
     /// Bodies of the notify `email` requests that succeeded, in arrival order.
@@ -1171,7 +1178,8 @@ fn handle_email(st: &mut State, req: &HttpRequest, body: &[u8], email: Value) ->
 }
 
 async fn authenticate_hawk(body: web::Bytes, data: web::Data<Shared>) -> HttpResponse {
-    let st = lock(&data.state);
+    let mut st = lock(&data.state);
+    st.auth_requests.push(serde_json::from_slice(&body).unwrap_or(Value::Null));
     let parsed = parse_body(&body);
     let payload = parsed.as_ref().cloned().unwrap_or_else(|_| json!({}));
     let invalid = |what: &str| {

@@ -211,3 +211,11 @@ impl Drop for ApiProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A Hawk `Authorization` header for `method` on `resource` as if addressed to `host:port`.
+pub fn hawk_header(client_id: &str, token: &str, method: &str, host: &str, port: u16, resource: &str) -> String {
+    let credentials =
+        hawk::Credentials { id: client_id.to_owned(), key: hawk::Key::new(token.as_bytes(), hawk::SHA256).unwrap() };
+    let header = hawk::RequestBuilder::new(method, host, port, resource).request().make_header(&credentials).unwrap();
+    format!("Hawk {header}")
+}

@@ -1,0 +1,319 @@
+//! Wire details the old (Express) service had and clients may lean on: OPTIONS and HEAD answers, the headers on every
+//! response, getHookStatus's shapes, triggerHook's errors, `--trust-proxy`, and what remote mode asks the auth
+//! service. Raw HTTP where the exact bytes matter, signed with Hawk as the official clients sign.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+mod common;
+
+use chrono::{DateTime, Duration as TimeDelta, Utc};
+use common::{TESTER_TOKEN, TestApp, hawk_header, hook_body, status_of};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use taskcluster::{ClientBuilder, Credentials, Hooks};
+use test_support::fake_taskcluster::ClientSpec;
+use test_support::{FakeTaskcluster, broker};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const CSP: &str = "report-uri /__cspreport__;default-src 'none';frame-ancestors 'none';";
+const REMOTE_TOKEN: &str = "remote-access-token-0123456789abcdefghijklmn";
+
+fn port_of(app: &TestApp) -> u16 {
+    app.root_url.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// `method` on `/api/hooks/v1{path}` signed by `tester` for the address it is sent to, with an optional JSON body;
+/// the status and the JSON answer.
+async fn signed(app: &TestApp, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let resource = format!("/api/hooks/v1{path}");
+    let authorization = hawk_header("tester", TESTER_TOKEN, method.as_str(), "127.0.0.1", port_of(app), &resource);
+    let mut request = app.http.request(method, app.url(path)).header("authorization", authorization);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let res = request.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+/// An error body's message without the `---` details the framework appends.
+fn headline(body: &Value) -> &str {
+    let message = body["message"].as_str().unwrap_or_else(|| panic!("no message in {body}"));
+    message.split("\n\n---\n\n").next().unwrap()
+}
+
+/// Parses a time as JavaScript's `Date.prototype.toJSON` writes it: `YYYY-MM-DDTHH:mm:ss.sssZ`.
+fn js_time(value: &Value) -> DateTime<Utc> {
+    let text = value.as_str().unwrap_or_else(|| panic!("not a time string: {value}"));
+    let b = text.as_bytes();
+    assert!(b.len() == 24 && b[10] == b'T' && b[19] == b'.' && b[23] == b'Z', "not toJSON's format: {text}");
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+}
+
+/// The CORS headers of the API router and the security headers of the app, which upstream puts on every API answer.
+fn assert_upstream_headers(what: &str, headers: &HeaderMap) {
+    let expected = [
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-methods", "OPTIONS,GET,HEAD,POST,PUT,DELETE,TRACE,CONNECT"),
+        ("access-control-max-age", "900"),
+        ("access-control-allow-headers", "X-Requested-With,Content-Type,Authorization,Accept,Origin,Cache-Control"),
+        ("access-control-request-method", "*"),
+        ("content-security-policy", CSP),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store no-cache must-revalidate"),
+    ];
+    for (name, value) in expected {
+        assert_eq!(headers.get(name).map(|v| v.to_str().unwrap()), Some(value), "{what}: header {name}");
+    }
+    for name in ["x-for-request-id", "x-for-trace-id"] {
+        let value = headers.get(name).unwrap_or_else(|| panic!("{what}: no {name}"));
+        assert!(!value.is_empty(), "{what}: empty {name}");
+    }
+}
+
+#[tokio::test]
+async fn options_answers_the_paths_methods_as_express_does() {
+    let app = TestApp::spawn().await;
+
+    let res = app.http.request(Method::OPTIONS, app.url("/hooks/g/h")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["allow"], "DELETE, GET, HEAD, POST, PUT");
+    assert_eq!(res.headers()["content-type"], "text/plain");
+    assert_upstream_headers("OPTIONS /hooks/g/h", res.headers());
+    assert_eq!(res.text().await.unwrap(), "DELETE, GET, HEAD, POST, PUT");
+
+    let res = app.http.request(Method::OPTIONS, app.url("/ping")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+    assert_eq!(res.text().await.unwrap(), "GET, HEAD");
+}
+
+#[tokio::test]
+async fn head_answers_a_get_route_without_a_body() {
+    let app = TestApp::spawn().await;
+    let res = app.http.head(app.url("/ping")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_upstream_headers("HEAD /ping", res.headers());
+
+    // An HTTP client drops whatever follows a HEAD answer's headers, so look at the bytes themselves.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port_of(&app))).await.unwrap();
+    let request = "HEAD /api/hooks/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert_eq!(body, "", "no body after the headers");
+}
+
+#[tokio::test]
+async fn a_method_the_path_lacks_is_the_json_404_of_unmatched_paths() {
+    let app = TestApp::spawn().await;
+    let res = app.http.patch(app.url("/ping")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"error": "Not found"}));
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_cors_security_and_request_id_headers() {
+    let app = TestApp::spawn().await;
+
+    let ok = app.http.get(app.url("/ping")).send().await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_upstream_headers("200 ping", ok.headers());
+
+    // Without credentials, anonymous holds no scopes.
+    let refused = app.http.get(app.url("/hooks/g/h")).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert_upstream_headers("403 hook", refused.headers());
+
+    let missing = app.http.patch(app.url("/ping")).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_upstream_headers("404 PATCH ping", missing.headers());
+
+    let ids: Vec<_> = [&ok, &refused, &missing].iter().map(|r| r.headers()["x-for-request-id"].clone()).collect();
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "one request id per request: {ids:?}");
+}
+
+#[tokio::test]
+async fn status_of_a_hook_never_fired_is_exactly_no_fire() {
+    let app = TestApp::spawn().await;
+    let hooks = app.hooks();
+    hooks.createHook("g", "h", &hook_body()).await.unwrap();
+    assert_eq!(hooks.getHookStatus("g", "h").await.unwrap(), json!({"lastFire": {"result": "no-fire"}}));
+    assert_eq!(status_of(&hooks.getHookStatus("g", "missing").await.unwrap_err()), Some(404));
+}
+
+#[tokio::test]
+async fn status_after_a_failed_fire_reports_the_error_and_its_time() {
+    let app = TestApp::spawn().await;
+    let hooks = app.hooks();
+    hooks.createHook("g", "h", &hook_body()).await.unwrap();
+    let before = Utc::now() - TimeDelta::seconds(1);
+    app.fake.fail_create_task(1, 400, "InputError");
+    assert_eq!(status_of(&hooks.triggerHook("g", "h", &json!({})).await.unwrap_err()), Some(400));
+
+    let status = hooks.getHookStatus("g", "h").await.unwrap();
+    let last = status["lastFire"].as_object().unwrap();
+    let mut keys: Vec<&str> = last.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["error", "result", "time"], "{status}");
+    assert_eq!(last["result"], "error");
+    let message = last["error"]["message"].as_str().unwrap_or_else(|| panic!("error is an object: {status}"));
+    assert!(message.contains("Injected InputError failure from the fake Taskcluster queue"), "{status}");
+    let time = js_time(&last["time"]);
+    assert!(before <= time && time <= Utc::now(), "{time}");
+    assert!(status.get("nextScheduledDate").is_none(), "{status}");
+}
+
+#[tokio::test]
+async fn status_error_of_a_refused_create_task_is_its_text() {
+    // Upstream stored JSON.stringify of its client's error object (reference §3.6); this service keeps the
+    // queue's status, code and message as text, which getHookStatus answers as `{message}` (docs/migration.md).
+    let app = TestApp::spawn().await;
+    let hooks = app.hooks();
+    hooks.createHook("g", "h", &hook_body()).await.unwrap();
+    app.fake.fail_create_task(1, 400, "InputError");
+    hooks.triggerHook("g", "h", &json!({})).await.unwrap_err();
+
+    let error = &hooks.getHookStatus("g", "h").await.unwrap()["lastFire"]["error"];
+    assert_eq!(
+        error,
+        &json!({"message": "queue createTask answered 400 InputError: Injected InputError failure from the fake Taskcluster queue"}),
+    );
+}
+
+#[tokio::test]
+async fn status_of_a_scheduled_hook_names_its_next_date_and_an_unscheduled_one_does_not() {
+    let app = TestApp::spawn().await;
+    let hooks = app.hooks();
+    let mut hourly = hook_body();
+    hourly["schedule"] = json!(["0 0 * * * *"]);
+    hooks.createHook("g", "h", &hourly).await.unwrap();
+
+    let status = hooks.getHookStatus("g", "h").await.unwrap();
+    assert_eq!(status["lastFire"], json!({"result": "no-fire"}));
+    let next = js_time(&status["nextScheduledDate"]);
+    let now = Utc::now();
+    assert!(now < next && next <= now + TimeDelta::hours(1), "the next top of the hour: {next}");
+
+    // Dropping the schedule drops the date.
+    hooks.updateHook("g", "h", &hook_body()).await.unwrap();
+    let status = hooks.getHookStatus("g", "h").await.unwrap();
+    assert!(status.get("nextScheduledDate").is_none(), "{status}");
+}
+
+#[tokio::test]
+async fn a_template_that_fails_to_render_is_400_while_firing_hook() {
+    let app = TestApp::spawn().await;
+    let mut body = hook_body();
+    body["task"] = json!({"$eval": "undefined_var"});
+    app.hooks().createHook("g", "h", &body).await.unwrap();
+
+    let (status, answer) = signed(&app, Method::POST, "/hooks/g/h/trigger", Some(&json!({}))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["code"], "InputError", "{answer}");
+    let message = headline(&answer);
+    assert!(message.starts_with("While firing hook:\n\n"), "{message}");
+    assert!(message.contains("unknown context value undefined_var"), "JSON-e's own words: {message}");
+    assert!(app.fake.create_task_requests().is_empty());
+
+    // The attempt is recorded, with JSON-e's error.
+    let last = &app.hooks().getHookStatus("g", "h").await.unwrap()["lastFire"];
+    assert_eq!(last["result"], "error", "{last}");
+    assert!(last["error"]["message"].as_str().unwrap().contains("unknown context value undefined_var"), "{last}");
+}
+
+#[tokio::test]
+async fn an_empty_task_id_fires_with_a_fresh_one_and_a_malformed_one_is_refused() {
+    let app = TestApp::spawn().await;
+    app.hooks().createHook("g", "h", &hook_body()).await.unwrap();
+
+    // Upstream takes a falsy taskId as none given.
+    let (status, answer) = signed(&app, Method::POST, "/hooks/g/h/trigger", Some(&json!({"taskId": ""}))).await;
+    assert_eq!(status, 200, "{answer}");
+    let task_id = answer["taskId"].as_str().unwrap();
+    hooks_core::TaskId::parse(task_id).unwrap();
+    assert_eq!(answer["status"]["taskId"], task_id);
+    let created = app.fake.created_tasks();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].task_id, task_id);
+
+    let (status, answer) =
+        signed(&app, Method::POST, "/hooks/g/h/trigger", Some(&json!({"taskId": "not-a-slug"}))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["code"], "InputError", "{answer}");
+    assert_eq!(headline(&answer), "Invalid taskId format: not-a-slug");
+    assert_eq!(app.fake.create_task_requests().len(), 1, "nothing was sent to the queue");
+}
+
+/// `GET /hooks/g/h` sent over plain HTTP to `app` with `Host: hooks.example.com`, signed as if for
+/// `https://hooks.example.com:443`, with the `forwarded` headers a TLS-terminating load balancer adds.
+async fn through_a_tls_proxy(app: &TestApp, forwarded: &[(&str, &str)]) -> u16 {
+    let resource = "/api/hooks/v1/hooks/g/h";
+    let authorization = hawk_header("tester", TESTER_TOKEN, "GET", "hooks.example.com", 443, resource);
+    let mut request =
+        app.http.get(app.url("/hooks/g/h")).header("host", "hooks.example.com").header("authorization", authorization);
+    for (name, value) in forwarded {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn trust_proxy_believes_the_forwarded_scheme_and_port_when_checking_signatures() {
+    let trusting =
+        TestApp::spawn_with(&broker::pulse_url(), FakeTaskcluster::start_default(), &["--trust-proxy"]).await;
+    trusting.hooks().createHook("g", "h", &hook_body()).await.unwrap();
+    assert_eq!(through_a_tls_proxy(&trusting, &[("x-forwarded-proto", "https")]).await, 200);
+    assert_eq!(through_a_tls_proxy(&trusting, &[("x-forwarded-port", "443")]).await, 200);
+    assert_eq!(
+        through_a_tls_proxy(&trusting, &[("x-forwarded-proto", "https"), ("x-forwarded-port", "443")]).await,
+        200
+    );
+    // Without the headers the request is addressed to port 80, which it was not signed for.
+    assert_eq!(through_a_tls_proxy(&trusting, &[]).await, 401);
+
+    let untrusting = TestApp::spawn().await;
+    untrusting.hooks().createHook("g", "h", &hook_body()).await.unwrap();
+    assert_eq!(through_a_tls_proxy(&untrusting, &[("x-forwarded-proto", "https")]).await, 401);
+    assert_eq!(through_a_tls_proxy(&untrusting, &[("x-forwarded-port", "443")]).await, 401);
+}
+
+#[tokio::test]
+async fn remote_mode_tells_the_auth_service_the_request_and_its_source_ip() {
+    let service = ClientSpec {
+        client_id: "static/hooks".into(),
+        access_token: "service-access-token-0123456789abcdefghijkl".into(),
+        scopes: vec!["assume:hook-id:*".into(), "queue:create-task:*".into()],
+    };
+    let user = ClientSpec {
+        client_id: "remote-user".into(),
+        access_token: REMOTE_TOKEN.into(),
+        scopes: vec!["hooks:get:g:*".into(), "hooks:modify-hook:g/*".into(), "assume:hook-id:g/*".into()],
+    };
+    let fake = FakeTaskcluster::start(vec![service, user]);
+    let app = TestApp::spawn_with(&broker::pulse_url(), fake, &["--auth=remote"]).await;
+    let hooks =
+        Hooks::new(ClientBuilder::new(&app.root_url).credentials(Credentials::new("remote-user", REMOTE_TOKEN)))
+            .unwrap();
+    hooks.createHook("g", "h", &hook_body()).await.unwrap();
+    hooks.hook("g", "h").await.unwrap();
+
+    let asked = app.fake.authenticate_hawk_requests();
+    let port = port_of(&app);
+    for method in ["put", "get"] {
+        let request = asked
+            .iter()
+            .find(|r| r["method"] == method && r["resource"] == "/api/hooks/v1/hooks/g/h")
+            .unwrap_or_else(|| panic!("no {method} of /hooks/g/h among {asked:?}"));
+        let mut keys: Vec<&str> = request.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["authorization", "host", "method", "port", "resource", "sourceIp"], "{request}");
+        assert_eq!(request["host"], "127.0.0.1", "{request}");
+        assert_eq!(request["port"], port, "{request}");
+        assert_eq!(request["sourceIp"], "127.0.0.1", "{request}");
+        let authorization = request["authorization"].as_str().unwrap();
+        assert!(authorization.starts_with("Hawk ") && authorization.contains("id=\"remote-user\""), "{request}");
+    }
+}
