@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestApp, hook_body, status_of};
+use common::{TestApp, hook_body, signed, status_of};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -40,6 +40,31 @@ async fn create_get_list_update_remove_round_trip() {
     // Removing again is still 200 {}.
     hooks.removeHook("grp", "a/b").await.unwrap();
     assert_eq!(status_of(&hooks.listHooks("grp").await.unwrap_err()), Some(404));
+}
+
+#[tokio::test]
+async fn a_minimal_create_gets_upstreams_defaults_and_an_update_resets_the_trigger_schema() {
+    let app = TestApp::spawn().await;
+    let hooks = app.hooks();
+    let mut minimal = hook_body();
+    for key in ["bindings", "schedule", "triggerSchema"] {
+        minimal.as_object_mut().unwrap().remove(key);
+    }
+    minimal["metadata"].as_object_mut().unwrap().remove("emailOnError");
+    let created = hooks.createHook("g", "h", &minimal).await.unwrap();
+    assert_eq!(created["bindings"], json!([]));
+    assert_eq!(created["schedule"], json!([]));
+    assert_eq!(created["triggerSchema"], json!({"type": "object", "additionalProperties": false}));
+    assert_eq!(created["metadata"]["emailOnError"], json!(true));
+
+    // An update that leaves the trigger schema out puts back the default, as upstream.
+    hooks.updateHook("g", "h", &hook_body()).await.unwrap();
+    assert_eq!(hooks.hook("g", "h").await.unwrap()["triggerSchema"], hook_body()["triggerSchema"]);
+    let updated = hooks.updateHook("g", "h", &minimal).await.unwrap();
+    assert_eq!(updated["triggerSchema"], json!({"type": "object", "additionalProperties": false}));
+
+    // removeHook answers exactly `{}`.
+    assert_eq!(signed(&app, reqwest::Method::DELETE, "/hooks/g/h", None).await, (200, json!({})));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{DateTime, Duration as TimeDelta, Utc};
-use common::{TESTER_TOKEN, TestApp, hawk_header, hook_body, status_of};
+use common::{TESTER_TOKEN, TestApp, hawk_header, hook_body, port_of, signed, status_of};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -17,23 +17,6 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const CSP: &str = "report-uri /__cspreport__;default-src 'none';frame-ancestors 'none';";
 const REMOTE_TOKEN: &str = "remote-access-token-0123456789abcdefghijklmn";
-
-fn port_of(app: &TestApp) -> u16 {
-    app.root_url.rsplit(':').next().unwrap().parse().unwrap()
-}
-
-/// `method` on `/api/hooks/v1{path}` signed by `tester` for the address it is sent to, with an optional JSON body;
-/// the status and the JSON answer.
-async fn signed(app: &TestApp, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let resource = format!("/api/hooks/v1{path}");
-    let authorization = hawk_header("tester", TESTER_TOKEN, method.as_str(), "127.0.0.1", port_of(app), &resource);
-    let mut request = app.http.request(method, app.url(path)).header("authorization", authorization);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let res = request.send().await.unwrap();
-    (res.status().as_u16(), res.json().await.unwrap())
-}
 
 /// An error body's message without the `---` details the framework appends.
 fn headline(body: &Value) -> &str {

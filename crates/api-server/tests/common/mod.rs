@@ -219,3 +219,21 @@ pub fn hawk_header(client_id: &str, token: &str, method: &str, host: &str, port:
     let header = hawk::RequestBuilder::new(method, host, port, resource).request().make_header(&credentials).unwrap();
     format!("Hawk {header}")
 }
+
+/// The port the api-server listens on.
+pub fn port_of(app: &TestApp) -> u16 {
+    app.root_url.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// `method` on `/api/hooks/v1{path}` signed by `tester` for the address it is sent to, with an optional JSON body;
+/// the status and the JSON answer.
+pub async fn signed(app: &TestApp, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let resource = format!("/api/hooks/v1{path}");
+    let authorization = hawk_header("tester", TESTER_TOKEN, method.as_str(), "127.0.0.1", port_of(app), &resource);
+    let mut request = app.http.request(method, app.url(path)).header("authorization", authorization);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let res = request.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
