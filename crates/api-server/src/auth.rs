@@ -84,7 +84,8 @@ pub async fn authorize(
         host: &host,
         port,
         authorization: header("authorization"),
-        body,
+        // As upstream, a payload hash covers the body only when it was read as JSON; any other body counts as empty.
+        body: if crate::call::is_json(req) { body } else { &[] },
         content_type: header("content-type"),
         source_ip: source_ip.as_deref(),
     };

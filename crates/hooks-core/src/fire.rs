@@ -1,7 +1,7 @@
 //! Firing a hook: render its template with the event's context, hand the task to the sink, record the attempt.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -155,9 +155,7 @@ pub enum FireError {
 #[derive(Clone)]
 pub struct Firer {
     sink: Arc<dyn TaskSink>,
-    pool: Pool,
-    // Started by the first `fire`: the scheduler and the Pulse listener record attempts themselves.
-    last_fires: Arc<OnceLock<Batcher<LastFire, Recorded>>>,
+    last_fires: Batcher<LastFire, Recorded>,
     metrics: Metrics,
 }
 
@@ -188,9 +186,11 @@ impl Attempt {
 
 impl Firer {
     /// A firer sending tasks to `sink` and recording last fires through `pool`. Concurrent fires' last fires are
-    /// written together, by a writer on the Tokio runtime of the first [`Firer::fire`].
+    /// written together, by a writer on the current Tokio runtime (the daemon's main one: an actix worker's
+    /// runtime stops before the last requests of the others finish).
     pub fn new(sink: Arc<dyn TaskSink>, pool: Pool) -> Self {
-        Self { sink, pool, last_fires: Arc::default(), metrics: Metrics::global().clone() }
+        let last_fires = Batcher::spawn(pool, MAX_LAST_FIRES_BATCH, record_last_fires);
+        Self { sink, last_fires, metrics: Metrics::global().clone() }
     }
 
     /// The same firer, counting its fires in `metrics` instead of the process's (for tests).
@@ -218,10 +218,7 @@ impl Firer {
     ) -> Result<FireOutcome, FireError> {
         let Attempt { result, last_fire } = self.attempt(hook, ctx, opts).await;
         if let Some(last_fire) = last_fire {
-            let writer = self
-                .last_fires
-                .get_or_init(|| Batcher::spawn(self.pool.clone(), MAX_LAST_FIRES_BATCH, record_last_fires));
-            let recorded = writer.submit(last_fire).instrument(tracing::info_span!("record_last_fire")).await;
+            let recorded = self.last_fires.submit(last_fire).instrument(tracing::info_span!("record_last_fire")).await;
             recorded.map_err(StorageError::from)?;
         }
         result

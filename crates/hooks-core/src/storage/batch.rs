@@ -1,4 +1,4 @@
-//! Batched statements: many callers' rows are written (or read) by one background task, whatever is waiting in one
+//! Batched statements: many callers' rows are written (or read) by background tasks, whatever is waiting in one
 //! statement (no timer: a caller alone waits for no one). Under load one round trip, and for writes one commit,
 //! serve many callers.
 
@@ -65,7 +65,8 @@ async fn write_batches<T: Sync, R>(
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     loop {
-        // The lock is held only while taking a batch, so another writer takes the next while this one writes.
+        // The lock is held while waiting for and taking a batch, not while writing it: another writer takes the
+        // next batch meanwhile.
         let taken = pending.lock().await.recv_many(&mut batch, max_batch).await;
         if taken == 0 {
             break;
@@ -76,6 +77,16 @@ async fn write_batches<T: Sync, R>(
             write(&mut conn, &items).await
         };
         match written.await {
+            Ok(answers) if answers.len() != waiting.len() => {
+                // A bug in `write`; say so to every caller rather than leave some unanswered.
+                let e = Arc::new(StorageError::Corrupt {
+                    what: "a batched statement".into(),
+                    problem: format!("{} items got {} answers", waiting.len(), answers.len()),
+                });
+                for done in waiting {
+                    let _ = done.send(Err(e.clone()));
+                }
+            }
             Ok(answers) => {
                 for (done, answer) in waiting.into_iter().zip(answers) {
                     let _ = done.send(Ok(answer));
