@@ -130,7 +130,8 @@ fn paths(routes: &'static [ApiRoute]) -> Vec<&'static str> {
 
 fn resource(routes: &'static [ApiRoute], path: &'static str) -> actix_web::Resource {
     let mut allow: Vec<&str> = Vec::new();
-    let mut resource = web::resource(path).default_service(web::to(not_found));
+    // Express routes are not strict about a trailing slash: `/ping/` is `/ping`.
+    let mut resource = web::resource([path.to_owned(), format!("{path}/")]).default_service(web::to(not_found));
     for route in routes.iter().filter(|r| r.path == path) {
         allow.push(route.method.as_str());
         let guarded = if route.method == Method::GET {

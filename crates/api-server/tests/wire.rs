@@ -98,6 +98,18 @@ async fn a_method_the_path_lacks_is_the_json_404_of_unmatched_paths() {
 }
 
 #[tokio::test]
+async fn a_trailing_slash_is_the_same_route_as_in_express() {
+    let app = TestApp::spawn().await;
+    app.hooks().createHook("g", "h", &hook_body()).await.unwrap();
+    let ping = app.http.get(app.url("/ping/")).send().await.unwrap();
+    assert_eq!(ping.status().as_u16(), 200);
+    assert_eq!(ping.json::<Value>().await.unwrap()["alive"], json!(true));
+    // Signed for the path as sent, slash included.
+    let (status, hook) = signed(&app, Method::GET, "/hooks/g/h/", None).await;
+    assert_eq!((status, hook["hookId"].as_str()), (200, Some("h")));
+}
+
+#[tokio::test]
 async fn every_answer_carries_the_cors_security_and_request_id_headers() {
     let app = TestApp::spawn().await;
 
