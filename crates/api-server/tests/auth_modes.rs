@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TESTER_TOKEN, TestApp, hook_body, status_of};
+use serde_json::json;
 use taskcluster::{ClientBuilder, Credentials, Hooks};
 use test_support::fake_taskcluster::ClientSpec;
 use test_support::{FakeTaskcluster, broker};
@@ -94,6 +95,22 @@ async fn remote_mode_asks_the_auth_service() {
     let hooks = client(&app, user.clone(), None);
     assert_eq!(hooks.createHook("g", "h", &hook_body()).await.unwrap()["hookId"], "h");
     assert_eq!(hooks.hook("g", "h").await.unwrap()["hookId"], "h");
+    // The auth service was told the request as upstream tells it, with the caller's address.
+    let asked = app.fake.authenticate_hawk_requests();
+    let port = common::port_of(&app);
+    for method in ["put", "get"] {
+        let request = asked
+            .iter()
+            .find(|r| r["method"] == method && r["resource"] == "/api/hooks/v1/hooks/g/h")
+            .unwrap_or_else(|| panic!("no {method} of /hooks/g/h among {asked:?}"));
+        let mut keys: Vec<&str> = request.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["authorization", "host", "method", "port", "resource", "sourceIp"], "{request}");
+        assert_eq!((&request["host"], &request["port"]), (&json!("127.0.0.1"), &json!(port)), "{request}");
+        assert_eq!(request["sourceIp"], "127.0.0.1", "{request}");
+        let authorization = request["authorization"].as_str().unwrap();
+        assert!(authorization.starts_with("Hawk ") && authorization.contains("id=\"remote-user\""), "{request}");
+    }
     // Scopes come from the auth service: this user holds nothing under group `other`.
     assert_eq!(status_of(&hooks.createHook("other", "h", &hook_body()).await.unwrap_err()), Some(403));
     // The static clients mean nothing in remote mode, and a wrong token is the auth service's 401.

@@ -10,13 +10,10 @@ use common::{TESTER_TOKEN, TestApp, hawk_header, hook_body, port_of, signed, sta
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use taskcluster::{ClientBuilder, Credentials, Hooks};
-use test_support::fake_taskcluster::ClientSpec;
 use test_support::{FakeTaskcluster, broker};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const CSP: &str = "report-uri /__cspreport__;default-src 'none';frame-ancestors 'none';";
-const REMOTE_TOKEN: &str = "remote-access-token-0123456789abcdefghijklmn";
 
 /// An error body's message without the `---` details the framework appends.
 fn headline(body: &Value) -> &str {
@@ -274,44 +271,6 @@ async fn trust_proxy_believes_the_forwarded_scheme_and_port_when_checking_signat
     untrusting.hooks().createHook("g", "h", &hook_body()).await.unwrap();
     assert_eq!(through_a_tls_proxy(&untrusting, &[("x-forwarded-proto", "https")]).await, 401);
     assert_eq!(through_a_tls_proxy(&untrusting, &[("x-forwarded-port", "443")]).await, 401);
-}
-
-#[tokio::test]
-async fn remote_mode_tells_the_auth_service_the_request_and_its_source_ip() {
-    let service = ClientSpec {
-        client_id: "static/hooks".into(),
-        access_token: "service-access-token-0123456789abcdefghijkl".into(),
-        scopes: vec!["assume:hook-id:*".into(), "queue:create-task:*".into()],
-    };
-    let user = ClientSpec {
-        client_id: "remote-user".into(),
-        access_token: REMOTE_TOKEN.into(),
-        scopes: vec!["hooks:get:g:*".into(), "hooks:modify-hook:g/*".into(), "assume:hook-id:g/*".into()],
-    };
-    let fake = FakeTaskcluster::start(vec![service, user]);
-    let app = TestApp::spawn_with(&broker::pulse_url(), fake, &["--auth=remote"]).await;
-    let hooks =
-        Hooks::new(ClientBuilder::new(&app.root_url).credentials(Credentials::new("remote-user", REMOTE_TOKEN)))
-            .unwrap();
-    hooks.createHook("g", "h", &hook_body()).await.unwrap();
-    hooks.hook("g", "h").await.unwrap();
-
-    let asked = app.fake.authenticate_hawk_requests();
-    let port = port_of(&app);
-    for method in ["put", "get"] {
-        let request = asked
-            .iter()
-            .find(|r| r["method"] == method && r["resource"] == "/api/hooks/v1/hooks/g/h")
-            .unwrap_or_else(|| panic!("no {method} of /hooks/g/h among {asked:?}"));
-        let mut keys: Vec<&str> = request.as_object().unwrap().keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        assert_eq!(keys, ["authorization", "host", "method", "port", "resource", "sourceIp"], "{request}");
-        assert_eq!(request["host"], "127.0.0.1", "{request}");
-        assert_eq!(request["port"], port, "{request}");
-        assert_eq!(request["sourceIp"], "127.0.0.1", "{request}");
-        let authorization = request["authorization"].as_str().unwrap();
-        assert!(authorization.starts_with("Hawk ") && authorization.contains("id=\"remote-user\""), "{request}");
-    }
 }
 
 /// `GET /hooks` with a `text/plain` body, signed by `tester` with a payload hash over `hashed`.
