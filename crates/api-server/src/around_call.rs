@@ -1,6 +1,7 @@
 //! What wraps every call, whichever handler answers it: a span (one trace per request, joined to the caller's
-//! `x-taskcluster-trace-id`, which goes back as `x-for-trace-id` with an `x-for-request-id`), the verifier hearing of a 5xx (so a
-//! client may resend the same signed request), and the Taskcluster error body for a body refused for its size.
+//! `x-taskcluster-trace-id`, which goes back as `x-for-trace-id` with an `x-for-request-id`), the verifier hearing
+//! of a 5xx (so a client may resend the same signed request), and the Taskcluster error body for a body refused for
+//! its size.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -68,6 +69,7 @@ fn answer(
             code: ErrorCode::InputTooLarge,
             message: format!("The request body is larger than the {} MB allowed.", crate::startup::MAX_BODY >> 20),
             info: Box::new(RequestInfo { method, params: Value::Object(params), payload: json!({}) }),
+            hawk_challenge: false,
         };
         return Ok(res.into_response(error.error_response()));
     }

@@ -84,8 +84,7 @@ pub async fn authorize(
         host: &host,
         port,
         authorization: header("authorization"),
-        // As upstream, a payload hash covers the body only when it was read as JSON; any other body counts as empty.
-        body: if crate::call::is_json(req) { body } else { &[] },
+        body: call.hashed_body(body),
         content_type: header("content-type"),
         source_ip: source_ip.as_deref(),
     };
@@ -98,7 +97,10 @@ pub async fn authorize(
 
 fn auth_error(call: &Call, e: AuthError) -> ApiError {
     match e {
-        AuthError::Failed(message) => call.error(ErrorCode::AuthenticationFailed, message),
+        // A Hawk failure, so the answer carries Hawk's challenge.
+        AuthError::Failed(message) => {
+            ApiError { hawk_challenge: true, ..call.error(ErrorCode::AuthenticationFailed, message) }
+        }
         AuthError::Unavailable(message) => internal(call, &message),
     }
 }

@@ -12,6 +12,8 @@ pub struct Call {
     info: RequestInfo,
     /// The parsed body (`{}` when empty).
     pub body: Value,
+    /// Whether the body was declared `application/json` (upstream reads no other).
+    json: bool,
 }
 
 // Upstream's patterns as JavaScript prints them (`RegExp.prototype.toString`), which its messages quote.
@@ -30,9 +32,9 @@ impl Call {
     ) -> Result<Self, ApiError> {
         let params: Map<String, Value> =
             params.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
-        let mut call =
-            Self { info: RequestInfo { method, params: Value::Object(params), payload: json!({}) }, body: json!({}) };
-        if !body.is_empty() && is_json(req) {
+        let info = RequestInfo { method, params: Value::Object(params), payload: json!({}) };
+        let mut call = Self { info, body: json!({}), json: is_json(req) };
+        if !body.is_empty() && call.json {
             match serde_json::from_slice::<Value>(body) {
                 Ok(v @ (Value::Object(_) | Value::Array(_))) => {
                     call.info.payload = v.clone();
@@ -51,7 +53,7 @@ impl Call {
 
     /// An error answering this call.
     pub fn error(&self, code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), info: Box::new(self.info.clone()) }
+        ApiError { code, message: message.into(), info: Box::new(self.info.clone()), hawk_challenge: false }
     }
 
     /// The API method's name.
@@ -90,9 +92,14 @@ impl Call {
         Ok(pairs)
     }
 
+    /// What a Hawk payload hash covers: the body when it was read as JSON, else nothing (as upstream).
+    pub fn hashed_body<'b>(&self, body: &'b [u8]) -> &'b [u8] {
+        if self.json { body } else { &[] }
+    }
+
     /// Requires `Content-Type: application/json` on an endpoint with an input schema.
     pub fn check_json_content_type(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        if is_json(req) {
+        if self.json {
             return Ok(());
         }
         let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -104,7 +111,7 @@ impl Call {
 }
 
 /// Whether the request declares a JSON body (`application/json`, with or without parameters).
-pub(crate) fn is_json(req: &HttpRequest) -> bool {
+fn is_json(req: &HttpRequest) -> bool {
     let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }

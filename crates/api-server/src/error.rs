@@ -84,6 +84,9 @@ pub struct ApiError {
     pub message: String,
     /// The call it answers.
     pub info: Box<RequestInfo>,
+    /// Whether Hawk authentication failed, so the answer carries `www-authenticate: hawk` (a wrong trigger token
+    /// is an AuthenticationFailed without it, as upstream).
+    pub hawk_challenge: bool,
 }
 
 impl ResponseError for ApiError {
@@ -99,8 +102,7 @@ impl ResponseError for ApiError {
             self.message, self.info.method
         );
         let mut response = HttpResponse::build(self.code.status());
-        // A wrong trigger token is not a Hawk failure: upstream sends no challenge there.
-        if self.code == ErrorCode::AuthenticationFailed && self.info.method != "triggerHookWithToken" {
+        if self.hawk_challenge {
             response.insert_header(("www-authenticate", "hawk"));
         }
         response.json(json!({

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{LIMITED_TOKEN, TESTER_TOKEN, TestApp, hawk_header, hook_body};
+use common::{LIMITED_TOKEN, TESTER_TOKEN, TestApp, hawk_header, headline, hook_body};
 use hooks_core::TaskId;
 use hooks_core::storage::last_fires::{self, LastFire};
 use reqwest::{Method, Url};
@@ -71,13 +71,10 @@ impl Refusal {
         let www_authenticate = resp.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
         let text = resp.text().await.unwrap();
         let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
-        let full = body["message"].as_str().unwrap_or_else(|| panic!("no message: {body}"));
-        let (message, _) =
-            full.rsplit_once("\n\n---\n\n* method:").unwrap_or_else(|| panic!("no `---` suffix in {full:?}"));
         Self {
             status,
             code: body["code"].as_str().unwrap_or_default().to_owned(),
-            message: message.to_owned(),
+            message: headline(&body).to_owned(),
             method: body["requestInfo"]["method"].as_str().unwrap_or_default().to_owned(),
             www_authenticate,
         }

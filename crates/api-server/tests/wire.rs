@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{DateTime, Duration as TimeDelta, Utc};
-use common::{TESTER_TOKEN, TestApp, hawk_header, hook_body, port_of, signed, status_of};
+use common::{TESTER_TOKEN, TestApp, hawk_header, headline, hook_body, port_of, signed, status_of};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -14,12 +14,6 @@ use test_support::{FakeTaskcluster, broker};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const CSP: &str = "report-uri /__cspreport__;default-src 'none';frame-ancestors 'none';";
-
-/// An error body's message without the `---` details the framework appends.
-fn headline(body: &Value) -> &str {
-    let message = body["message"].as_str().unwrap_or_else(|| panic!("no message in {body}"));
-    message.split("\n\n---\n\n").next().unwrap()
-}
 
 /// Parses a time as JavaScript's `Date.prototype.toJSON` writes it: `YYYY-MM-DDTHH:mm:ss.sssZ`.
 fn js_time(value: &Value) -> DateTime<Utc> {

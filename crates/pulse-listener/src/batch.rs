@@ -15,16 +15,8 @@ const MAX_BATCH: usize = 128;
 // Batches written at once, per kind of write.
 const WRITERS: usize = 2;
 
-/// Why a batched write failed (the database's message; every message of the batch gets it).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub(crate) struct BatchError(String);
-
-impl From<std::sync::Arc<StorageError>> for BatchError {
-    fn from(e: std::sync::Arc<StorageError>) -> Self {
-        Self(e.to_string())
-    }
-}
+/// Why a batched write failed (every message of the batch gets the same error).
+pub(crate) type BatchError = std::sync::Arc<StorageError>;
 
 /// What recording a fire gives back: the fire's own result, or the failure to record it.
 pub(crate) type Recorded = Result<Result<FireOutcome, FireError>, BatchError>;
@@ -53,7 +45,7 @@ impl Batcher {
 
     /// Inserts a `pulse_fires` row, committed when this returns.
     pub(crate) async fn insert(&self, fire: PulseFire) -> Result<(), BatchError> {
-        Ok(self.claims.submit(fire).await?)
+        self.claims.submit(fire).await
     }
 
     /// Records the attempt as a last fire and marks the message's fire done, in one transaction, committed when

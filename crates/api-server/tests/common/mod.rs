@@ -237,3 +237,9 @@ pub async fn signed(app: &TestApp, method: reqwest::Method, path: &str, body: Op
     let res = request.send().await.unwrap();
     (res.status().as_u16(), res.json().await.unwrap())
 }
+
+/// An error body's message without the `\n\n---\n\n* method: ...` details every error carries.
+pub fn headline(body: &Value) -> &str {
+    let message = body["message"].as_str().unwrap_or_else(|| panic!("no message in {body}"));
+    message.rsplit_once("\n\n---\n\n* method:").unwrap_or_else(|| panic!("no `---` suffix in {message:?}")).0
+}
