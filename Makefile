@@ -1,8 +1,11 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run test lint fmt bench bench-pulse bench-api services check-deploy
+.PHONY: run reset-dev test lint fmt bench bench-pulse bench-api services check-deploy
 
 run: ## build and run all three daemons with example hooks
 	bash scripts/dev-run.sh
+
+reset-dev: ## drop this checkout's development database and forget .dev/ (the next make run starts afresh)
+	bash scripts/dev-db.sh reset
 
 test: services ## every test, against the local Postgres and RabbitMQ
 	cargo test --workspace --all-targets

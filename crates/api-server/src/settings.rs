@@ -16,6 +16,10 @@ pub struct Settings {
     /// Create the hooks defined by the `*.json` files in this directory when they don't exist yet.
     #[arg(long, env = "HOOKS_LOAD_HOOKS")]
     pub load_hooks: Option<PathBuf>,
+    /// Development mode (`make run`): --load-hooks replaces a stored hook whose secrets were sealed under a key that
+    /// is gone, instead of stopping with an error.
+    #[arg(long, env = "HOOKS_DEV")]
+    pub dev: bool,
     /// Database, deployment, keys and logging.
     #[command(flatten)]
     pub common: CommonArgs,

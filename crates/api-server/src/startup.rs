@@ -54,9 +54,11 @@ impl Application {
         let pool = settings.common.database.connect().await.context("preparing the database")?;
         let keyring = Arc::new(settings.common.crypto.keyring()?);
         let sink = settings.common.taskcluster.sink(&pool)?;
+        let renderer = settings.common.render.renderer()?;
         let denylist = settings.pulse.denylist()?;
         if let Some(dir) = &settings.load_hooks {
-            let created = hook_files::load_dir(&pool, &keyring, &denylist, dir, "static/hooks-load-hooks")
+            let unusable = if settings.dev { hook_files::Unusable::Replace } else { hook_files::Unusable::Fail };
+            let created = hook_files::load_dir(&pool, &keyring, &denylist, dir, "static/hooks-load-hooks", unusable)
                 .await
                 .with_context(|| format!("loading hooks from {}", dir.display()))?;
             tracing::info!(dir = %dir.display(), ?created, "hook files loaded");
@@ -80,7 +82,7 @@ impl Application {
             trust_proxy: settings.trust_proxy,
             schemas,
             started: Instant::now(),
-            firer: Firer::new(sink, pool.clone()).with_metrics(metrics.clone()),
+            firer: Firer::new(renderer, sink, pool.clone()).with_metrics(metrics.clone()),
             health: Health::new(pool.clone()),
             hooks: HookFinder::new(pool.clone(), keyring.clone()),
             metrics,

@@ -28,6 +28,9 @@ pub struct CommonArgs {
     /// Logging.
     #[command(flatten)]
     pub log: crate::telemetry::LogArgs,
+    /// What one JSON-e render may cost.
+    #[command(flatten)]
+    pub render: crate::render::RenderArgs,
 }
 
 /// Where the database is and how to use it.

@@ -11,7 +11,7 @@ use tracing::Instrument as _;
 
 use crate::hook::HookDefinition;
 use crate::metrics::{FireResult, Metrics};
-use crate::render::{RenderError, render_task};
+use crate::render::{RenderError, Renderer};
 use crate::sink::{CreateTaskError, TaskSink};
 use crate::storage::batch::Batcher;
 use crate::storage::last_fires::{self, LastFire, Recorded, cap_error};
@@ -151,9 +151,22 @@ pub enum FireError {
     Storage(#[from] StorageError),
 }
 
+impl FireError {
+    /// Whether the failure is the daemon's or the queue's passing trouble (a 5xx, the network, the database, no
+    /// render worker), worth retrying, rather than the hook's (a render error, a 4xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Render { source, .. } => source.is_transient(),
+            Self::CreateTask { source, .. } => source.is_transient(),
+            Self::Storage(_) => true,
+        }
+    }
+}
+
 /// Fires hooks: one per daemon, shared by all its tasks.
 #[derive(Clone)]
 pub struct Firer {
+    renderer: Renderer,
     sink: Arc<dyn TaskSink>,
     last_fires: Batcher<LastFire, Recorded>,
     metrics: Metrics,
@@ -188,9 +201,9 @@ impl Firer {
     /// A firer sending tasks to `sink` and recording last fires through `pool`. Concurrent fires' last fires are
     /// written together, by a writer on the current Tokio runtime (the daemon's main one: an actix worker's
     /// runtime stops before the last requests of the others finish).
-    pub fn new(sink: Arc<dyn TaskSink>, pool: Pool) -> Self {
+    pub fn new(renderer: Renderer, sink: Arc<dyn TaskSink>, pool: Pool) -> Self {
         let last_fires = Batcher::spawn(pool, MAX_LAST_FIRES_BATCH, record_last_fires);
-        Self { sink, last_fires, metrics: Metrics::global().clone() }
+        Self { renderer, sink, last_fires, metrics: Metrics::global().clone() }
     }
 
     /// The same firer, counting its fires in `metrics` instead of the process's (for tests).
@@ -227,16 +240,17 @@ impl Firer {
     /// Renders and creates the task without recording it; see [`Attempt::into_parts`].
     #[tracing::instrument(name = "fire", skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id, fired_by = %ctx.fired_by))]
     pub async fn attempt(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Attempt {
-        self.create(self.prepare(hook, ctx, opts)).await
+        self.create(self.prepare(hook, ctx, opts).await).await
     }
 
     /// Renders the task, creating nothing yet: the scheduler renders a slot's tasks ahead of the slot, so that on
     /// the second only [`Firer::create`] is left.
-    pub fn prepare(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Prepared {
+    pub async fn prepare(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Prepared {
         let task_id = opts.task_id.unwrap_or_else(TaskId::generate);
         let now = opts.now.map_or_else(time::now_millis, time::truncate_to_millis);
-        let rendered = tracing::info_span!("render")
-            .in_scope(|| render_task(&hook.task, &ctx.to_json(&task_id, now), &task_id, now));
+        let context = ctx.to_json(&task_id, now);
+        let render = self.renderer.render(&hook.task, &context, &task_id, now);
+        let rendered = render.instrument(tracing::info_span!("render")).await;
         Prepared {
             hook_group_id: hook.hook_group_id.clone(),
             hook_id: hook.hook_id.clone(),

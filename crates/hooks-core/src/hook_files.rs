@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::crypto::Keyring;
 use crate::hook::{ExchangeDenylist, HookDefinition, HookInput};
-use crate::storage::hooks::{CreateOutcome, create_hook};
+use crate::storage::hooks::{CreateOutcome, create_hook, delete_hook};
 use crate::storage::{Pool, StorageError};
 use crate::{HookGroupId, HookId, time};
 
@@ -29,8 +29,9 @@ pub enum HookFileError {
         /// What is wrong.
         problem: String,
     },
-    /// Storing failed.
-    #[error("{0}")]
+    /// Storing failed. Transparent: the storage error already says which hook, and printing it again as its own
+    /// cause would say it twice.
+    #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
@@ -43,14 +44,24 @@ struct HookFile {
     rest: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What to do with a stored hook of the same id whose secrets cannot be opened with the keys at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// Stop with an error naming the hook and the missing key (production: the key must be added back).
+    Fail,
+    /// Remove it and create it anew from its file (development: the key was thrown away with `.dev/`).
+    Replace,
+}
+
 /// Creates every hook defined by a `*.json` file in `dir` that does not exist yet; existing hooks are left as
-/// they are. Returns the `<group>/<id>` of the hooks created.
+/// they are, except unusable ones under [`Unusable::Replace`]. Returns the `<group>/<id>` of the hooks created.
 pub async fn load_dir(
     pool: &Pool,
     keyring: &Keyring,
     denylist: &ExchangeDenylist,
     dir: &Path,
     client_id: &str,
+    unusable: Unusable,
 ) -> Result<Vec<String>, HookFileError> {
     let io = |path: &Path, source| HookFileError::Io { path: path.display().to_string(), source };
     let mut paths: Vec<_> = std::fs::read_dir(dir)
@@ -68,7 +79,15 @@ pub async fn load_dir(
         let def = HookDefinition::parse(def.0, def.1, def.2, denylist)
             .map_err(|e| HookFileError::Invalid { path: path.display().to_string(), problem: e.to_string() })?;
         let mut conn = pool.get().await.map_err(StorageError::from)?;
-        if let CreateOutcome::Created(_) = create_hook(&mut conn, keyring, &def, client_id, time::now_millis()).await? {
+        let outcome = match create_hook(&mut conn, keyring, &def, client_id, time::now_millis()).await {
+            Err(StorageError::Corrupt { problem, .. }) if unusable == Unusable::Replace => {
+                tracing::warn!(hook = %def.path(), %problem, "replacing a stored hook whose secrets cannot be opened");
+                delete_hook(&mut conn, def.hook_group_id.as_str(), def.hook_id.as_str(), client_id).await?;
+                create_hook(&mut conn, keyring, &def, client_id, time::now_millis()).await?
+            }
+            outcome => outcome?,
+        };
+        if let CreateOutcome::Created(_) = outcome {
             created.push(def.path());
         }
     }

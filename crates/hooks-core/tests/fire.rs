@@ -37,7 +37,7 @@ async fn trigger_fire_creates_the_task_in_the_queue_with_the_hook_role() {
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h/1", json!({}));
     stored(&db, &def).await;
-    let firer = Firer::new(queue_sink(&fake, 0), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 0), db.pool.clone());
 
     let outcome =
         firer.fire(&def, FireContext::trigger_hook(json!({"x": 1}), "someone"), FireOptions::default()).await.unwrap();
@@ -67,7 +67,7 @@ async fn context_carries_fired_by_payload_client_id_task_id_and_now() {
         json!({"task": {"ctx": {"firedBy": "${firedBy}", "p": {"$eval": "payload.n + 13"}, "c": "${clientId}", "t": "${taskId}", "now": "${now}"}}}),
     );
     stored(&db, &def).await;
-    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
     let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 17, 3).unwrap();
     let task_id = TaskId::generate();
     let opts = FireOptions { task_id: Some(task_id.clone()), now: Some(now) };
@@ -90,7 +90,7 @@ async fn a_webhook_context_has_no_client_id() {
     let db = TestDb::new().await;
     let def = common::definition("g", "h", json!({"task": {"has": {"$eval": "defined('clientId')"}}}));
     stored(&db, &def).await;
-    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
     firer.fire(&def, FireContext::trigger_hook_with_token(json!({})), FireOptions::default()).await.unwrap();
     let mut conn = db.pool.get().await.unwrap();
     assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap()[0].definition["has"], false);
@@ -102,7 +102,7 @@ async fn a_declining_template_creates_nothing_and_records_nothing() {
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h", json!({"task": {"$if": "false", "then": {"a": 1}}}));
     stored(&db, &def).await;
-    let firer = Firer::new(queue_sink(&fake, 0), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 0), db.pool.clone());
     let outcome = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap();
     assert_eq!(outcome, FireOutcome::Declined);
     assert!(fake.create_task_requests().is_empty());
@@ -116,7 +116,7 @@ async fn a_render_error_is_recorded_with_json_e_text() {
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h", json!({"task": {"$if": "uhoh, this is invalid"}}));
     stored(&db, &def).await;
-    let firer = Firer::new(queue_sink(&fake, 0), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 0), db.pool.clone());
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     assert!(matches!(err, FireError::Render { .. }), "{err}");
     assert!(fake.create_task_requests().is_empty());
@@ -133,7 +133,7 @@ async fn queue_4xx_is_recorded_with_status_code_and_message() {
     fake.fail_create_task(1, 403, "InsufficientScopes");
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
-    let firer = Firer::new(queue_sink(&fake, 3), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 3), db.pool.clone());
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     let FireError::CreateTask { source: CreateTaskError::Rejected { status, code, .. }, .. } = &err else {
         panic!("{err:?}")
@@ -153,7 +153,7 @@ async fn queue_5xx_is_retried_with_the_same_task_id_until_it_succeeds() {
     fake.fail_create_task(2, 500, "InternalServerError");
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
-    let firer = Firer::new(queue_sink(&fake, 3), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 3), db.pool.clone());
     let FireOutcome::Created { task_id } =
         firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap()
     else {
@@ -172,7 +172,7 @@ async fn queue_5xx_beyond_the_retries_is_a_transient_error() {
     fake.fail_create_task(5, 503, "ServiceUnavailable");
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
-    let firer = Firer::new(queue_sink(&fake, 1), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 1), db.pool.clone());
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
     assert!(source.is_transient(), "{source}");
@@ -186,7 +186,7 @@ async fn an_unreachable_queue_is_a_transient_error_recorded_as_such() {
     stored(&db, &def).await;
     // Nothing listens on port 9 of loopback.
     let sink = Arc::new(QueueSink::new("http://127.0.0.1:9", "c", SecretString::new("t"), 0, Duration::from_millis(1)));
-    let firer = Firer::new(sink, db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), sink, db.pool.clone());
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
     assert!(source.is_transient());
@@ -204,7 +204,7 @@ async fn refiring_a_slot_renders_the_identical_task_and_keeps_one_last_fire() {
         json!({"task": {"provisionerId": "p", "workerType": "w", "at": {"$fromNow": "1 hour"}, "n": "${now}"}}),
     );
     stored(&db, &def).await;
-    let firer = Firer::new(queue_sink(&fake, 0), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 0), db.pool.clone());
     let slot = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
     let opts = FireOptions { task_id: Some(TaskId::generate()), now: Some(slot) };
     for _ in 0..2 {
@@ -226,7 +226,7 @@ async fn errors_are_capped_at_128_kib() {
     let huge = "a".repeat(200 * 1024);
     let def = common::definition("g", "h", json!({"task": {"x": {"$eval": huge}}}));
     stored(&db, &def).await;
-    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     assert!(err.to_string().len() > 128 * 1024, "the error must be long for this test to mean anything");
     let mut conn = db.pool.get().await.unwrap();

@@ -33,7 +33,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let keyring = Arc::new(settings.common.crypto.keyring()?);
     let sink = settings.common.taskcluster.sink(&pool)?;
     Metrics::global().register_pool("main", pool.clone());
-    let listener = Listener::new(pool.clone(), keyring, sink, options);
+    let renderer = settings.common.render.renderer()?;
+    let listener = Listener::new(pool.clone(), keyring, renderer, sink, options);
     let health = Health::new(pool).with_broker(listener.broker_health());
     let _ops = settings.ops.serve(health, Metrics::global().clone()).await?;
     tracing::info!("hooks-pulse-listener starting");

@@ -22,6 +22,7 @@ use hooks_core::pulse::{BrokerHealth, HookQueue, Names, Pass, PulseError, QueueO
 use hooks_core::sink::TaskSink;
 use hooks_core::storage::Pool;
 use hooks_core::storage::pulse::expire_pulse_fires;
+use hooks_core::render::Renderer;
 use hooks_core::{Firer, SecretString};
 use lapin::message::Delivery;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
@@ -131,19 +132,26 @@ pub struct Listener {
 
 impl Listener {
     /// A listener firing through `sink` and recording through `pool`.
-    pub fn new(pool: Pool, keyring: Arc<Keyring>, sink: Arc<dyn TaskSink>, options: ListenerOptions) -> Self {
-        Self::with_metrics(pool, keyring, sink, options, Metrics::global().clone())
+    pub fn new(
+        pool: Pool,
+        keyring: Arc<Keyring>,
+        renderer: Renderer,
+        sink: Arc<dyn TaskSink>,
+        options: ListenerOptions,
+    ) -> Self {
+        Self::with_metrics(pool, keyring, renderer, sink, options, Metrics::global().clone())
     }
 
     /// Like [`Listener::new`], counting in `metrics` instead of the process's (for tests).
     pub fn with_metrics(
         pool: Pool,
         keyring: Arc<Keyring>,
+        renderer: Renderer,
         sink: Arc<dyn TaskSink>,
         options: ListenerOptions,
         metrics: Metrics,
     ) -> Self {
-        let firer = Firer::new(sink, pool.clone()).with_metrics(metrics.clone());
+        let firer = Firer::new(renderer, sink, pool.clone()).with_metrics(metrics.clone());
         let shared = Shared {
             pool,
             keyring,

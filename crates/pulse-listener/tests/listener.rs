@@ -172,6 +172,7 @@ async fn message_outcomes_are_counted_in_the_metrics_and_the_broker_shows_in_hea
     let listener = Listener::with_metrics(
         env.db.pool.clone(),
         env.keyring.clone(),
+        test_support::renderer(),
         env.queue_sink(0),
         env.options(),
         metrics.clone(),

@@ -26,7 +26,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let keyring = Arc::new(settings.common.crypto.keyring()?);
     let sink = settings.common.taskcluster.sink(&pool)?;
     let notifier = settings.common.taskcluster.notifier()?;
-    let scheduler = Scheduler::new(pool.clone(), keyring, sink, notifier, settings.options()?);
+    let renderer = settings.common.render.renderer()?;
+    let scheduler = Scheduler::new(pool.clone(), keyring, renderer, sink, notifier, settings.options()?);
     let wake = wake::listen(settings.common.database.database_url.expose().to_owned());
     tracing::info!("hooks-scheduler ready");
     let expiring = tokio::spawn(expiry::run(pool.clone(), expiry_options));

@@ -11,6 +11,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use futures::{FutureExt as _, StreamExt as _};
 use hooks_core::crypto::Keyring;
 use hooks_core::notify::Notifier;
+use hooks_core::render::Renderer;
 use hooks_core::sink::TaskSink;
 use hooks_core::slot::{CatchUp, slot_to_fire};
 use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, retry_slot_at};
@@ -79,11 +80,12 @@ impl Scheduler {
     pub fn new(
         pool: Pool,
         keyring: Arc<Keyring>,
+        renderer: Renderer,
         sink: Arc<dyn TaskSink>,
         notifier: Notifier,
         options: SchedulerOptions,
     ) -> Self {
-        let firer = Firer::new(sink, pool.clone());
+        let firer = Firer::new(renderer, sink, pool.clone());
         Self { pool, keyring, firer, notifier, options }
     }
 
@@ -123,21 +125,20 @@ impl Scheduler {
                     }
                 }
             }
-            // Rendered now, ahead of the slots: on the second only the task creations are left.
-            let prepared: Vec<(Planned, Prepared, tracing::Span)> = planned
-                .into_iter()
-                .map(|p| {
-                    let def = &p.hook.definition;
-                    let opts = FireOptions {
-                        task_id: Some(p.hook.schedule_secret.task_id(&def.hook_group_id, &def.hook_id, p.slot)),
-                        now: Some(p.slot),
-                    };
-                    // One trace per slot, not one per batch.
-                    let span = tracing::info_span!(parent: None, "slot", hook_group_id = %def.hook_group_id, hook_id = %def.hook_id, slot = %p.slot);
-                    let prepared = span.in_scope(|| self.firer.prepare(def, FireContext::schedule(), opts));
-                    (p, prepared, span)
-                })
-                .collect();
+            // Rendered now, ahead of the slots (as many at once as there are render workers): on the second only
+            // the task creations are left.
+            let prepared: Vec<(Planned, Prepared, tracing::Span)> = futures::future::join_all(planned.into_iter().map(|p| async move {
+                let def = &p.hook.definition;
+                let opts = FireOptions {
+                    task_id: Some(p.hook.schedule_secret.task_id(&def.hook_group_id, &def.hook_id, p.slot)),
+                    now: Some(p.slot),
+                };
+                // One trace per slot, not one per batch.
+                let span = tracing::info_span!(parent: None, "slot", hook_group_id = %def.hook_group_id, hook_id = %def.hook_id, slot = %p.slot);
+                let prepared = self.firer.prepare(def, FireContext::schedule(), opts).instrument(span.clone()).await;
+                (p, prepared, span)
+            }))
+            .await;
             let attempts: Vec<(Planned, Attempt)> = futures::stream::iter(prepared)
                 .map(|(p, prepared, span)| async move {
                     // Claimed ahead: wait for the slot's second (or the retry's time).
@@ -189,10 +190,10 @@ impl Scheduler {
         let (result, last_fire) = attempt.into_parts();
         match result {
             Err(FireError::Storage(e)) => return Err(e),
-            Err(FireError::CreateTask { source, .. }) if source.is_transient() && next.is_none_or(|n| n > now) => {
+            Err(e) if e.is_transient() && next.is_none_or(|n| n > now) => {
                 let failures = p.hook.schedule_failures + 1;
                 let delay = (RETRY_BASE * 2i32.saturating_pow(failures.clamp(1, 16) as u32 - 1)).min(RETRY_MAX);
-                tracing::warn!(hook_group_id = g, hook_id = h, error = %source, failures, "slot failed transiently; retrying the same slot");
+                tracing::warn!(hook_group_id = g, hook_id = h, error = %e, failures, "slot failed transiently; retrying the same slot");
                 retry_slot_at(tx, g, h, now + delay, failures).await?;
                 return Ok((last_fire, None));
             }

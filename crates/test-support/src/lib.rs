@@ -33,3 +33,17 @@ pub fn bench_filter() -> Option<impl Fn(&str) -> bool> {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     Some(move |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
 }
+
+/// The test process's renderer: render workers (`hooks-render`, built with the workspace's tests) with the
+/// default limits, shared by every test in the process.
+pub fn renderer() -> hooks_core::render::Renderer {
+    static RENDERER: std::sync::OnceLock<hooks_core::render::Renderer> = std::sync::OnceLock::new();
+    RENDERER
+        .get_or_init(|| {
+            let program = hooks_core::render::pool::default_program()
+                .expect("the render worker: build it with `cargo build -p hooks-core --bin hooks-render`");
+            hooks_core::render::Renderer::start(program, hooks_core::render::RenderLimits::default())
+                .expect("starting the render workers")
+        })
+        .clone()
+}

@@ -129,7 +129,7 @@ impl Env {
     }
 
     pub fn listener(&self, options: ListenerOptions, sink: Arc<dyn TaskSink>) -> Listener {
-        Listener::new(self.db.pool.clone(), self.keyring.clone(), sink, options)
+        Listener::new(self.db.pool.clone(), self.keyring.clone(), test_support::renderer(), sink, options)
     }
 
     /// Starts a listener firing into the fake queue.

@@ -44,7 +44,7 @@ impl Env {
             Duration::from_millis(1),
         ));
         let notifier = Notifier::taskcluster(&self.fake.root_url(), &client.client_id, &token).unwrap();
-        Scheduler::new(self.db.pool.clone(), self.keyring.clone(), sink, notifier, options)
+        Scheduler::new(self.db.pool.clone(), self.keyring.clone(), test_support::renderer(), sink, notifier, options)
     }
 
     pub async fn hook(&self, id: &str, schedule: &[&str], extra: Value) -> HookDefinition {

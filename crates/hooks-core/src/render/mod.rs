@@ -1,7 +1,22 @@
 //! Rendering a hook's JSON-e template into a task definition.
+//!
+//! [`render_task`] is the rendering itself; it runs only inside a render worker process (`hooks-render`,
+//! [`worker`]), never in a daemon: the json-e crate panics, allocates, recurses and computes as a template tells
+//! it, and only the operating system can stop an allocation made in one call or interrupt a running parse. The
+//! daemons render through a [`Renderer`] ([`pool`]), which hands each render to a worker process bounded in CPU
+//! time, memory, stack and output ([`RenderLimits`]), and replaces a worker that goes past a bound.
+
+mod limits;
+pub mod pool;
+mod protocol;
+pub mod worker;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+pub use limits::{Bound, RenderArgs, RenderLimits};
+pub use pool::Renderer;
 
 use crate::TaskId;
 use crate::time;
@@ -12,14 +27,31 @@ pub const DEFAULT_DEADLINE: TimeDelta = TimeDelta::days(1);
 pub const DEFAULT_EXPIRES: TimeDelta = TimeDelta::days(30);
 
 /// A template that could not be rendered into a task.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum RenderError {
     /// JSON-e refused the template or failed while evaluating it.
     #[error("JSON-e error: {0}")]
     JsonE(String),
     /// The template rendered to something other than an object (and not to a falsy value, which declines).
     #[error("the task template rendered to {0}, not to a task object (render null or false to decline firing)")]
-    NotAnObject(&'static str),
+    NotAnObject(String),
+    /// The render went past one of its bounds (the template's or the payload's doing).
+    #[error("render exceeded its {0}")]
+    Exceeded(Bound),
+    /// The json-e crate failed inside (it panicked); caught, and answered like any render error.
+    #[error("JSON-e error: the renderer failed on this template: {0}")]
+    Failed(String),
+    /// No render worker could be had (not the template's fault: the daemon's own trouble, worth a retry).
+    #[error("the renderer is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl RenderError {
+    /// Whether the error is the daemon's trouble rather than the template's (an API caller gets a 500, a
+    /// scheduled fire is retried).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
 }
 
 /// Renders `template` with `context` at time `now`.
@@ -42,10 +74,10 @@ pub fn render_task(
     let mut task = match rendered {
         Value::Object(task) => task,
         v if is_falsy(&v) => return Ok(None),
-        Value::Array(_) => return Err(RenderError::NotAnObject("an array")),
-        Value::String(_) => return Err(RenderError::NotAnObject("a string")),
-        Value::Number(_) => return Err(RenderError::NotAnObject("a number")),
-        _ => return Err(RenderError::NotAnObject("true")),
+        Value::Array(_) => return Err(RenderError::NotAnObject("an array".into())),
+        Value::String(_) => return Err(RenderError::NotAnObject("a string".into())),
+        Value::Number(_) => return Err(RenderError::NotAnObject("a number".into())),
+        _ => return Err(RenderError::NotAnObject("true".into())),
     };
     fill_default(&mut task, "created", || now_json.clone());
     fill_default(&mut task, "deadline", || time::to_json(now + DEFAULT_DEADLINE));
@@ -157,7 +189,7 @@ mod tests {
         let e = render_task(&obj(json!({"$if": "uhoh, this is invalid"})), &Map::new(), &tid, now()).unwrap_err();
         assert!(matches!(e, RenderError::JsonE(_)), "{e}");
         let e = render_task(&obj(json!({"$eval": "'str'"})), &Map::new(), &tid, now()).unwrap_err();
-        assert_eq!(e, RenderError::NotAnObject("a string"));
+        assert_eq!(e, RenderError::NotAnObject("a string".into()));
     }
 
     #[test]
