@@ -83,24 +83,24 @@ impl Renderer {
     /// Starts `limits.workers` render threads running `program`, after checking that it renders.
     pub fn start(program: PathBuf, limits: RenderLimits) -> Result<Self, StartError> {
         let spawner = Arc::new(Spawner { program, limits: limits.clone() });
-        let broken = |problem: String| StartError::Broken { program: spawner.program.display().to_string(), problem };
-        // One render of `{}` here, so that a missing or wrong program stops the daemon at start-up, not its fires.
-        let mut first = spawner.spawn().map_err(|e| broken(e.to_string()))?;
-        let probe = request_bytes(&Map::new(), &Map::new(), &TaskId::generate(), Utc::now());
-        let reply = first.render(&probe.map_err(|e| broken(e.to_string()))?, &limits);
-        reply.and_then(|bytes| decode(&bytes)).map_err(|e| broken(e.to_string()))?;
-
         let (jobs, queue) = mpsc::channel();
         let queue = Arc::new(Mutex::new(queue));
-        let mut first = Some(first);
+        let (ready, started) = mpsc::sync_channel(1);
         for i in 0..limits.workers.max(1) {
-            let (queue, spawner, worker) = (queue.clone(), spawner.clone(), first.take());
+            let (queue, spawner) = (queue.clone(), spawner.clone());
+            // The first thread checks the program; the daemon does not start without one that renders.
+            let ready = (i == 0).then(|| ready.clone());
             std::thread::Builder::new()
                 .name(format!("hooks-render-{i}"))
-                .spawn(move || drive(&queue, &spawner, worker))
+                .spawn(move || drive(&queue, &spawner, ready))
                 .map_err(StartError::Thread)?;
         }
-        Ok(Self { jobs, limits: Arc::new(limits) })
+        let broken = |problem: String| StartError::Broken { program: spawner.program.display().to_string(), problem };
+        match started.recv() {
+            Ok(Ok(())) => Ok(Self { jobs, limits: Arc::new(limits) }),
+            Ok(Err(problem)) => Err(broken(problem)),
+            Err(_) => Err(broken("its render thread stopped".into())),
+        }
     }
 
     /// The bounds renders are held to.
@@ -144,8 +144,27 @@ fn decode(bytes: &[u8]) -> Result<Option<Map<String, Value>>, RenderError> {
         .map_err(|e| RenderError::Unavailable(format!("the render worker answered something unreadable: {e}")))?
 }
 
-/// One render thread: takes the next job, renders it in its worker, replaces the worker when it dies.
-fn drive(queue: &Mutex<mpsc::Receiver<Job>>, spawner: &Spawner, mut worker: Option<Worker>) {
+/// One render thread: starts its worker, then takes the next job, renders it in its worker, and replaces the
+/// worker when it dies. Workers are started here, never on a caller's thread: a worker is killed when the thread
+/// that started it ends (`PR_SET_PDEATHSIG`), and a caller's thread may end any time.
+fn drive(queue: &Mutex<mpsc::Receiver<Job>>, spawner: &Spawner, ready: Option<mpsc::SyncSender<Result<(), String>>>) {
+    let mut worker = spawner.spawn().ok();
+    if let Some(ready) = ready {
+        // One render of `{}`, so that a missing or wrong program stops the daemon at start-up, not its fires.
+        let checked = match worker.as_mut() {
+            Some(w) => request_bytes(&Map::new(), &Map::new(), &TaskId::generate(), Utc::now())
+                .and_then(|probe| w.render(&probe, &spawner.limits))
+                .and_then(|reply| decode(&reply))
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            None => spawner.spawn().map(drop).map_err(|e| e.to_string()),
+        };
+        let failed = checked.is_err();
+        let _ = ready.send(checked);
+        if failed {
+            return;
+        }
+    }
     loop {
         // The lock is held only while waiting for a job; a poisoned lock still holds a usable receiver.
         let job = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
