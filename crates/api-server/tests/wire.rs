@@ -299,3 +299,143 @@ async fn a_payload_hash_covers_only_a_json_body() {
     assert_eq!(list_groups_with_text_body(&app, "hello", b"hello").await, 401);
     assert_eq!(list_groups_with_text_body(&app, "hello", b"").await, 200);
 }
+
+/// `POST /hooks/g/h/trigger` with `body` as sent (already encoded) under `Content-Encoding: encoding`, signed by
+/// `tester` with a payload hash over `decoded` (upstream hashes the body it decoded); the status and the answer.
+async fn trigger_encoded(app: &TestApp, encoding: &str, body: Vec<u8>, decoded: &[u8]) -> (u16, Value) {
+    let resource = "/api/hooks/v1/hooks/g/h/trigger";
+    let hash = hawk::PayloadHasher::hash("application/json", hawk::SHA256, decoded).unwrap();
+    let credentials = hawk::Credentials {
+        id: "tester".to_owned(),
+        key: hawk::Key::new(TESTER_TOKEN.as_bytes(), hawk::SHA256).unwrap(),
+    };
+    let header = hawk::RequestBuilder::new("POST", "127.0.0.1", port_of(app), resource)
+        .hash(&hash[..])
+        .request()
+        .make_header(&credentials)
+        .unwrap();
+    let res = app
+        .http
+        .post(app.url("/hooks/g/h/trigger"))
+        .header("authorization", format!("Hawk {header}"))
+        .header("content-type", "application/json")
+        .header("content-encoding", encoding)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let answer = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
+    (status, answer)
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A hook whose task carries the trigger payload's `location`.
+async fn hook_echoing_location(app: &TestApp) {
+    let mut body = hook_body();
+    body["task"]["payload"] = json!({"location": "${payload.location}"});
+    app.hooks().createHook("g", "h", &body).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_gzip_or_deflate_body_is_decoded_before_it_is_read_and_hashed() {
+    let app = TestApp::spawn().await;
+    hook_echoing_location(&app).await;
+    let payload = br#"{"location": "compressed"}"#;
+    for (encoding, body) in [("gzip", gzip(payload)), ("deflate", deflate(payload)), ("GZip", gzip(payload))] {
+        let (status, answer) = trigger_encoded(&app, encoding, body, payload).await;
+        assert_eq!(status, 200, "{encoding}: {answer}");
+    }
+    let created = app.fake.created_tasks();
+    assert_eq!(created.len(), 3);
+    assert!(created.iter().all(|t| t.task["payload"]["location"] == "compressed"), "{:?}", created[0].task);
+}
+
+#[tokio::test]
+async fn an_unsupported_content_encoding_is_400_malformed_payload() {
+    let app = TestApp::spawn().await;
+    hook_echoing_location(&app).await;
+    let payload = br#"{"location": "plain"}"#;
+    // zstd as upstream: actix could decode it, body-parser can't.
+    for encoding in ["foo", "zstd", "gzip, deflate"] {
+        let (status, answer) = trigger_encoded(&app, encoding, payload.to_vec(), payload).await;
+        assert_eq!(status, 400, "{encoding}: {answer}");
+        assert_eq!(answer["code"], "MalformedPayload", "{answer}");
+        assert_eq!(
+            headline(&answer),
+            format!("Content-Encoding {encoding} is not supported; send the body as identity, gzip, deflate or br")
+        );
+        assert_eq!(answer["requestInfo"]["method"], "triggerHook", "{answer}");
+        assert_eq!(answer["requestInfo"]["params"], json!({"hookGroupId": "g", "hookId": "h"}), "{answer}");
+    }
+    assert!(app.fake.created_tasks().is_empty());
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_decode_is_400_malformed_payload() {
+    let app = TestApp::spawn().await;
+    hook_echoing_location(&app).await;
+    let payload = br#"{"location": "corrupt"}"#;
+    let mut bad_checksum = gzip(payload);
+    let crc_at = bad_checksum.len() - 8;
+    bad_checksum[crc_at] ^= 0xff;
+    let whole = gzip(payload);
+    let truncated = whole[..whole.len() / 2].to_vec();
+    let cases =
+        [("gzip", payload.to_vec()), ("gzip", bad_checksum), ("gzip", truncated), ("deflate", payload.to_vec())];
+    for (encoding, body) in cases {
+        let (status, answer) = trigger_encoded(&app, encoding, body, payload).await;
+        assert_eq!(status, 400, "{encoding}: {answer}");
+        assert_eq!(answer["code"], "MalformedPayload", "{answer}");
+        let message = headline(&answer);
+        assert!(message.starts_with(&format!("The {encoding} body could not be decoded: ")), "{message}");
+        assert_eq!(answer["requestInfo"]["method"], "triggerHook", "{answer}");
+    }
+    assert!(app.fake.created_tasks().is_empty());
+}
+
+#[tokio::test]
+async fn a_gzip_body_over_10_mb_once_decoded_is_413() {
+    let app = TestApp::spawn().await;
+    hook_echoing_location(&app).await;
+    let payload = format!(r#"{{"location": "{}"}}"#, "x".repeat(11 * 1024 * 1024));
+    let (status, answer) = trigger_encoded(&app, "gzip", gzip(payload.as_bytes()), payload.as_bytes()).await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["code"], "InputTooLarge", "{answer}");
+    assert_eq!(headline(&answer), "The request body is larger than the 10 MB allowed.");
+}
+
+#[tokio::test]
+async fn the_encoding_of_a_body_that_is_not_json_is_not_looked_at() {
+    // Upstream's body-parser reads only application/json bodies, so it never sees the encoding of any other.
+    let app = TestApp::spawn().await;
+    for encoding in ["foo", "gzip"] {
+        let authorization =
+            hawk_header("tester", TESTER_TOKEN, "GET", "127.0.0.1", port_of(&app), "/api/hooks/v1/hooks");
+        let res = app
+            .http
+            .get(app.url("/hooks"))
+            .header("authorization", &authorization)
+            .header("content-type", "text/plain")
+            .header("content-encoding", encoding)
+            .body("not gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{encoding}");
+    }
+}
