@@ -439,3 +439,52 @@ async fn the_encoding_of_a_body_that_is_not_json_is_not_looked_at() {
         assert_eq!(res.status().as_u16(), 200, "{encoding}");
     }
 }
+
+/// A Hawk header for `GET /api/hooks/v1/hooks` by `tester` carrying `app` and `dlg`, its MAC over `signed_app` and
+/// `signed_dlg` (the Node library's normalized string, which the `hawk` crate can't make).
+fn hawk_header_with_app(app: &TestApp, (app_id, dlg): (&str, &str), (signed_app, signed_dlg): (&str, &str)) -> String {
+    use base64::Engine as _;
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let nonce = format!("n{}", broker::random_suffix());
+    let port = port_of(app);
+    let normalized = format!(
+        "hawk.1.header\n{ts}\n{nonce}\nGET\n/api/hooks/v1/hooks\n127.0.0.1\n{port}\n\n\n{signed_app}\n{signed_dlg}\n"
+    );
+    let key = hawk::Key::new(TESTER_TOKEN.as_bytes(), hawk::SHA256).unwrap();
+    let mac = base64::engine::general_purpose::STANDARD.encode(key.sign(normalized.as_bytes()).unwrap());
+    format!(r#"Hawk id="tester", ts="{ts}", nonce="{nonce}", mac="{mac}", app="{app_id}", dlg="{dlg}""#)
+}
+
+async fn list_hook_groups_as(app: &TestApp, authorization: String) -> (u16, Value) {
+    let res = app.http.get(app.url("/hooks")).header("authorization", authorization).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_hawk_header_signed_with_its_app_and_dlg_is_accepted() {
+    let app = TestApp::spawn().await;
+    let signed = hawk_header_with_app(&app, ("my-app", "my-dlg"), ("my-app", "my-dlg"));
+    let (status, answer) = list_hook_groups_as(&app, signed).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[tokio::test]
+async fn a_hawk_header_whose_mac_does_not_cover_its_app_or_dlg_is_a_bad_mac() {
+    // The Node library signs `app` and `dlg` (when there is an `app`), so a MAC made without them doesn't match.
+    let app = TestApp::spawn().await;
+    let without_app = hawk::RequestBuilder::new("GET", "127.0.0.1", port_of(&app), "/api/hooks/v1/hooks")
+        .request()
+        .make_header(&hawk::Credentials {
+            id: "tester".to_owned(),
+            key: hawk::Key::new(TESTER_TOKEN.as_bytes(), hawk::SHA256).unwrap(),
+        })
+        .unwrap();
+    let unsigned_app = format!(r#"Hawk {without_app}, app="my-app""#);
+    let other_dlg = hawk_header_with_app(&app, ("my-app", "their-dlg"), ("my-app", "my-dlg"));
+    for authorization in [unsigned_app, other_dlg] {
+        let (status, answer) = list_hook_groups_as(&app, authorization.clone()).await;
+        assert_eq!(status, 401, "{authorization}: {answer}");
+        assert_eq!(answer["code"], "AuthenticationFailed", "{answer}");
+        assert_eq!(headline(&answer), "Unauthorized: Bad mac", "{answer}");
+    }
+}
