@@ -1,6 +1,7 @@
 //! Wire details the old (Express) service had and clients may lean on: OPTIONS and HEAD answers, the headers on every
-//! response, getHookStatus's shapes, triggerHook's errors, `--trust-proxy`, and what remote mode asks the auth
-//! service. Raw HTTP where the exact bytes matter, signed with Hawk as the official clients sign.
+//! response, getHookStatus's shapes, triggerHook's errors, `--trust-proxy`, body encodings, Hawk's `app` and `dlg`,
+//! and what remote mode asks the auth service. Raw HTTP where the exact bytes matter, signed with Hawk as the
+//! official clients sign.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 mod common;
