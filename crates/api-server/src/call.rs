@@ -111,7 +111,7 @@ impl Call {
 }
 
 /// Whether the request declares a JSON body (`application/json`, with or without parameters).
-fn is_json(req: &HttpRequest) -> bool {
+pub(crate) fn is_json(req: &HttpRequest) -> bool {
     let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }

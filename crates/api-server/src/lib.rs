@@ -2,6 +2,7 @@
 
 mod around_call;
 mod auth;
+mod body;
 mod call;
 mod error;
 mod import;

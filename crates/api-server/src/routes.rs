@@ -2,7 +2,7 @@
 //! scopes, URL parameters, query string, input, then the work.
 
 use actix_web::http::Method;
-use actix_web::web::{Bytes, Data, Path};
+use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use hooks_core::storage::hooks::{self as store, CreateOutcome};
 use hooks_core::storage::last_fires::{self, PageCursor};
@@ -12,6 +12,7 @@ use hooks_core::{
 use serde_json::{Value, json};
 
 use crate::auth::{authorize, client_id};
+use crate::body::Body;
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
@@ -195,7 +196,7 @@ async fn heartbeat(st: Data<AppState>) -> HttpResponse {
     HttpResponse::build(status).json(report.body())
 }
 
-async fn list_hook_groups(req: HttpRequest, body: Bytes, st: Data<AppState>) -> Reply {
+async fn list_hook_groups(req: HttpRequest, body: Body, st: Data<AppState>) -> Reply {
     let call = Call::start("listHookGroups", &[], &req, &body)?;
     authorize(&st, &req, &body, &call, &st.scopes.list_hook_groups).await?;
     call.check_query(&req, &[])?;
@@ -204,7 +205,7 @@ async fn list_hook_groups(req: HttpRequest, body: Bytes, st: Data<AppState>) -> 
     Ok(HttpResponse::Ok().json(json!({"groups": groups})))
 }
 
-async fn list_hooks(req: HttpRequest, path: Path<String>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn list_hooks(req: HttpRequest, path: Path<String>, body: Body, st: Data<AppState>) -> Reply {
     let g = path.into_inner();
     let call = Call::start("listHooks", &[("hookGroupId", &g)], &req, &body)?;
     authorize(&st, &req, &body, &call, &st.scopes.list_hooks.render(&[("hookGroupId", &g)])).await?;
@@ -224,7 +225,7 @@ async fn hook_call(
     method: &'static str,
     req: &HttpRequest,
     (g, h): (&str, &str),
-    body: &Bytes,
+    body: &Body,
     st: &AppState,
     required: &ScopeExpression,
 ) -> Result<(Call, Caller), ApiError> {
@@ -243,14 +244,14 @@ async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))
 }
 
-async fn hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, _) = hook_call("hook", &req, (&g, &h), &body, &st, &st.scopes.hook.for_hook(&g, &h)).await?;
     let hook = find(&st, &call, &g, &h).await?;
     Ok(HttpResponse::Ok().json(hook.definition.to_json()))
 }
 
-async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, _) = hook_call("getHookStatus", &req, (&g, &h), &body, &st, &st.scopes.status.for_hook(&g, &h)).await?;
     let hook = find(&st, &call, &g, &h).await?;
@@ -298,7 +299,7 @@ fn define(call: &Call, g: &str, h: &str, input: HookInput, st: &AppState) -> Res
         .map_err(|e| call.error(ErrorCode::InputError, e.to_string()))
 }
 
-async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, caller) =
         hook_call("createHook", &req, (&g, &h), &body, &st, &st.scopes.modify.for_hook(&g, &h)).await?;
@@ -320,7 +321,7 @@ async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
     Ok(HttpResponse::Ok().json(stored.definition.to_json()))
 }
 
-async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, caller) =
         hook_call("updateHook", &req, (&g, &h), &body, &st, &st.scopes.modify.for_hook(&g, &h)).await?;
@@ -340,7 +341,7 @@ async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
     Ok(HttpResponse::Ok().json(updated.definition.to_json()))
 }
 
-async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, caller) =
         hook_call("removeHook", &req, (&g, &h), &body, &st, &st.scopes.remove.for_hook(&g, &h)).await?;
@@ -351,7 +352,7 @@ async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes
     Ok(HttpResponse::Ok().json(json!({})))
 }
 
-async fn get_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn get_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, _) =
         hook_call("getTriggerToken", &req, (&g, &h), &body, &st, &st.scopes.get_token.for_hook(&g, &h)).await?;
@@ -359,7 +360,7 @@ async fn get_trigger_token(req: HttpRequest, path: Path<(String, String)>, body:
     Ok(HttpResponse::Ok().json(json!({"token": hook.trigger_token.expose()})))
 }
 
-async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, caller) =
         hook_call("resetTriggerToken", &req, (&g, &h), &body, &st, &st.scopes.reset_token.for_hook(&g, &h)).await?;
@@ -371,7 +372,7 @@ async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, bod
     Ok(HttpResponse::Ok().json(json!({"token": token.expose()})))
 }
 
-async fn trigger_hook(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn trigger_hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let (call, caller) =
         hook_call("triggerHook", &req, (&g, &h), &body, &st, &st.scopes.trigger.for_hook(&g, &h)).await?;
@@ -384,7 +385,7 @@ async fn trigger_hook(req: HttpRequest, path: Path<(String, String)>, body: Byte
 async fn trigger_hook_with_token(
     req: HttpRequest,
     path: Path<(String, String, String)>,
-    body: Bytes,
+    body: Body,
     st: Data<AppState>,
 ) -> Reply {
     let (g, h, token) = path.into_inner();
@@ -457,7 +458,7 @@ fn truthy(v: &Value) -> bool {
 
 const MAX_PAGE: usize = 1000;
 
-async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: Bytes, st: Data<AppState>) -> Reply {
+async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
     let call = Call::start("listLastFires", &[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
     authorize(&st, &req, &body, &call, &st.scopes.last_fires.for_hook(&g, &h)).await?;

@@ -21,9 +21,6 @@ use crate::state::AppState;
 /// How long a stopping server still tries to publish the hook changes it has not announced yet.
 const PUBLISH_GRACE: Duration = Duration::from_secs(5);
 
-/// Bodies above this are refused, as upstream (10 MB).
-pub(crate) const MAX_BODY: usize = 10 * 1024 * 1024;
-
 /// The CORS, cache and security headers Taskcluster services put on every response (the policy is the text npm's
 /// `content-security-policy` makes of upstream's options; it has no `base-uri`, so neither has ours).
 fn upstream_headers() -> DefaultHeaders {
@@ -93,7 +90,6 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(web::PayloadConfig::new(MAX_BODY))
                 .wrap(actix_web::middleware::from_fn(crate::around_call::around_call))
                 .wrap(upstream_headers())
                 .wrap(from_fn(crate::metrics::record))

@@ -1,6 +1,7 @@
 //! Wire details the old (Express) service had and clients may lean on: OPTIONS and HEAD answers, the headers on every
-//! response, getHookStatus's shapes, triggerHook's errors, `--trust-proxy`, and what remote mode asks the auth
-//! service. Raw HTTP where the exact bytes matter, signed with Hawk as the official clients sign.
+//! response, getHookStatus's shapes, triggerHook's errors, `--trust-proxy`, body encodings, Hawk's `app` and `dlg`,
+//! and what remote mode asks the auth service. Raw HTTP where the exact bytes matter, signed with Hawk as the
+//! official clients sign.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 mod common;
@@ -298,4 +299,193 @@ async fn a_payload_hash_covers_only_a_json_body() {
     let app = TestApp::spawn().await;
     assert_eq!(list_groups_with_text_body(&app, "hello", b"hello").await, 401);
     assert_eq!(list_groups_with_text_body(&app, "hello", b"").await, 200);
+}
+
+/// `POST /hooks/g/h/trigger` with `body` as sent (already encoded) under `Content-Encoding: encoding`, signed by
+/// `tester` with a payload hash over `decoded` (upstream hashes the body it decoded); the status and the answer.
+async fn trigger_encoded(app: &TestApp, encoding: &str, body: Vec<u8>, decoded: &[u8]) -> (u16, Value) {
+    let resource = "/api/hooks/v1/hooks/g/h/trigger";
+    let hash = hawk::PayloadHasher::hash("application/json", hawk::SHA256, decoded).unwrap();
+    let credentials = hawk::Credentials {
+        id: "tester".to_owned(),
+        key: hawk::Key::new(TESTER_TOKEN.as_bytes(), hawk::SHA256).unwrap(),
+    };
+    let header = hawk::RequestBuilder::new("POST", "127.0.0.1", port_of(app), resource)
+        .hash(&hash[..])
+        .request()
+        .make_header(&credentials)
+        .unwrap();
+    let res = app
+        .http
+        .post(app.url("/hooks/g/h/trigger"))
+        .header("authorization", format!("Hawk {header}"))
+        .header("content-type", "application/json")
+        .header("content-encoding", encoding)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let answer = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
+    (status, answer)
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A hook whose task carries the trigger payload's `location`.
+async fn hook_echoing_location(app: &TestApp) {
+    let mut body = hook_body();
+    body["task"]["payload"] = json!({"location": "${payload.location}"});
+    app.hooks().createHook("g", "h", &body).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_gzip_or_deflate_body_is_decoded_before_it_is_read_and_hashed() {
+    let app = TestApp::spawn().await;
+    hook_echoing_location(&app).await;
+    let payload = br#"{"location": "compressed"}"#;
+    for (encoding, body) in [("gzip", gzip(payload)), ("deflate", deflate(payload)), ("GZip", gzip(payload))] {
+        let (status, answer) = trigger_encoded(&app, encoding, body, payload).await;
+        assert_eq!(status, 200, "{encoding}: {answer}");
+    }
+    let created = app.fake.created_tasks();
+    assert_eq!(created.len(), 3);
+    assert!(created.iter().all(|t| t.task["payload"]["location"] == "compressed"), "{:?}", created[0].task);
+}
+
+#[tokio::test]
+async fn an_unsupported_content_encoding_is_400_malformed_payload() {
+    let app = TestApp::spawn().await;
+    hook_echoing_location(&app).await;
+    let payload = br#"{"location": "plain"}"#;
+    // zstd as upstream: actix could decode it, body-parser can't.
+    for encoding in ["foo", "zstd", "gzip, deflate"] {
+        let (status, answer) = trigger_encoded(&app, encoding, payload.to_vec(), payload).await;
+        assert_eq!(status, 400, "{encoding}: {answer}");
+        assert_eq!(answer["code"], "MalformedPayload", "{answer}");
+        assert_eq!(
+            headline(&answer),
+            format!("Content-Encoding {encoding} is not supported; send the body as identity, gzip, deflate or br")
+        );
+        assert_eq!(answer["requestInfo"]["method"], "triggerHook", "{answer}");
+        assert_eq!(answer["requestInfo"]["params"], json!({"hookGroupId": "g", "hookId": "h"}), "{answer}");
+    }
+    assert!(app.fake.created_tasks().is_empty());
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_decode_is_400_malformed_payload() {
+    let app = TestApp::spawn().await;
+    hook_echoing_location(&app).await;
+    let payload = br#"{"location": "corrupt"}"#;
+    let mut bad_checksum = gzip(payload);
+    let crc_at = bad_checksum.len() - 8;
+    bad_checksum[crc_at] ^= 0xff;
+    let whole = gzip(payload);
+    let truncated = whole[..whole.len() / 2].to_vec();
+    let cases =
+        [("gzip", payload.to_vec()), ("gzip", bad_checksum), ("gzip", truncated), ("deflate", payload.to_vec())];
+    for (encoding, body) in cases {
+        let (status, answer) = trigger_encoded(&app, encoding, body, payload).await;
+        assert_eq!(status, 400, "{encoding}: {answer}");
+        assert_eq!(answer["code"], "MalformedPayload", "{answer}");
+        let message = headline(&answer);
+        assert!(message.starts_with(&format!("The {encoding} body could not be decoded: ")), "{message}");
+        assert_eq!(answer["requestInfo"]["method"], "triggerHook", "{answer}");
+    }
+    assert!(app.fake.created_tasks().is_empty());
+}
+
+#[tokio::test]
+async fn a_gzip_body_over_10_mb_once_decoded_is_413() {
+    let app = TestApp::spawn().await;
+    hook_echoing_location(&app).await;
+    let payload = format!(r#"{{"location": "{}"}}"#, "x".repeat(11 * 1024 * 1024));
+    let (status, answer) = trigger_encoded(&app, "gzip", gzip(payload.as_bytes()), payload.as_bytes()).await;
+    assert_eq!(status, 413, "{answer}");
+    assert_eq!(answer["code"], "InputTooLarge", "{answer}");
+    assert_eq!(headline(&answer), "The request body is larger than the 10 MB allowed.");
+}
+
+#[tokio::test]
+async fn the_encoding_of_a_body_that_is_not_json_is_not_looked_at() {
+    // Upstream's body-parser reads only application/json bodies, so it never sees the encoding of any other.
+    let app = TestApp::spawn().await;
+    for encoding in ["foo", "gzip"] {
+        let authorization =
+            hawk_header("tester", TESTER_TOKEN, "GET", "127.0.0.1", port_of(&app), "/api/hooks/v1/hooks");
+        let res = app
+            .http
+            .get(app.url("/hooks"))
+            .header("authorization", &authorization)
+            .header("content-type", "text/plain")
+            .header("content-encoding", encoding)
+            .body("not gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{encoding}");
+    }
+}
+
+/// A Hawk header for `GET /api/hooks/v1/hooks` by `tester` carrying `app` and `dlg`, its MAC over `signed_app` and
+/// `signed_dlg` (the Node library's normalized string, which the `hawk` crate can't make).
+fn hawk_header_with_app(app: &TestApp, (app_id, dlg): (&str, &str), (signed_app, signed_dlg): (&str, &str)) -> String {
+    use base64::Engine as _;
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let nonce = format!("n{}", broker::random_suffix());
+    let port = port_of(app);
+    let normalized = format!(
+        "hawk.1.header\n{ts}\n{nonce}\nGET\n/api/hooks/v1/hooks\n127.0.0.1\n{port}\n\n\n{signed_app}\n{signed_dlg}\n"
+    );
+    let key = hawk::Key::new(TESTER_TOKEN.as_bytes(), hawk::SHA256).unwrap();
+    let mac = base64::engine::general_purpose::STANDARD.encode(key.sign(normalized.as_bytes()).unwrap());
+    format!(r#"Hawk id="tester", ts="{ts}", nonce="{nonce}", mac="{mac}", app="{app_id}", dlg="{dlg}""#)
+}
+
+async fn list_hook_groups_as(app: &TestApp, authorization: String) -> (u16, Value) {
+    let res = app.http.get(app.url("/hooks")).header("authorization", authorization).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_hawk_header_signed_with_its_app_and_dlg_is_accepted() {
+    let app = TestApp::spawn().await;
+    let signed = hawk_header_with_app(&app, ("my-app", "my-dlg"), ("my-app", "my-dlg"));
+    let (status, answer) = list_hook_groups_as(&app, signed).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[tokio::test]
+async fn a_hawk_header_whose_mac_does_not_cover_its_app_or_dlg_is_a_bad_mac() {
+    // The Node library signs `app` and `dlg` (when there is an `app`), so a MAC made without them doesn't match.
+    let app = TestApp::spawn().await;
+    let without_app = hawk::RequestBuilder::new("GET", "127.0.0.1", port_of(&app), "/api/hooks/v1/hooks")
+        .request()
+        .make_header(&hawk::Credentials {
+            id: "tester".to_owned(),
+            key: hawk::Key::new(TESTER_TOKEN.as_bytes(), hawk::SHA256).unwrap(),
+        })
+        .unwrap();
+    let unsigned_app = format!(r#"Hawk {without_app}, app="my-app""#);
+    let other_dlg = hawk_header_with_app(&app, ("my-app", "their-dlg"), ("my-app", "my-dlg"));
+    for authorization in [unsigned_app, other_dlg] {
+        let (status, answer) = list_hook_groups_as(&app, authorization.clone()).await;
+        assert_eq!(status, 401, "{authorization}: {answer}");
+        assert_eq!(answer["code"], "AuthenticationFailed", "{answer}");
+        assert_eq!(headline(&answer), "Unauthorized: Bad mac", "{answer}");
+    }
 }

@@ -2,9 +2,9 @@
 //! taskcluster-lib-api): the `Authorization` header's syntax, bewits in URLs, MACs, timestamps, payload hashes and
 //! the request's host and port. Failures carry the Node library's messages.
 //!
-//! MACs are computed and compared (in constant time) by the `hawk` crate. Two inputs differ from the Node library
-//! in corner cases no Taskcluster client produces: the timestamp must be a plain decimal number (Node signs the
-//! text as sent), and `app`/`dlg` are not part of the MAC.
+//! Header MACs sign the Node library's normalized string, `app` and `dlg` included (the `hawk` crate leaves them
+//! out, so it only signs bewits here). One input differs from the Node library in a corner case no Taskcluster
+//! client produces: the timestamp must be a plain decimal number (Node signs the text as sent).
 
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -58,6 +58,8 @@ pub(crate) struct HeaderAttributes<'a> {
     pub(crate) mac: Option<&'a str>,
     pub(crate) hash: Option<&'a str>,
     pub(crate) ext: Option<&'a str>,
+    pub(crate) app: Option<&'a str>,
+    pub(crate) dlg: Option<&'a str>,
 }
 
 /// The attributes Hawk requires, once their presence is checked.
@@ -69,6 +71,10 @@ pub(crate) struct SignedHeader<'a> {
     pub(crate) mac: &'a str,
     pub(crate) hash: Option<&'a str>,
     pub(crate) ext: Option<&'a str>,
+    /// Hawk's application id and its delegating application; Taskcluster's clients never send them, but the MAC
+    /// covers them when `app` is there.
+    pub(crate) app: Option<&'a str>,
+    pub(crate) dlg: Option<&'a str>,
 }
 
 impl<'a> HeaderAttributes<'a> {
@@ -78,7 +84,7 @@ impl<'a> HeaderAttributes<'a> {
             (Some(id), Some(ts), Some(nonce), Some(mac))
                 if !id.is_empty() && !ts.is_empty() && !nonce.is_empty() && !mac.is_empty() =>
             {
-                Ok(SignedHeader { id, ts, nonce, mac, hash: self.hash, ext: self.ext })
+                Ok(SignedHeader { id, ts, nonce, mac, hash: self.hash, ext: self.ext, app: self.app, dlg: self.dlg })
             }
             _ => Err(AuthError::bad_request("Missing attributes")),
         }
@@ -101,8 +107,6 @@ pub(crate) fn parse_authorization(header: &str) -> Result<HeaderAttributes<'_>, 
     }
 
     let mut parsed = HeaderAttributes::default();
-    // Hawk's application attributes: Taskcluster never uses them and they are not verified here.
-    let (mut app, mut dlg) = (None, None);
     let mut covered = 0;
     // Every attribute is looked at; as in the Node library, the last problem found is the one reported.
     let mut problem = None;
@@ -117,8 +121,8 @@ pub(crate) fn parse_authorization(header: &str) -> Result<HeaderAttributes<'_>, 
             "mac" => &mut parsed.mac,
             "hash" => &mut parsed.hash,
             "ext" => &mut parsed.ext,
-            "app" => &mut app,
-            "dlg" => &mut dlg,
+            "app" => &mut parsed.app,
+            "dlg" => &mut parsed.dlg,
             _ => {
                 problem = Some(format!("Unknown attribute: {name}"));
                 continue;
@@ -152,25 +156,41 @@ pub(crate) fn header_mac_matches(
 ) -> bool {
     let Ok(ts) = header.ts.parse::<u64>() else { return false };
     let Some(given) = decode_standard(header.mac) else { return false };
-    let hash = match header.hash.map(decode_standard) {
-        Some(None) => return false,
-        Some(Some(hash)) => Some(hash),
-        None => None,
-    };
+    // A hash that isn't base64 is a bad MAC here; the Node library would sign it as text and then fail the payload.
+    if header.hash.is_some_and(|hash| decode_standard(hash).is_none()) {
+        return false;
+    }
+    let normalized = header_normalized_string(ts, header, method, host, port, resource);
     let Ok(key) = hawk::Key::new(key.as_bytes(), hawk::SHA256) else { return false };
-    let expected = Mac::new(
-        MacType::Header,
-        &key,
-        UNIX_EPOCH + Duration::from_secs(ts),
-        header.nonce,
-        &method.to_ascii_uppercase(),
-        &host.to_ascii_lowercase(),
-        port,
-        resource,
-        hash.as_deref(),
-        header.ext,
+    key.sign(normalized.as_bytes()).is_ok_and(|expected| constant_time_eq(&expected, &given))
+}
+
+/// What a header's MAC signs, as the Node library's `generateNormalizedString` writes it: one line per field, then
+/// `app` and `dlg` when there is an `app` (a `dlg` without one is not signed). Header attribute values can hold
+/// neither `\` nor a newline, so `ext` needs none of the escaping the Node library applies.
+fn header_normalized_string(
+    ts: u64,
+    header: &SignedHeader<'_>,
+    method: &str,
+    host: &str,
+    port: u16,
+    resource: &str,
+) -> String {
+    let mut normalized = format!(
+        "hawk.1.header\n{ts}\n{nonce}\n{method}\n{resource}\n{host}\n{port}\n{hash}\n{ext}\n",
+        nonce = header.nonce,
+        method = method.to_ascii_uppercase(),
+        host = host.to_ascii_lowercase(),
+        hash = header.hash.unwrap_or_default(),
+        ext = header.ext.unwrap_or_default(),
     );
-    expected.is_ok_and(|expected| expected == Mac::from(given))
+    if let Some(app) = header.app {
+        normalized.push_str(app);
+        normalized.push('\n');
+        normalized.push_str(header.dlg.unwrap_or_default());
+        normalized.push('\n');
+    }
+    normalized
 }
 
 /// Whether the header's timestamp is further than [`TIMESTAMP_SKEW`] from `now`; also refuses an unreadable one.
@@ -407,7 +427,9 @@ mod tests {
                 nonce: Some("j4h3g2"),
                 mac: Some("bWFj"),
                 hash: None,
-                ext: Some("e")
+                ext: Some("e"),
+                app: None,
+                dlg: None,
             }
         );
         assert!(parse_authorization(r#"hawk id="c""#).is_ok(), "the scheme is case-insensitive");
@@ -453,6 +475,57 @@ mod tests {
         assert!(!header_mac_matches("secret", &tampered, "POST", "example.com", 443, "/a?b=c"));
         let unhashed = SignedHeader { hash: None, ..signed };
         assert!(!header_mac_matches("secret", &unhashed, "POST", "example.com", 443, "/a?b=c"));
+    }
+
+    /// A header for `GET /resource/1?b=1&a=2` on example.com:8000, its MAC made independently (ring's HMAC) over
+    /// `normalized`.
+    fn header_signed_over(normalized: &str, app: Option<&str>, dlg: Option<&str>) -> String {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn");
+        let mac = STANDARD.encode(ring::hmac::sign(&key, normalized.as_bytes()));
+        let mut header = format!(r#"Hawk id="dh37fgj492je", ts="1353832234", nonce="j4h3g2", ext="e", mac="{mac}""#);
+        if let Some(app) = app {
+            header.push_str(&format!(r#", app="{app}""#));
+        }
+        if let Some(dlg) = dlg {
+            header.push_str(&format!(r#", dlg="{dlg}""#));
+        }
+        header
+    }
+
+    fn mac_matches(authorization: &str) -> bool {
+        let attrs = parse_authorization(authorization).unwrap();
+        let signed = attrs.require().unwrap();
+        let key = "werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn";
+        header_mac_matches(key, &signed, "GET", "example.com", 8000, "/resource/1?b=1&a=2")
+    }
+
+    const SIGNED_PART: &str = "hawk.1.header\n1353832234\nj4h3g2\nGET\n/resource/1?b=1&a=2\nexample.com\n8000\n\ne\n";
+
+    #[test]
+    fn header_macs_cover_app_and_dlg_as_the_node_library_signs_them() {
+        let with_both = format!("{SIGNED_PART}my-app\nmy-dlg\n");
+        assert!(mac_matches(&header_signed_over(&with_both, Some("my-app"), Some("my-dlg"))));
+        let app_only = format!("{SIGNED_PART}my-app\n\n");
+        assert!(mac_matches(&header_signed_over(&app_only, Some("my-app"), None)));
+        // Without an app, the Node library signs no dlg.
+        assert!(mac_matches(&header_signed_over(SIGNED_PART, None, Some("my-dlg"))));
+        assert!(mac_matches(&header_signed_over(SIGNED_PART, None, None)));
+    }
+
+    #[test]
+    fn header_mac_matches_the_node_librarys_readme_example() {
+        let header = r#"Hawk id="dh37fgj492je", ts="1353832234", nonce="j4h3g2", ext="some-app-ext-data", mac="6R4rV5iE+NPoym+WwjeHzjAGXUtLNIxmo1vpMofpLAE=""#;
+        assert!(mac_matches(header));
+    }
+
+    #[test]
+    fn a_header_mac_that_does_not_cover_its_app_or_dlg_does_not_match() {
+        assert!(!mac_matches(&header_signed_over(SIGNED_PART, Some("my-app"), None)));
+        assert!(!mac_matches(&header_signed_over(SIGNED_PART, Some("my-app"), Some("my-dlg"))));
+        let with_both = format!("{SIGNED_PART}my-app\nmy-dlg\n");
+        assert!(!mac_matches(&header_signed_over(&with_both, Some("my-app"), Some("other-dlg"))));
+        assert!(!mac_matches(&header_signed_over(&with_both, Some("other-app"), Some("my-dlg"))));
+        assert!(!mac_matches(&header_signed_over(&with_both, Some("my-app"), None)));
     }
 
     #[test]
