@@ -372,3 +372,93 @@ async fn a_non_numeric_last_fires_limit_is_refused_quoting_the_expression() {
     );
     assert_eq!(refusal.method, "listLastFires");
 }
+
+/// `hook_body()` with `value` at the dotted `path`.
+fn body_with(path: &[&str], value: Value) -> Value {
+    let mut body = hook_body();
+    let mut cursor = &mut body;
+    for key in &path[..path.len() - 1] {
+        cursor = &mut cursor[*key];
+    }
+    cursor[path[path.len() - 1]] = value;
+    body
+}
+
+#[tokio::test]
+async fn create_hook_with_nul_is_400_naming_the_field() {
+    let app = spawn().await;
+    let cases = [
+        (body_with(&["metadata", "name"], json!("a\u{0}b")), "metadata.name"),
+        (body_with(&["task", "payload"], json!({"env": {"FOO": "x\u{0}"}})), "task.payload.env.FOO"),
+        (
+            body_with(&["triggerSchema", "properties"], json!({"a\u{0}": {"type": "string"}})),
+            "triggerSchema.properties",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, reply) = common::signed(&app, Method::PUT, "/hooks/g/nul", Some(&body)).await;
+        assert_eq!((status, reply["code"].as_str()), (400, Some("InputError")), "{reply}");
+        assert!(headline(&reply).starts_with(&format!("{field}: ")), "{reply}");
+        assert!(headline(&reply).contains("U+0000"), "{reply}");
+    }
+}
+
+#[tokio::test]
+async fn an_oversize_definition_is_400_naming_the_field_and_the_limit() {
+    let app = spawn().await;
+    let body = body_with(&["task", "payload"], json!({"blob": "x".repeat(hooks_core::hook::MAX_DEFINITION_BYTES)}));
+    let (status, reply) = common::signed(&app, Method::PUT, "/hooks/g/big", Some(&body)).await;
+    assert_eq!((status, reply["code"].as_str()), (400, Some("InputError")), "{reply}");
+    assert!(headline(&reply).starts_with("task: "), "{reply}");
+    assert!(headline(&reply).contains("at most 1048576 bytes"), "{reply}");
+}
+
+#[tokio::test]
+async fn a_deeply_nested_expression_is_400_naming_its_path() {
+    let app = spawn().await;
+    let deep = format!("${{{}1{}}}", "(".repeat(7), ")".repeat(7));
+    let body = body_with(&["task", "payload"], json!({"env": {"X": deep}}));
+    let (status, reply) = common::signed(&app, Method::PUT, "/hooks/g/deep", Some(&body)).await;
+    assert_eq!((status, reply["code"].as_str()), (400, Some("InputError")), "{reply}");
+    assert!(headline(&reply).starts_with("task.payload.env.X: "), "{reply}");
+    assert!(headline(&reply).contains("at most 6"), "{reply}");
+    // Plain shell text with brackets is not an expression.
+    let body = body_with(&["task", "payload"], json!({"command": "if (((1))); then (((echo))); fi"}));
+    assert_eq!(common::signed(&app, Method::PUT, "/hooks/g/shell", Some(&body)).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_payload_putting_nul_into_the_task_or_error_text_is_a_clean_4xx_and_other_triggers_succeed() {
+    let app = spawn().await;
+    let task = json!({
+        "provisionerId": "no-provisioner",
+        "workerType": "test-worker",
+        "deadline": {"$fromNow": "${payload.after}"},
+        "payload": {"env": {"X": "${payload.x}"}},
+        "metadata": {"name": "t", "description": "d", "owner": "owner@example.com", "source": "http://example.com"},
+    });
+    let body = json!({
+        "metadata": {"name": "n", "description": "d", "owner": "owner@example.com"},
+        "task": task,
+        "triggerSchema": {"type": "object"},
+    });
+    assert_eq!(common::signed(&app, Method::PUT, "/hooks/g/h", Some(&body)).await.0, 200);
+
+    let app = &app;
+    let trigger =
+        |payload: Value| async move { common::signed(app, Method::POST, "/hooks/g/h/trigger", Some(&payload)).await };
+    let (into_task, into_error, good) = futures::future::join3(
+        trigger(json!({"x": "a\u{0}b", "after": "1 day"})),
+        trigger(json!({"x": "a", "after": "1 \u{0} day"})),
+        futures::future::join_all((0..4).map(|_| trigger(json!({"x": "a", "after": "1 day"})))),
+    )
+    .await;
+
+    assert_eq!(into_task.0, 400, "{}", into_task.1);
+    assert!(headline(&into_task.1).contains("the task contains U+0000 at payload.env.X"), "{}", into_task.1);
+    assert_eq!(into_error.0, 400, "{}", into_error.1);
+    assert!(good.iter().all(|(status, _)| *status == 200), "{good:?}");
+    let (status, fires) = common::signed(app, Method::GET, "/hooks/g/h/last-fires", None).await;
+    assert_eq!(status, 200, "{fires}");
+    assert_eq!(fires["lastFires"].as_array().unwrap().len(), 6, "{fires}");
+}

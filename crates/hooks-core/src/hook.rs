@@ -9,8 +9,15 @@ use serde_json::{Map, Value};
 
 use crate::cron::{Schedule, ScheduleError};
 use crate::error::{check_max_chars, static_regex};
+use crate::storable::{check_no_nul, check_no_nul_in};
+use crate::template_limits::check_template;
 use crate::trigger_schema::TriggerSchema;
 use crate::{HookGroupId, HookId, SecretString, ValidationError};
+
+/// The most a hook definition's `task`, `triggerSchema`, `metadata` and `bindings` may take together, as compact
+/// JSON: 1 MiB. Real hooks take a few KiB; the bound keeps what every fire reads, renders and stores small, and
+/// leaves room under the API's 10 MiB body limit for the JSON escapes of a body that reaches it.
+pub const MAX_DEFINITION_BYTES: usize = 1 << 20;
 
 /// The exchanges no hook may bind to unless configured otherwise: binding to task-created would let a hook
 /// fire on every task it creates (a "task bomb"), and the hook-changed exchanges are internal.
@@ -157,6 +164,60 @@ impl HookInput {
         }
         Ok(())
     }
+
+    /// Refuses a definition over [`MAX_DEFINITION_BYTES`], naming its largest part.
+    fn check_size(&self) -> Result<(), ValidationError> {
+        let parts = [
+            ("task", json_len(&self.task)),
+            ("triggerSchema", json_len(&self.trigger_schema)),
+            ("metadata", json_len(&self.metadata)),
+            ("bindings", json_len(&self.bindings)),
+        ];
+        let total = parts.iter().fold(0usize, |sum, (_, len)| sum.saturating_add(*len));
+        if total <= MAX_DEFINITION_BYTES {
+            return Ok(());
+        }
+        let (field, len) = parts.iter().max_by_key(|(_, len)| *len).copied().unwrap_or(("task", total));
+        Err(ValidationError::new(
+            field,
+            format!(
+                "is {len} bytes as JSON; task, triggerSchema, metadata and bindings together ({total} bytes) may \
+                 take at most {MAX_DEFINITION_BYTES} bytes (1 MiB)"
+            ),
+        ))
+    }
+
+    /// Refuses U+0000 anywhere in what is stored, naming the path to it.
+    fn check_storable(&self) -> Result<(), ValidationError> {
+        check_no_nul_in(&self.task).map_err(|e| e.within("task"))?;
+        check_no_nul(&self.trigger_schema).map_err(|e| e.within("triggerSchema"))?;
+        let typed =
+            [("metadata", serde_json::to_value(&self.metadata)), ("bindings", serde_json::to_value(&self.bindings))];
+        for (field, value) in typed {
+            // Serializing plain structs of strings cannot fail; should it, there is nothing there to refuse.
+            if let Ok(value) = value {
+                check_no_nul(&value).map_err(|e| e.within(field))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The length of `value` as compact JSON, counted without building the text.
+fn json_len<T: Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; if serializing did, count it as too big rather than as nothing.
+    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
 }
 
 /// A validated hook definition: everything a user can set.
@@ -187,6 +248,10 @@ impl HookDefinition {
         denylist: &ExchangeDenylist,
     ) -> Result<Self, ValidationError> {
         input.check_ids(hook_group_id.as_str(), hook_id.as_str())?;
+        // Size first: the checks after it walk the whole definition, and compiling a schema costs more.
+        input.check_size()?;
+        input.check_storable()?;
+        check_template(&input.task).map_err(|e| e.within("task"))?;
         input.metadata.validate().map_err(|e| e.within("metadata"))?;
         let schedule = Schedule::parse(&input.schedule).map_err(schedule_error)?;
         let trigger_schema = TriggerSchema::parse(input.trigger_schema)?;
@@ -417,6 +482,67 @@ mod tests {
         let e = parse(with(minimal(), &["schedule"], json!(["0 0 * * * *", "0 0 * * * *"]))).unwrap_err();
         assert_eq!(e.field, "schedule[1]");
         assert!(e.problem.contains("repeats schedule[0]"), "{e}");
+    }
+
+    #[test]
+    fn nul_anywhere_stored_is_refused_with_its_path() {
+        let cases = [
+            (with(minimal(), &["metadata", "name"], json!("a\u{0}")), "metadata.name"),
+            (with(minimal(), &["task", "payload"], json!({"env": {"FOO": "\u{0}"}})), "task.payload.env.FOO"),
+            (
+                with(minimal(), &["triggerSchema"], json!({"type": "object", "properties": {"a\u{0}": {}}})),
+                "triggerSchema.properties",
+            ),
+            (
+                with(minimal(), &["bindings"], json!([{"exchange": "e\u{0}", "routingKeyPattern": "#"}])),
+                "bindings[0].exchange",
+            ),
+        ];
+        for (value, field) in cases {
+            let e = parse(value).unwrap_err();
+            assert_eq!(e.field, field);
+            assert!(e.problem.contains("U+0000"), "{e}");
+        }
+    }
+
+    #[test]
+    fn oversize_definitions_are_refused_naming_the_largest_part() {
+        let big = "x".repeat(MAX_DEFINITION_BYTES);
+        let e = parse(with(minimal(), &["task", "payload"], json!(big))).unwrap_err();
+        assert_eq!(e.field, "task");
+        assert!(e.problem.contains(&MAX_DEFINITION_BYTES.to_string()), "{e}");
+        let e = parse(with(minimal(), &["triggerSchema"], json!({"description": big}))).unwrap_err();
+        assert_eq!(e.field, "triggerSchema");
+        let fits = "x".repeat(MAX_DEFINITION_BYTES - 1024);
+        assert!(parse(with(minimal(), &["task", "payload"], json!(fits))).is_ok());
+    }
+
+    #[test]
+    fn deeply_nested_expressions_are_refused_with_their_path() {
+        let deep = format!("${{{}}}", "(".repeat(crate::template_limits::MAX_EXPRESSION_NESTING + 1));
+        let e = parse(with(minimal(), &["task", "payload"], json!({"env": {"X": deep}}))).unwrap_err();
+        assert_eq!(e.field, "task.payload.env.X");
+        assert!(e.problem.contains("at most 6"), "{e}");
+    }
+
+    #[test]
+    fn the_examples_in_the_repository_are_accepted() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let mut value = value;
+                if let Some(o) = value.as_object_mut() {
+                    o.remove("hookGroupId");
+                    o.remove("hookId");
+                }
+                parse(value).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2);
     }
 
     #[test]

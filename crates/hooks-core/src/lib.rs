@@ -25,8 +25,10 @@ pub mod secret;
 pub mod shutdown;
 pub mod sink;
 pub mod slot;
+pub mod storable;
 pub mod storage;
 pub mod telemetry;
+pub mod template_limits;
 pub mod time;
 pub mod trigger_schema;
 

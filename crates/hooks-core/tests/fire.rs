@@ -234,3 +234,52 @@ async fn errors_are_capped_at_128_kib() {
     assert_eq!(fires[0].result, "error");
     assert_eq!(fires[0].error.len(), 128 * 1024);
 }
+
+#[tokio::test]
+async fn a_task_with_nul_from_the_payload_is_a_clean_create_error_and_other_fires_succeed() {
+    let db = TestDb::new().await;
+    let def = common::definition(
+        "g",
+        "h",
+        json!({"task": {"payload": {"env": {"X": {"$eval": "payload.x"}}}}, "triggerSchema": {"type": "object"}}),
+    );
+    stored(&db, &def).await;
+    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+
+    let fire = |x: &str| firer.fire(&def, FireContext::trigger_hook(json!({"x": x}), "me"), FireOptions::default());
+    let (bad, good) =
+        futures::future::join(fire("a\u{0}b"), futures::future::join_all((0..4).map(|_| fire("ok")))).await;
+
+    match bad {
+        Err(FireError::CreateTask { source: CreateTaskError::Rejected { status: 400, message, .. }, .. }) => {
+            assert_eq!(message, "the task contains U+0000 at payload.env.X, which cannot be stored");
+        }
+        other => panic!("expected a clean create error, got {other:?}"),
+    }
+    assert!(good.iter().all(Result::is_ok), "{good:?}");
+    let mut conn = db.pool.get().await.unwrap();
+    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 4);
+    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
+    assert_eq!(fires.iter().filter(|f| f.result == "error").count(), 1);
+}
+
+#[tokio::test]
+async fn a_render_error_quoting_nul_from_the_payload_is_recorded_escaped() {
+    let db = TestDb::new().await;
+    let def = common::definition(
+        "g",
+        "h",
+        json!({"task": {"deadline": {"$fromNow": "${payload.x}"}}, "triggerSchema": {"type": "object"}}),
+    );
+    stored(&db, &def).await;
+    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let err = firer
+        .fire(&def, FireContext::trigger_hook(json!({"x": "1 \u{0} day"}), "me"), FireOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FireError::Render { .. }), "{err:?}");
+    let mut conn = db.pool.get().await.unwrap();
+    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
+    assert_eq!(fires.len(), 1);
+    assert!(fires[0].error.contains("1 \\u0000 day"), "{:?}", fires[0].error);
+}

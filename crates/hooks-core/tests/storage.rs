@@ -320,3 +320,41 @@ async fn a_hook_claimed_by_the_scheduler_can_still_record_fires_from_elsewhere()
     assert!(claim_due_hooks(&mut other, Utc::now(), 10).await.unwrap().is_empty());
     diesel::sql_query("ROLLBACK").execute(&mut scheduler).await.unwrap();
 }
+
+fn record_through_batch<'c>(
+    conn: &'c mut AsyncPgConnection,
+    fires: &'c [LastFire],
+) -> futures::future::BoxFuture<'c, Result<Vec<Recorded>, storage::StorageError>> {
+    Box::pin(record_last_fires_of_existing_hooks(conn, fires))
+}
+
+#[tokio::test]
+async fn one_unwritable_row_fails_only_its_own_caller_in_a_batch() {
+    let db = TestDb::new().await;
+    let mut conn = db.pool.get().await.unwrap();
+    create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
+        .await
+        .unwrap();
+    let batcher = storage::batch::Batcher::spawn(db.pool.clone(), 64, record_through_batch);
+    // U+0000 in a text column fails the whole statement in Postgres. On this single-threaded runtime every submit
+    // is queued before the writer runs, so all six share one batch.
+    let fires: Vec<LastFire> = (0..6)
+        .map(|i| {
+            let error = if i == 3 { "bad \u{0} row".to_owned() } else { String::new() };
+            fire("g", "h", &format!("t{i}"), if i == 3 { "error" } else { "success" }, &error)
+        })
+        .collect();
+    let answers = futures::future::join_all(fires.into_iter().map(|f| batcher.submit(f))).await;
+
+    for (i, answer) in answers.iter().enumerate() {
+        match (i, answer) {
+            (3, Err(e)) => assert!(e.to_string().contains("database query failed"), "{e}"),
+            (3, Ok(r)) => panic!("the row with U+0000 was written: {r:?}"),
+            (_, answer) => assert_eq!(answer.as_ref().unwrap(), &Recorded::Written, "row {i}"),
+        }
+    }
+    let mut written: Vec<String> =
+        list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().into_iter().map(|f| f.task_id).collect();
+    written.sort();
+    assert_eq!(written, ["t0", "t1", "t2", "t4", "t5"]);
+}

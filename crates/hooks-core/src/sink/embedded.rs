@@ -44,6 +44,7 @@ impl TaskSink for EmbeddedSink {
         task_id: &TaskId,
         task: &Map<String, Value>,
     ) -> Result<(), CreateTaskError> {
+        super::refuse_unstorable(task)?;
         let task = NewTask {
             task_id: task_id.to_string(),
             hook_group_id: hook_group_id.to_string(),

@@ -33,6 +33,19 @@ pub enum CreateTaskError {
     },
 }
 
+/// Refuses a task holding U+0000 before it reaches a sink: PostgreSQL (the embedded sink's, and the Taskcluster
+/// queue's) cannot store it, and a refusal for this one fire is better than a failed write or a retried 500.
+pub(crate) fn refuse_unstorable(task: &Map<String, Value>) -> Result<(), CreateTaskError> {
+    crate::storable::check_no_nul_in(task).map_err(|e| {
+        let at = if e.field.is_empty() { "the top level".to_owned() } else { e.field };
+        CreateTaskError::Rejected {
+            status: 400,
+            code: "InputError".into(),
+            message: format!("the task contains U+0000 at {at}, which cannot be stored"),
+        }
+    })
+}
+
 impl CreateTaskError {
     /// Whether trying the same task again later may succeed.
     pub fn is_transient(&self) -> bool {

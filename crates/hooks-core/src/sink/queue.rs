@@ -77,6 +77,7 @@ impl TaskSink for QueueSink {
         task_id: &TaskId,
         task: &Map<String, Value>,
     ) -> Result<(), CreateTaskError> {
+        super::refuse_unstorable(task)?;
         let client = self.client_for(&Self::hook_role(hook_group_id, hook_id))?;
         let body = Value::Object(task.clone());
         client.createTask(task_id.as_str(), &body).await.map(|_| ()).map_err(|e| classify(&e))

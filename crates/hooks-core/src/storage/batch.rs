@@ -1,6 +1,7 @@
 //! Batched statements: many callers' rows are written (or read) by background tasks, whatever is waiting in one
 //! statement (no timer: a caller alone waits for no one). Under load one round trip, and for writes one commit,
-//! serve many callers.
+//! serve many callers. A batch whose statement fails is written again one item at a time, so one row that cannot
+//! be written fails only its own caller.
 
 use std::sync::Arc;
 
@@ -48,7 +49,8 @@ impl<T: Send + Sync + 'static, R: Send + 'static> Batcher<T, R> {
         Self { queue }
     }
 
-    /// Hands `item` to the background task and waits for its answer. A failed statement fails every item in it.
+    /// Hands `item` to the background task and waits for its answer. When a batch's statement fails, each of its
+    /// items is written again on its own, so an item fails only if it fails alone.
     pub async fn submit(&self, item: T) -> Result<R, Arc<StorageError>> {
         let stopped = || Arc::new(StorageError::Pool("the batch writer stopped".into()));
         let (done, answer) = oneshot::channel();
@@ -78,26 +80,72 @@ async fn write_batches<T: Sync, R>(
         };
         match written.await {
             Ok(answers) if answers.len() != waiting.len() => {
-                // A bug in `write`; say so to every caller rather than leave some unanswered.
-                let e = Arc::new(StorageError::Corrupt {
-                    what: "a batched statement".into(),
-                    problem: format!("{} items got {} answers", waiting.len(), answers.len()),
-                });
-                for done in waiting {
-                    let _ = done.send(Err(e.clone()));
-                }
+                // Say so to every caller rather than leave some unanswered.
+                let e = miscounted(waiting.len(), answers.len());
+                answer_all(waiting, e);
             }
             Ok(answers) => {
                 for (done, answer) in waiting.into_iter().zip(answers) {
                     let _ = done.send(Ok(answer));
                 }
             }
+            // No connection: writing the items one by one would only ask the pool again, once per item.
+            Err(e @ StorageError::Pool(_)) => answer_all(waiting, Arc::new(e)),
+            Err(e) if items.len() == 1 => answer_all(waiting, Arc::new(e)),
             Err(e) => {
-                let e = Arc::new(e);
-                for done in waiting {
-                    let _ = done.send(Err(e.clone()));
-                }
+                tracing::warn!(items = items.len(), error = %e, "batched statement failed; writing its items one by one");
+                write_one_by_one(&pool, &items, waiting, write).await;
             }
         }
     }
+}
+
+fn answer_all<R>(waiting: Vec<oneshot::Sender<Result<R, Arc<StorageError>>>>, e: Arc<StorageError>) {
+    for done in waiting {
+        let _ = done.send(Err(e.clone()));
+    }
+}
+
+// Each item as a batch of one, on one connection while it lasts: the statement that failed may have failed for one
+// row (U+0000, a constraint) or for the connection, and either way the others deserve their own answer. Without a
+// connection from the pool, the items left all get that error.
+async fn write_one_by_one<T: Sync, R>(
+    pool: &Pool,
+    items: &[T],
+    waiting: Vec<oneshot::Sender<Result<R, Arc<StorageError>>>>,
+    write: WriteBatch<T, R>,
+) {
+    let mut conn = None;
+    let mut pending = items.iter().zip(waiting);
+    while let Some((item, done)) = pending.next() {
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match pool.get().await {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    let (_, waiting): (Vec<_>, Vec<_>) = pending.unzip();
+                    answer_all(std::iter::once(done).chain(waiting).collect(), Arc::new(e.into()));
+                    return;
+                }
+            },
+        };
+        let answer = match write(c, std::slice::from_ref(item)).await {
+            Ok(answers) if answers.len() == 1 => answers.into_iter().next().ok_or_else(|| miscounted(1, 0)),
+            Ok(answers) => Err(miscounted(1, answers.len())),
+            Err(e) => {
+                // A connection that failed a statement may be broken; the next item takes a fresh one.
+                conn = None;
+                Err(Arc::new(e))
+            }
+        };
+        let _ = done.send(answer);
+    }
+}
+
+// A bug in `write`: it answered a different number of items than it was given.
+fn miscounted(items: usize, answers: usize) -> Arc<StorageError> {
+    Arc::new(StorageError::Corrupt {
+        what: "a batched statement".into(),
+        problem: format!("{items} items got {answers} answers"),
+    })
 }

@@ -5,8 +5,11 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use std::borrow::Cow;
+
 use super::StorageError;
 use super::schema::last_fires;
+use crate::storable::escape_nul;
 
 /// The longest error text kept in a last-fire row (128 KiB), as upstream.
 pub const MAX_ERROR_BYTES: usize = 128 * 1024;
@@ -31,8 +34,13 @@ pub struct LastFire {
     pub error: String,
 }
 
-/// Cuts `text` to at most [`MAX_ERROR_BYTES`] bytes, on a character boundary.
-pub fn cap_error(mut text: String) -> String {
+/// Escapes U+0000 (which PostgreSQL text refuses; error texts may quote payloads) as `\u0000`, then cuts `text`
+/// to at most [`MAX_ERROR_BYTES`] bytes, on a character boundary.
+pub fn cap_error(text: String) -> String {
+    let mut text = match escape_nul(&text) {
+        Cow::Owned(escaped) => escaped,
+        Cow::Borrowed(_) => text,
+    };
     if text.len() > MAX_ERROR_BYTES {
         let mut end = MAX_ERROR_BYTES;
         while !text.is_char_boundary(end) {
@@ -255,5 +263,14 @@ mod tests {
         let capped = cap_error(long);
         assert!(capped.len() <= MAX_ERROR_BYTES);
         assert!(capped.len() >= MAX_ERROR_BYTES - 1);
+    }
+
+    #[test]
+    fn cap_error_escapes_nul_so_postgres_can_store_it() {
+        assert_eq!(
+            cap_error("String 'a\u{0}b' isn't a time expression".into()),
+            "String 'a\\u0000b' isn't a time expression"
+        );
+        assert!(cap_error("\u{0}".repeat(MAX_ERROR_BYTES)).len() <= MAX_ERROR_BYTES);
     }
 }
