@@ -15,8 +15,10 @@
 //! | `a[a[a[` unterminated                          | 0.40 | 1.59 | 10.5  | 26.1  | 139    | ms
 //! | `a[1+a[1+` unterminated (the worst found)      | 0.84 | 3.38 | 17.7  | 78.0  | 317    | ms
 //!
-//! (22 levels of parentheses took 4.4 s, 24 about 13 s.) [`MAX_EXPRESSION_NESTING`] = 6 keeps the worst case
-//! found near 3 ms. A chain of 4,000 `**` or 6,000 `+` overflowed a 2 MiB thread stack (Tokio's default) and
+//! (22 levels of parentheses took 4.4 s, 24 about 13 s.) [`MAX_EXPRESSION_NESTING`] = 10 refuses whatever could
+//! only be slow, and leaves room for any real template: well-formed expressions stay under a millisecond at that
+//! depth, and a malformed one that is slow anyway is stopped by the render's CPU limit (`--render-cpu-ms`) and
+//! answered as a render error, in a worker process of its own. A chain of 4,000 `**` or 6,000 `+` overflowed a 2 MiB thread stack (Tokio's default) and
 //! aborted the process; 3,000 rendered in 3 ms. [`MAX_EXPRESSION_OPERATORS`] = 500 leaves a wide margin for the
 //! frames below the render and for debug builds. Real templates nest 1 to 3 deep and use a handful of operators.
 //!
@@ -32,7 +34,7 @@ use serde_json::{Map, Value};
 use crate::ValidationError;
 
 /// The deepest nesting of (), [] and {} (counted together) allowed in one JSON-e expression.
-pub const MAX_EXPRESSION_NESTING: usize = 6;
+pub const MAX_EXPRESSION_NESTING: usize = 10;
 /// The most operators (`+ - * / < > = ! & | .`, `in`, and each `(` or `[`) allowed in one JSON-e expression.
 pub const MAX_EXPRESSION_OPERATORS: usize = 500;
 
