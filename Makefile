@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run reset-dev test lint fmt bench bench-pulse bench-api services check-deploy
+.PHONY: run reset-dev test lint fmt bench bench-pulse bench-api bench-render services check-deploy
 
 run: ## build and run all three daemons with example hooks
 	bash scripts/dev-run.sh
@@ -26,12 +26,20 @@ services: ## start Postgres and RabbitMQ when they are down
 	bash scripts/services.sh
 
 bench: services ## release-build benchmarks, printed as tables
+	cargo build --release --bins
+	cargo bench -p hooks-core --bench render
 	cargo bench -p scheduler --bench scheduler
 	cargo bench -p pulse-listener --bench pulse
 	cargo bench -p api-server --bench api
 
 bench-pulse: services ## the Pulse listener's benchmark alone
+	cargo build --release --bins
 	cargo bench -p pulse-listener --bench pulse
 
 bench-api: services ## the api-server's benchmark alone
+	cargo build --release --bins
 	cargo bench -p api-server --bench api
+
+bench-render: ## what rendering costs, in process and through the render workers
+	cargo build --release -p hooks-core --bin hooks-render
+	cargo bench -p hooks-core --bench render

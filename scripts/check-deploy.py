@@ -412,7 +412,10 @@ def check_containerfile(c: Checker) -> None:
     declared = set()
     for manifest in ROOT.glob("crates/*/Cargo.toml"):
         declared |= set(re.findall(r'^\[\[bin\]\]\s*\nname = "([^"]+)"', manifest.read_text(), re.M))
-    c.check(len(declared) == 3, f"the workspace declares the three daemons' binaries (found {sorted(declared)})")
+    c.check(
+        len(declared) == 4 and "hooks-render" in declared,
+        f"the workspace declares the three daemons' binaries and the render worker (found {sorted(declared)})",
+    )
     for binary in sorted(declared):
         c.check(f"--bin {binary}" in text, f"{path}: builds {binary}")
     c.check("COPY --from=builder" in text, f"{path}: the runtime stage copies the binaries from the builder")

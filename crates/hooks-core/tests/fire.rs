@@ -244,7 +244,7 @@ async fn a_task_with_nul_from_the_payload_is_a_clean_create_error_and_other_fire
         json!({"task": {"payload": {"env": {"X": {"$eval": "payload.x"}}}}, "triggerSchema": {"type": "object"}}),
     );
     stored(&db, &def).await;
-    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
 
     let fire = |x: &str| firer.fire(&def, FireContext::trigger_hook(json!({"x": x}), "me"), FireOptions::default());
     let (bad, good) =
@@ -272,7 +272,7 @@ async fn a_render_error_quoting_nul_from_the_payload_is_recorded_escaped() {
         json!({"task": {"deadline": {"$fromNow": "${payload.x}"}}, "triggerSchema": {"type": "object"}}),
     );
     stored(&db, &def).await;
-    let firer = Firer::new(Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
     let err = firer
         .fire(&def, FireContext::trigger_hook(json!({"x": "1 \u{0} day"}), "me"), FireOptions::default())
         .await

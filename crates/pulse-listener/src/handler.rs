@@ -25,6 +25,9 @@ use crate::message::Message;
 use crate::stats::Counters;
 use hooks_core::metrics::PulseOutcome;
 
+/// The largest message body that fires a hook (the api-server's body limit, 10 MB).
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
 // How often a hook's triggerSchema discards are logged: the first, then every hundredth (as upstream).
 const DISCARD_LOG_INTERVAL: u64 = 100;
 
@@ -142,6 +145,12 @@ impl Shared {
         batcher: &Batcher,
         message: &Message,
     ) -> Disposition {
+        // As large as an API body may be: parsing costs several times the body's size in memory, and a broker
+        // may carry far larger messages (RabbitMQ allows 16 MiB to 512 MiB).
+        if message.body.len() > MAX_BODY_BYTES {
+            let size = message.body.len();
+            return Disposition::DeadLetter(format!("the body is {size} bytes, more than the {MAX_BODY_BYTES}-byte limit"));
+        }
         let payload: Value = match serde_json::from_slice(&message.body) {
             Ok(payload) => payload,
             // serde's message gives the position, never the content.
