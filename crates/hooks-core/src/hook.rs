@@ -522,7 +522,8 @@ mod tests {
         let deep = format!("${{{}}}", "(".repeat(crate::template_limits::MAX_EXPRESSION_NESTING + 1));
         let e = parse(with(minimal(), &["task", "payload"], json!({"env": {"X": deep}}))).unwrap_err();
         assert_eq!(e.field, "task.payload.env.X");
-        assert!(e.problem.contains("at most 6"), "{e}");
+        let limit = crate::template_limits::MAX_EXPRESSION_NESTING;
+        assert!(e.problem.contains(&format!("at most {limit}")), "{e}");
     }
 
     #[test]
