@@ -268,18 +268,23 @@ async fn trust_proxy_believes_the_forwarded_scheme_and_port_when_checking_signat
     assert_eq!(through_a_tls_proxy(&untrusting, &[("x-forwarded-port", "443")]).await, 401);
 }
 
-/// `GET /hooks` with a `text/plain` body, signed by `tester` with a payload hash over `hashed`.
-async fn list_groups_with_text_body(app: &TestApp, body: &str, hashed: &[u8]) -> u16 {
-    let hash = hawk::PayloadHasher::hash("text/plain", hawk::SHA256, hashed).unwrap();
+/// A Hawk header by `tester` for `method resource`, with a payload hash over `hashed` as `content_type`.
+fn hawk_with_hash(app: &TestApp, method: &str, resource: &str, content_type: &str, hashed: &[u8]) -> hawk::Header {
+    let hash = hawk::PayloadHasher::hash(content_type, hawk::SHA256, hashed).unwrap();
     let credentials = hawk::Credentials {
         id: "tester".to_owned(),
         key: hawk::Key::new(TESTER_TOKEN.as_bytes(), hawk::SHA256).unwrap(),
     };
-    let header = hawk::RequestBuilder::new("GET", "127.0.0.1", port_of(app), "/api/hooks/v1/hooks")
+    hawk::RequestBuilder::new(method, "127.0.0.1", port_of(app), resource)
         .hash(&hash[..])
         .request()
         .make_header(&credentials)
-        .unwrap();
+        .unwrap()
+}
+
+/// `GET /hooks` with a `text/plain` body, signed by `tester` with a payload hash over `hashed`.
+async fn list_groups_with_text_body(app: &TestApp, body: &str, hashed: &[u8]) -> u16 {
+    let header = hawk_with_hash(app, "GET", "/api/hooks/v1/hooks", "text/plain", hashed);
     let res = app
         .http
         .get(app.url("/hooks"))
@@ -304,17 +309,7 @@ async fn a_payload_hash_covers_only_a_json_body() {
 /// `POST /hooks/g/h/trigger` with `body` as sent (already encoded) under `Content-Encoding: encoding`, signed by
 /// `tester` with a payload hash over `decoded` (upstream hashes the body it decoded); the status and the answer.
 async fn trigger_encoded(app: &TestApp, encoding: &str, body: Vec<u8>, decoded: &[u8]) -> (u16, Value) {
-    let resource = "/api/hooks/v1/hooks/g/h/trigger";
-    let hash = hawk::PayloadHasher::hash("application/json", hawk::SHA256, decoded).unwrap();
-    let credentials = hawk::Credentials {
-        id: "tester".to_owned(),
-        key: hawk::Key::new(TESTER_TOKEN.as_bytes(), hawk::SHA256).unwrap(),
-    };
-    let header = hawk::RequestBuilder::new("POST", "127.0.0.1", port_of(app), resource)
-        .hash(&hash[..])
-        .request()
-        .make_header(&credentials)
-        .unwrap();
+    let header = hawk_with_hash(app, "POST", "/api/hooks/v1/hooks/g/h/trigger", "application/json", decoded);
     let res = app
         .http
         .post(app.url("/hooks/g/h/trigger"))

@@ -106,7 +106,11 @@ fn cases() -> Vec<Case> {
             template: example("webhook.json"),
             context: ctx(json!({"branch": "main", "revision": "abcdef1"}), "triggerHookWithToken"),
         },
-        Case { name: "decision task, 1 push", template: decision_template(), context: ctx(push_payload(1), "pulseMessage") },
+        Case {
+            name: "decision task, 1 push",
+            template: decision_template(),
+            context: ctx(push_payload(1), "pulseMessage"),
+        },
         Case {
             name: "decision task, 100 pushes (~100 KB payload)",
             template: decision_template(),

@@ -83,7 +83,8 @@ async fn ops_server_serves_metrics_version_and_a_heartbeat_that_checks_the_datab
     let db = TestDb::new().await;
     let metrics = Metrics::new();
     metrics.register_pool("main", db.pool.clone());
-    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone()).with_metrics(metrics.clone());
+    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone())
+        .with_metrics(metrics.clone());
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
     firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap();

@@ -9,6 +9,7 @@ use hooks_core::TaskId;
 use hooks_core::render::{Bound, RenderError, RenderLimits, Renderer};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+use test_support::templates::{self, nested};
 
 fn obj(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
@@ -16,10 +17,6 @@ fn obj(v: Value) -> Map<String, Value> {
 
 async fn render(r: &Renderer, template: Value, context: Value) -> Result<Option<Map<String, Value>>, RenderError> {
     r.render(&obj(template), &obj(context), &TaskId::generate(), Utc::now()).await
-}
-
-fn nested(open: &str, close: &str, depth: usize) -> String {
-    format!("{}1{}", open.repeat(depth), close.repeat(depth))
 }
 
 /// A render that must work, after (or beside) a hostile one.
@@ -31,11 +28,9 @@ async fn still_renders(r: &Renderer) {
 #[tokio::test]
 async fn exponential_expression_parsing_stops_at_the_cpu_limit() {
     let r = test_support::renderer();
-    let started = Instant::now();
     let e = render(&r, json!({"a": {"$eval": nested("(", ")", 40)}}), json!({})).await.unwrap_err();
     assert_eq!(e, RenderError::Exceeded(Bound::CpuMillis(200)));
     assert_eq!(e.to_string(), "render exceeded its 200 ms CPU time limit");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     still_renders(&r).await;
 }
 
@@ -92,19 +87,21 @@ async fn a_template_multiplying_a_large_payload_stops_at_a_bound() {
 #[tokio::test]
 async fn a_hostile_render_does_not_hold_up_others() {
     let r = own_renderer(RenderLimits { workers: 2, ..RenderLimits::default() });
-    let hostile = render(&r, json!({"a": {"$eval": nested("(", ")", 40)}}), json!({}));
+    let hostile = async {
+        let result = render(&r, json!({"a": {"$eval": nested("(", ")", 40)}}), json!({})).await;
+        (result, Instant::now())
+    };
     let good = async {
-        // Started just after the hostile one; served by the other worker meanwhile.
+        // Started just after the hostile one, and served by the other worker meanwhile.
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let started = Instant::now();
         for _ in 0..20 {
             still_renders(&r).await;
         }
-        started.elapsed()
+        Instant::now()
     };
-    let (hostile, good) = tokio::join!(hostile, good);
+    let ((hostile, hostile_done), good_done) = tokio::join!(hostile, good);
     assert!(matches!(hostile, Err(RenderError::Exceeded(Bound::CpuMillis(_)))), "{hostile:?}");
-    assert!(good < Duration::from_millis(150), "20 good renders beside a hostile one took {good:?}");
+    assert!(good_done < hostile_done, "the good renders waited for the hostile one");
 }
 
 #[tokio::test]
@@ -127,64 +124,17 @@ async fn a_worker_that_stops_answering_is_killed_at_the_time_limit() {
     let started = Instant::now();
     let e = Renderer::start(program, RenderLimits { cpu: Duration::from_millis(10), ..RenderLimits::default() });
     let e = e.unwrap_err().to_string();
-    assert!(e.contains("render exceeded its 2000 ms time limit"), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(e.contains("render exceeded its 10000 ms time limit"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(30));
     let _ = std::fs::remove_dir_all(dir);
 }
 
 // Random templates built from JSON-e's operators and expression pieces (the hostile ones included), with random
 // payloads: every render answers within its bounds, and the renderer keeps working.
-fn expression() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
-        Just("payload".to_owned()),
-        Just("payload.list".to_owned()),
-        Just("x".to_owned()),
-        Just("range(0, 10000000)".to_owned()),
-        Just("len(payload.list)".to_owned()),
-        Just("'ab' + 'cd'".to_owned()),
-        Just("1 + 2 * 3".to_owned()),
-        Just("[1, 2, [3]]".to_owned()),
-        Just("{a: 1}".to_owned()),
-        Just("now".to_owned()),
-        (1usize..60).prop_map(|d| nested("(", ")", d)),
-        (1usize..5000).prop_map(|d| nested("[", "]", d)),
-        "[a-z0-9 +*/(),.\\[\\]'-]{0,30}",
-    ];
-    prop::collection::vec(piece, 1..4).prop_map(|pieces| pieces.join(" + "))
-}
-
-fn template() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<i32>().prop_map(Value::from),
-        expression().prop_map(|e| json!({"$eval": e})),
-        expression().prop_map(|e| Value::String(format!("${{{e}}}"))),
-        Just(json!({"$fromNow": "1 hour"})),
-        "[0-9]{1,12} (years|days|seconds)".prop_map(|d| json!({"$fromNow": d})),
-    ];
-    leaf.prop_recursive(4, 32, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-            (expression(), inner.clone(), inner.clone()).prop_map(|(c, t, e)| json!({"$if": c, "then": t, "else": e})),
-            (expression(), inner.clone()).prop_map(|(e, each)| json!({"$map": {"$eval": e}, "each(x)": each})),
-            (inner.clone(), inner.clone()).prop_map(|(v, i)| json!({"$let": {"x": v}, "in": i})),
-            inner.clone().prop_map(|v| json!({"$json": v})),
-            inner.clone().prop_map(|v| json!({"$flattenDeep": v})),
-            (expression(), inner.clone()).prop_map(|(e, v)| json!({"$reduce": {"$eval": e}, "initial": v, "each(acc, x)": {"$eval": "acc + acc"}})),
-            prop::collection::vec(inner, 0..3).prop_map(|vs| json!({"$merge": vs})),
-        ]
-    })
-}
-
-fn payload() -> impl Strategy<Value = Value> {
-    (prop::collection::vec(any::<u16>(), 0..2000), "[a-z]{0,20}")
-        .prop_map(|(list, s)| json!({"list": list, "s": s}))
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
-    fn any_template_and_payload_answer_within_the_bounds(t in template(), p in payload()) {
+    fn any_template_and_payload_answer_within_the_bounds(t in templates::template(), p in templates::payload()) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let r = test_support::renderer();
         let started = Instant::now();

@@ -149,7 +149,9 @@ impl Shared {
         // may carry far larger messages (RabbitMQ allows 16 MiB to 512 MiB).
         if message.body.len() > MAX_BODY_BYTES {
             let size = message.body.len();
-            return Disposition::DeadLetter(format!("the body is {size} bytes, more than the {MAX_BODY_BYTES}-byte limit"));
+            return Disposition::DeadLetter(format!(
+                "the body is {size} bytes, more than the {MAX_BODY_BYTES}-byte limit"
+            ));
         }
         let payload: Value = match serde_json::from_slice(&message.body) {
             Ok(payload) => payload,

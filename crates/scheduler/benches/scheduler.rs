@@ -62,7 +62,14 @@ async fn fired(db: &TestDb) -> Vec<Fired> {
 
 fn scheduler(db: &TestDb, keyring: Arc<Keyring>) -> Arc<Scheduler> {
     let sink = Arc::new(EmbeddedSink::new(db.pool.clone()));
-    Arc::new(Scheduler::new(db.pool.clone(), keyring, test_support::renderer(), sink, Notifier::Log, SchedulerOptions::default()))
+    Arc::new(Scheduler::new(
+        db.pool.clone(),
+        keyring,
+        test_support::renderer(),
+        sink,
+        Notifier::Log,
+        SchedulerOptions::default(),
+    ))
 }
 
 async fn run_for(s: Arc<Scheduler>, d: Duration) {

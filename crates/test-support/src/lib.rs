@@ -9,6 +9,7 @@ pub mod docs;
 pub mod fake_taskcluster;
 pub mod logs;
 pub mod otlp;
+pub mod templates;
 
 pub use broker::{BrokerCleanup, eventually};
 pub use db::TestDb;

@@ -31,7 +31,9 @@ pub const PROGRAM: &str = "hooks-render";
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// No worker program where it was looked for.
-    #[error("the render worker program was not found (looked for {tried}); install `{PROGRAM}` beside the daemon or set HOOKS_RENDER_WORKER (in a source tree: cargo build -p hooks-core --bin {PROGRAM})")]
+    #[error(
+        "the render worker program was not found (looked for {tried}); install `{PROGRAM}` beside the daemon or set HOOKS_RENDER_WORKER (in a source tree: cargo build -p hooks-core --bin {PROGRAM})"
+    )]
     NotFound {
         /// The paths tried.
         tried: String,
