@@ -20,30 +20,12 @@ fn spawn_scheduler(env: &Env) -> Child {
 }
 
 fn spawn_scheduler_with(env: &Env, extra_args: &[&str]) -> Child {
-    scheduler_command(env)
+    env.scheduler_command()
         .args(extra_args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("starting hooks-scheduler")
-}
-
-/// The real binary against the test's database and fake queue, quiet unless told otherwise.
-fn scheduler_command(env: &Env) -> Command {
-    let client = env.fake.service_client();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hooks-scheduler"));
-    command
-        .env_clear()
-        .env("DATABASE_URL", &env.db.url)
-        .env("TASKCLUSTER_ROOT_URL", env.fake.root_url())
-        .env("TASKCLUSTER_CLIENT_ID", &client.client_id)
-        .env("TASKCLUSTER_ACCESS_TOKEN", &client.access_token)
-        .env("HOOKS_CRYPTO_KEY", env.key.expose())
-        .env("HOOKS_SCHEDULER_CONCURRENCY", "4")
-        .env("HOOKS_QUEUE_RETRIES", "0")
-        .env("RUST_LOG", "warn")
-        .arg("--no-migrate");
-    command
 }
 
 async fn due_hooks(env: &Env) {
@@ -168,7 +150,8 @@ async fn no_secret_appears_in_the_schedulers_logs_at_any_level() {
     env.fake.fail_create_task(1, 403, "InsufficientScopes");
     let password = "db-password-never-logged";
     let client = env.fake.service_client();
-    let mut child = scheduler_command(&env)
+    let mut child = env
+        .scheduler_command()
         // Postgres here trusts local connections, so the password is accepted, and must still not show.
         .env("DATABASE_URL", env.db.url.replacen("postgres@", &format!("postgres:{password}@"), 1))
         .env("RUST_LOG", "trace")

@@ -91,6 +91,24 @@ impl Env {
         Running { stop, task }
     }
 
+    /// The real `hooks-scheduler` binary against the test's database and fake queue, quiet unless told otherwise.
+    pub fn scheduler_command(&self) -> std::process::Command {
+        let client = self.fake.service_client();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hooks-scheduler"));
+        command
+            .env_clear()
+            .env("DATABASE_URL", &self.db.url)
+            .env("TASKCLUSTER_ROOT_URL", self.fake.root_url())
+            .env("TASKCLUSTER_CLIENT_ID", &client.client_id)
+            .env("TASKCLUSTER_ACCESS_TOKEN", &client.access_token)
+            .env("HOOKS_CRYPTO_KEY", self.key.expose())
+            .env("HOOKS_SCHEDULER_CONCURRENCY", "4")
+            .env("HOOKS_QUEUE_RETRIES", "0")
+            .env("RUST_LOG", "warn")
+            .arg("--no-migrate");
+        command
+    }
+
     pub async fn set_next(&self, id: &str, at: DateTime<Utc>) {
         let mut conn = self.db.pool.get().await.unwrap();
         diesel::sql_query("UPDATE hooks SET next_scheduled_date = $1 WHERE hook_id = $2")
