@@ -41,7 +41,8 @@ smoke() {
   export SCHEDULER_METRICS="127.0.0.1:$((port + 1000))"
   export LISTENER_METRICS="127.0.0.1:$((port + 2000))"
   : >"$log"
-  (cd "$dir" && setsid make run >"$log" 2>&1) &
+  # setsid execs make in a session and process group of its own, whose id is $! (Ctrl-C goes to that group).
+  setsid make -C "$dir" run >"$log" 2>&1 &
   pid=$!
 
   local start elapsed
@@ -78,7 +79,9 @@ smoke() {
   kill -INT -- "-$pid"
   for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
   kill -0 "$pid" 2>/dev/null && fail "still running 10 s after Ctrl-C"
-  pgrep -g "$pid" >/dev/null && fail "a daemon outlived make run"
+  # Render workers end with their daemon's thread (a parent-death signal): give them a moment.
+  for _ in $(seq 1 12); do pgrep -g "$pid" >/dev/null || break; sleep 0.25; done
+  pgrep -g "$pid" >/dev/null && fail "a daemon outlived make run: $(pgrep -a -g "$pid")"
   pid=
   echo "smoke ($label): make run answered ping after ${elapsed}s on $db, fired the example hook, served heartbeats and metrics, stopped on Ctrl-C"
 }

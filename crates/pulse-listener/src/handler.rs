@@ -13,7 +13,7 @@ use hooks_core::storage::StorageError;
 use hooks_core::storage::hooks::find_hook;
 use hooks_core::storage::pulse::{PulseFire, claim_pulse_fire};
 use hooks_core::trigger_schema::PayloadError;
-use hooks_core::{FireContext, FireError, FireOptions, FireOutcome, HookDefinition, TaskId, time};
+use hooks_core::{FireContext, FireOptions, FireOutcome, HookDefinition, TaskId, time};
 use lapin::Channel;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
@@ -47,8 +47,9 @@ enum Disposition {
 enum Retry {
     #[error("{0}")]
     Storage(String),
-    #[error("createTask failed transiently: {0}")]
-    CreateTask(String),
+    /// A transient fire failure: a queue 5xx or network error, or no render worker to be had.
+    #[error("the fire failed transiently: {0}")]
+    Fire(String),
 }
 
 /// The outcome of one try at a message.
@@ -227,12 +228,12 @@ impl Shared {
         let ctx = FireContext::pulse_message(payload.clone(), &message.exchange, &message.routing_key);
         let opts = FireOptions { task_id: Some(fire.task_id.clone()), now: Some(fire.now) };
         let attempt = self.firer.attempt(&def, ctx, opts).await;
-        if let Err(FireError::CreateTask { source, .. }) = attempt.result()
-            && source.is_transient()
+        if let Err(e) = attempt.result()
+            && e.is_transient()
         {
             *failures += 1;
             if *failures < self.options.fire_attempts {
-                return Retry::CreateTask(source.to_string()).into();
+                return Retry::Fire(e.to_string()).into();
             }
         }
         let result = match batcher.record(g, h, fire.task_id.as_str(), attempt).await {
@@ -248,9 +249,9 @@ impl Shared {
                 self.counters.outcome(PulseOutcome::Declined);
                 Disposition::Ack
             }
-            Err(FireError::CreateTask { source, .. }) if source.is_transient() => {
+            Err(e) if e.is_transient() => {
                 self.counters.outcome(PulseOutcome::Failed);
-                Disposition::DeadLetter(format!("createTask failed {failures} times; the last error: {source}"))
+                Disposition::DeadLetter(format!("the fire failed {failures} times; the last error: {e}"))
             }
             // Recorded as the hook's last fire, and logged where it happened; the message has been dealt with.
             Err(_) => {

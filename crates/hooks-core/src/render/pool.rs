@@ -223,6 +223,10 @@ impl Spawner {
     }
 }
 
+/// Signals that end a worker only from outside: the worker blocks the others a group may get (SIGINT, SIGTERM),
+/// and its own limits end it with SIGXCPU or an abort.
+const KILLED_FROM_OUTSIDE: [i32; 3] = [Signal::SIGKILL as i32, Signal::SIGTERM as i32, Signal::SIGINT as i32];
+
 /// A running worker process.
 struct Worker {
     child: Child,
@@ -283,6 +287,9 @@ impl Worker {
             RenderError::Exceeded(Bound::Stack(limits.stack))
         } else if status.as_ref().ok().and_then(|s| s.code()) == Some(i32::from(EXIT_PROTOCOL)) {
             RenderError::Unavailable(format!("the render worker could not read its request: {}", said.trim()))
+        } else if let Some(signal) = signal.filter(|s| KILLED_FROM_OUTSIDE.contains(s)) {
+            // Not the template's doing (an operator, the OOM killer): worth a retry, not an error for the hook.
+            RenderError::Unavailable(format!("the render worker was killed (signal {signal})"))
         } else {
             let how = status.map_or_else(|e| e.to_string(), |s| s.to_string());
             RenderError::Failed(format!("the render worker stopped ({how})"))

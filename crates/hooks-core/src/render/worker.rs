@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use nix::sys::resource::{Resource, setrlimit};
-use nix::sys::signal::{SigEvent, SigevNotify, Signal};
+use nix::sys::signal::{SigEvent, SigSet, SigevNotify, Signal};
 use nix::sys::time::TimeSpec;
 use nix::sys::timer::{Expiration, Timer, TimerSetTimeFlags};
 use nix::time::ClockId;
@@ -59,6 +59,14 @@ pub fn main() -> ExitCode {
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
     // A panic is answered as an error; its message and backtrace would only fill the daemon's log.
     std::panic::set_hook(Box::new(|_| {}));
+    // Ctrl-C at a terminal, or systemd stopping the whole unit, signals every process of the group: the daemon
+    // shuts down gracefully and still needs its renders meanwhile. Blocked here (the render thread inherits the
+    // mask), the worker ends with its daemon instead: end of stdin, or the parent-death signal.
+    let mut stop_signals = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+        stop_signals.add(signal);
+    }
+    let _ = stop_signals.thread_block();
     let stack = usize::try_from(args.stack).unwrap_or(usize::MAX);
     let thread = std::thread::Builder::new().name("render".into()).stack_size(stack).spawn(move || serve(&args));
     match thread.map(std::thread::JoinHandle::join) {
