@@ -94,7 +94,9 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let ctx = |payload: Value, fired_by: &str| obj(json!({"payload": payload, "firedBy": fired_by}));
+    let ctx = |payload: Value, fired_by: &str| {
+        obj(json!({"payload": payload, "firedBy": fired_by, "taskId": "fN4sWm9gQuWdC5YsDbVjlQ"}))
+    };
     vec![
         Case {
             name: "examples/every-minute (schedule)",
