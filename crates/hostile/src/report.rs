@@ -79,7 +79,7 @@ pub fn print(categories: &[Category], checks: &[Check]) -> (usize, usize) {
         passed += ok;
         failed += five + other + usize::from(c.crashes > 0);
     }
-    let _ = writeln!(out, "\n{:<44} {}", "still working", "seen");
+    let _ = writeln!(out, "\n{:<44} seen", "still working");
     let _ = writeln!(out, "{}", "-".repeat(80));
     for check in checks {
         let mark = if check.ok { "ok" } else { "FAILED" };

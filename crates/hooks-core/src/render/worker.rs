@@ -181,7 +181,6 @@ fn address_space() -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
     use serde_json::json;
 
     use super::*;
