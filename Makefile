@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run reset-dev test lint fmt bench bench-pulse bench-api bench-render services check-deploy
+.PHONY: run reset-dev test lint fmt bench bench-pulse bench-api bench-render services check-deploy hostile
 
 run: ## build and run all three daemons with example hooks
 	bash scripts/dev-run.sh
@@ -31,6 +31,10 @@ bench: services ## release-build benchmarks, printed as tables
 	cargo bench -p scheduler --bench scheduler
 	cargo bench -p pulse-listener --bench pulse
 	cargo bench -p api-server --bench api
+
+hostile: services ## the hostile-input suite: the whole corpus against the release daemons, printed as a table
+	cargo build --release --bins
+	HOOKS_HOSTILE=full cargo test --release -p hostile --test hostile
 
 bench-pulse: services ## the Pulse listener's benchmark alone
 	cargo build --release --bins

@@ -129,17 +129,53 @@ fn answer(frame: &[u8], output_limit: u64) -> Vec<u8> {
     bytes
 }
 
+/// The deepest a rendered task may nest (objects and arrays). The daemon reads the reply with serde_json, which
+/// refuses more than 128 levels (the reply's envelope takes one more), and so do the task's readers after it; a
+/// deeper task (a `$reduce` wrapping its accumulator, a deep payload placed deep in the template) would otherwise
+/// come back unreadable, as if the renderer were broken.
+pub(super) const MAX_TASK_NESTING: usize = 100;
+
 fn render(request: OwnedRequest) -> Reply {
     let OwnedRequest { template, context, task_id, now } = request;
     let task_id = TaskId::parse(&task_id).map_err(|e| RenderError::Failed(format!("bad taskId: {e}")))?;
-    catch_unwind(AssertUnwindSafe(|| render_task(&template, &context, &task_id, now))).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
-        Err(RenderError::Failed(message))
-    })
+    let task =
+        catch_unwind(AssertUnwindSafe(|| render_task(&template, &context, &task_id, now))).unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(RenderError::Failed(message))
+        })?;
+    if let Some(task) = &task
+        && nesting(task) > MAX_TASK_NESTING
+    {
+        return Err(RenderError::Failed(format!(
+            "the rendered task nests objects and arrays more than {MAX_TASK_NESTING} levels deep"
+        )));
+    }
+    Ok(task)
+}
+
+/// How deep `task` nests objects and arrays (the task itself is level 1), without recursing.
+fn nesting(task: &serde_json::Map<String, serde_json::Value>) -> usize {
+    use serde_json::Value;
+    let mut deepest = 1;
+    let mut pending: Vec<(&Value, usize)> = task.values().map(|v| (v, 2)).collect();
+    while let Some((value, depth)) = pending.pop() {
+        match value {
+            Value::Array(items) => {
+                deepest = deepest.max(depth);
+                pending.extend(items.iter().map(|v| (v, depth + 1)));
+            }
+            Value::Object(fields) => {
+                deepest = deepest.max(depth);
+                pending.extend(fields.values().map(|v| (v, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The process's address space in bytes (`VmSize` in /proc/self/status).
@@ -149,4 +185,32 @@ fn address_space() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn request(template: serde_json::Value) -> OwnedRequest {
+        OwnedRequest {
+            template: template.as_object().unwrap().clone(),
+            context: serde_json::Map::new(),
+            task_id: TaskId::generate().to_string(),
+            now: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_task_nested_deeper_than_the_daemon_can_read_is_a_render_error() {
+        let deep =
+            json!({"a": {"$reduce": {"$eval": "range(0, 300)"}, "initial": [], "each(acc, x)": {"$eval": "[acc]"}}});
+        let e = render(request(deep)).unwrap_err();
+        assert!(e.to_string().contains("more than 100 levels deep"), "{e}");
+        assert!(!e.is_transient(), "a template's doing, not an unavailable renderer");
+        let fine =
+            json!({"a": {"$reduce": {"$eval": "range(0, 98)"}, "initial": [], "each(acc, x)": {"$eval": "[acc]"}}});
+        assert!(render(request(fine)).unwrap().is_some());
+    }
 }

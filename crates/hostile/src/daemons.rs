@@ -1,0 +1,201 @@
+//! The three daemons as separate processes of the built binaries: found beside the suite's own program, started
+//! on free ports against the suite's database and broker namespace, watched for exits and restarted.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+/// The programs the suite runs.
+pub const PROGRAMS: [&str; 4] = ["hooks-api-server", "hooks-scheduler", "hooks-pulse-listener", "hooks-render"];
+
+/// The directory holding the daemons built with the suite's profile: the suite's own (`target/<profile>/`), or
+/// the one above it for a test program in `target/<profile>/deps/`. Fails naming what is missing and how to build it.
+pub fn binaries_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("finding the suite's own program")?;
+    let mut dir = exe.parent().context("the suite's program has no directory")?.to_path_buf();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.pop();
+    }
+    let missing: Vec<&str> = PROGRAMS.iter().copied().filter(|p| !dir.join(p).is_file()).collect();
+    if !missing.is_empty() {
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        bail!(
+            "the daemons to attack are not built: {} missing in {}.\nBuild them first: cargo build{} --bins \
+             (make hostile does)",
+            missing.join(", "),
+            dir.display(),
+            if release { " --release" } else { "" },
+        );
+    }
+    Ok(dir)
+}
+
+/// What the daemons share: the database, broker namespace, crypto key, clients.
+#[derive(Clone)]
+pub struct Setup {
+    /// Where the programs are.
+    pub dir: PathBuf,
+    /// Where their logs go (one file per daemon).
+    pub log_dir: PathBuf,
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `PULSE_URL`.
+    pub pulse_url: String,
+    /// `PULSE_NAMESPACE`.
+    pub namespace: String,
+    /// `HOOKS_CRYPTO_KEY`.
+    pub crypto_key: String,
+    /// `HOOKS_STATIC_CLIENTS`.
+    pub static_clients: String,
+}
+
+/// Which daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// hooks-api-server.
+    Api,
+    /// hooks-scheduler.
+    Scheduler,
+    /// hooks-pulse-listener.
+    Listener,
+}
+
+impl Kind {
+    /// Its program's name.
+    pub fn program(self) -> &'static str {
+        match self {
+            Self::Api => "hooks-api-server",
+            Self::Scheduler => "hooks-scheduler",
+            Self::Listener => "hooks-pulse-listener",
+        }
+    }
+}
+
+/// One running daemon.
+pub struct Daemon {
+    /// Which one.
+    pub kind: Kind,
+    /// The address it serves on: the API (api-server) or its operations port (the others).
+    pub addr: String,
+    child: Child,
+    log: PathBuf,
+    setup: Setup,
+}
+
+impl Daemon {
+    /// Starts it on a free port and waits until it answers its health route.
+    pub async fn start(kind: Kind, setup: &Setup) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let addr = format!("127.0.0.1:{port}");
+        let log = setup.log_dir.join(format!("{}.log", kind.program()));
+        let mut daemon = Self {
+            kind,
+            addr,
+            child: spawn(kind, setup, &format!("127.0.0.1:{port}"), &log)?,
+            log,
+            setup: setup.clone(),
+        };
+        daemon.wait_ready().await?;
+        Ok(daemon)
+    }
+
+    /// The URL of its health route: ping for the api-server, `__heartbeat__` for the others.
+    pub fn health_url(&self) -> String {
+        match self.kind {
+            Kind::Api => format!("http://{}/api/hooks/v1/ping", self.addr),
+            Kind::Scheduler | Kind::Listener => format!("http://{}/__heartbeat__", self.addr),
+        }
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let http = reqwest::Client::new();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("{} exited at start-up ({status}); its log: {}", self.kind.program(), self.log.display());
+            }
+            if let Ok(res) = http.get(self.health_url()).timeout(Duration::from_secs(2)).send().await
+                && res.status().is_success()
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{} never answered {}; its log: {}", self.kind.program(), self.health_url(), self.log.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Its exit status, if it exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Starts it again on the same address (after it exited).
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.kind, &self.setup, &self.addr, &self.log)?;
+        self.wait_ready().await
+    }
+
+    /// The last `n` lines of its log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// Its log file.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(kind: Kind, setup: &Setup, addr: &str, log: &Path) -> anyhow::Result<Child> {
+    let out =
+        File::options().create(true).append(true).open(log).with_context(|| format!("opening {}", log.display()))?;
+    let err = out.try_clone()?;
+    let mut command = Command::new(setup.dir.join(kind.program()));
+    // No TASKCLUSTER_ROOT_URL: tasks go to the embedded sink, in the suite's database.
+    command
+        .env_clear()
+        .env("DATABASE_URL", &setup.database_url)
+        .env("HOOKS_NO_MIGRATE", "true")
+        .env("HOOKS_CRYPTO_KEY", &setup.crypto_key)
+        .env("PULSE_URL", &setup.pulse_url)
+        .env("PULSE_NAMESPACE", &setup.namespace)
+        .env("RUST_LOG", "warn")
+        // Plain log files, without colour codes.
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    match kind {
+        Kind::Api => {
+            command.env("HOOKS_LISTEN", addr).env("HOOKS_STATIC_CLIENTS", &setup.static_clients);
+        }
+        Kind::Scheduler => {
+            command.env("HOOKS_METRICS_LISTEN", addr);
+        }
+        Kind::Listener => {
+            // Classic queues: lighter on a test broker; a dead-lettered message shows after one delivery.
+            command.env("HOOKS_METRICS_LISTEN", addr).env("HOOKS_PULSE_QUEUE_TYPE", "classic");
+        }
+    }
+    command.spawn().with_context(|| format!("starting {}", kind.program()))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
