@@ -5,7 +5,7 @@
 //! belongs to no runtime (the api-server's actix workers each run one, and stop at different times), and a slow
 //! render holds only its thread. A worker that dies or overruns is reaped and replaced on the next render.
 
-use std::io::{BufReader, Read as _};
+use std::io::{BufReader, Read as _, Write as _};
 use std::os::fd::AsFd as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
-use super::protocol::{Reply, Request, read_frame, write_frame};
+use super::protocol::{Reply, Request, encode_frame, read_frame};
 use super::worker::EXIT_PROTOCOL;
 use super::{Bound, RenderError, RenderLimits};
 use crate::TaskId;
@@ -138,7 +138,7 @@ fn request_bytes(
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, RenderError> {
     let request = Request { template, context, task_id: task_id.as_str(), now };
-    serde_json::to_vec(&request).map_err(|e| RenderError::Failed(format!("cannot encode the render request: {e}")))
+    encode_frame(&request).map_err(|e| RenderError::Failed(format!("cannot encode the render request: {e}")))
 }
 
 fn decode(bytes: &[u8]) -> Result<Option<Map<String, Value>>, RenderError> {
@@ -236,9 +236,9 @@ struct Worker {
 }
 
 impl Worker {
-    /// Sends one request and waits for its reply. On `Err` the worker is unusable (dead or killed).
-    fn render(&mut self, request: &[u8], limits: &RenderLimits) -> Result<Vec<u8>, RenderError> {
-        if write_frame(&mut self.stdin, request).is_err() {
+    /// Sends one request (a whole frame) and waits for its reply. On `Err` the worker is unusable (dead or killed).
+    fn render(&mut self, frame: &[u8], limits: &RenderLimits) -> Result<Vec<u8>, RenderError> {
+        if self.stdin.write_all(frame).is_err() {
             return Err(self.died(limits));
         }
         if !self.reply_within(limits.wall_time()) {

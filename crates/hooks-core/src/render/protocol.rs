@@ -38,6 +38,16 @@ pub(super) fn write_frame(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> 
     out.flush()
 }
 
+/// `value` as one whole frame, length included, so that it goes out in one write: a length written on its own
+/// would wake the worker once for it and once more for the rest.
+pub(super) fn encode_frame(value: &impl Serialize) -> Result<Vec<u8>, serde_json::Error> {
+    let mut frame = vec![0u8; 4];
+    serde_json::to_writer(&mut frame, value)?;
+    let len = u32::try_from(frame.len() - 4).map_err(serde::ser::Error::custom)?;
+    frame[..4].copy_from_slice(&len.to_le_bytes());
+    Ok(frame)
+}
+
 /// Reads one frame of at most `max` bytes; `None` at a clean end of input (before a frame starts).
 pub(super) fn read_frame(input: &mut impl Read, max: u64) -> io::Result<Option<Vec<u8>>> {
     let mut len = [0u8; 4];
@@ -75,6 +85,8 @@ mod tests {
         let mut buf = Vec::new();
         write_frame(&mut buf, &[b'x'; 10]).unwrap();
         assert_eq!(read_frame(&mut buf.as_slice(), 9).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        let frame = encode_frame(&serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(read_frame(&mut frame.as_slice(), 100).unwrap().unwrap(), b"{\"a\":1}");
         assert_eq!(read_frame(&mut &buf[..8], 100).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
     }
 }
