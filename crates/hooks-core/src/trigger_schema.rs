@@ -8,6 +8,10 @@ use serde_json::{Value, json};
 
 use crate::ValidationError;
 
+/// The largest payload that fires a hook, whatever brings it (an API body, once decoded, as upstream's 10 MB body
+/// limit; a Pulse message): parsing one costs several times its size in memory.
+pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
+
 /// The schema a hook gets when it gives none: only an empty object is accepted.
 pub fn default_trigger_schema() -> Value {
     json!({"type": "object", "additionalProperties": false})

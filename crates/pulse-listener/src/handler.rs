@@ -12,7 +12,7 @@ use hooks_core::pulse::HookQueue;
 use hooks_core::storage::StorageError;
 use hooks_core::storage::hooks::find_hook;
 use hooks_core::storage::pulse::{PulseFire, claim_pulse_fire};
-use hooks_core::trigger_schema::PayloadError;
+use hooks_core::trigger_schema::{MAX_PAYLOAD_BYTES, PayloadError};
 use hooks_core::{FireContext, FireOptions, FireOutcome, HookDefinition, TaskId, time};
 use lapin::Channel;
 use lapin::message::Delivery;
@@ -24,9 +24,6 @@ use crate::listener::{SessionInfo, Shared};
 use crate::message::Message;
 use crate::stats::Counters;
 use hooks_core::metrics::PulseOutcome;
-
-/// The largest message body that fires a hook (the api-server's body limit, 10 MB).
-const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 // How often a hook's triggerSchema discards are logged: the first, then every hundredth (as upstream).
 const DISCARD_LOG_INTERVAL: u64 = 100;
@@ -146,12 +143,11 @@ impl Shared {
         batcher: &Batcher,
         message: &Message,
     ) -> Disposition {
-        // As large as an API body may be: parsing costs several times the body's size in memory, and a broker
-        // may carry far larger messages (RabbitMQ allows 16 MiB to 512 MiB).
-        if message.body.len() > MAX_BODY_BYTES {
+        // As large as an API body may be; a broker may carry far larger messages (RabbitMQ allows up to 512 MiB).
+        if message.body.len() > MAX_PAYLOAD_BYTES {
             let size = message.body.len();
             return Disposition::DeadLetter(format!(
-                "the body is {size} bytes, more than the {MAX_BODY_BYTES}-byte limit"
+                "the body is {size} bytes, more than the {MAX_PAYLOAD_BYTES}-byte limit"
             ));
         }
         let payload: Value = match serde_json::from_slice(&message.body) {
