@@ -439,7 +439,6 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
             source: hooks_core::sink::CreateTaskError::Rejected { code, message, .. },
             ..
         }) => Err(call.error(ErrorCode::InputError, format!("While calling createTask: {code}\n\n{message}"))),
-        Err(FireError::Storage(e)) => Err(internal(call, &e)),
         // No render worker could be had: the daemon's trouble, not the template's.
         Err(FireError::Render { source, .. }) if source.is_transient() => Err(internal(call, &source)),
         Err(e) => Err(call.error(ErrorCode::InputError, format!("While firing hook:\n\n{e}"))),

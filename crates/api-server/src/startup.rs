@@ -20,6 +20,11 @@ use crate::state::AppState;
 
 /// How long a stopping server still tries to publish the hook changes it has not announced yet.
 const PUBLISH_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopping server, no longer accepting, leaves its workers to pick up the connections already accepted
+/// for them: actix drops the ones still queued when it stops, and their requests would fail unanswered.
+const PICK_UP_ACCEPTED: Duration = Duration::from_millis(250);
+/// How long requests in flight at shutdown may take before their connections are closed.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The CORS, cache and security headers Taskcluster services put on every response (the policy is the text npm's
 /// `content-security-policy` makes of upstream's options; it has no `base-uri`, so neither has ours).
@@ -99,6 +104,7 @@ impl Application {
         .listen(listener)?
         // Shutdown is driven by `run_until_stopped`, so SIGTERM and SIGINT are handled the same way everywhere.
         .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .run();
         tracing::info!(listen = %settings.listen, port, "hooks-api-server listening");
         Ok(Self { port, server, publisher })
@@ -109,13 +115,16 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops accepting, finishes requests in flight and returns.
+    /// Serves until SIGTERM or SIGINT, then stops accepting, finishes every connection it accepted (requests read
+    /// or not) and returns.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let server = self.server;
         let stop = shutdown::signal();
         tokio::spawn(async move {
             stop.await;
+            handle.pause().await;
+            tokio::time::sleep(PICK_UP_ACCEPTED).await;
             handle.stop(true).await;
         });
         let served = server.await.context("serving HTTP");

@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use crate::hook::HookDefinition;
@@ -127,7 +129,7 @@ pub enum FireOutcome {
     Declined,
 }
 
-/// Why a fire failed. The attempt is recorded as a last fire with this text unless the error is `Storage`.
+/// Why a fire failed. The attempt is recorded as a last fire with this text.
 #[derive(Debug, thiserror::Error)]
 pub enum FireError {
     /// The template could not be rendered.
@@ -146,9 +148,6 @@ pub enum FireError {
         /// What the sink said.
         source: CreateTaskError,
     },
-    /// The attempt could not be recorded.
-    #[error("{0}")]
-    Storage(#[from] StorageError),
 }
 
 impl FireError {
@@ -158,7 +157,6 @@ impl FireError {
         match self {
             Self::Render { source, .. } => source.is_transient(),
             Self::CreateTask { source, .. } => source.is_transient(),
-            Self::Storage(_) => true,
         }
     }
 }
@@ -169,6 +167,7 @@ pub struct Firer {
     renderer: Renderer,
     sink: Arc<dyn TaskSink>,
     last_fires: Batcher<LastFire, Recorded>,
+    record_later: mpsc::UnboundedSender<LastFire>,
     metrics: Metrics,
 }
 
@@ -203,7 +202,9 @@ impl Firer {
     /// runtime stops before the last requests of the others finish).
     pub fn new(renderer: Renderer, sink: Arc<dyn TaskSink>, pool: Pool) -> Self {
         let last_fires = Batcher::spawn(pool, MAX_LAST_FIRES_BATCH, record_last_fires);
-        Self { renderer, sink, last_fires, metrics: Metrics::global().clone() }
+        let (record_later, unrecorded) = mpsc::unbounded_channel();
+        tokio::spawn(record_until_written(last_fires.clone(), unrecorded));
+        Self { renderer, sink, last_fires, record_later, metrics: Metrics::global().clone() }
     }
 
     /// The same firer, counting its fires in `metrics` instead of the process's (for tests).
@@ -223,6 +224,10 @@ impl Firer {
     }
 
     /// Fires `hook` and records the attempt (together with other fires' attempts at the same moment).
+    ///
+    /// The fire's result is the answer, whether or not it could be recorded at once: a task that was created is
+    /// never answered as a failure (a caller told so would retry, and create a second task). An attempt the
+    /// database did not take is recorded later, retried in the background until it is written.
     pub async fn fire(
         &self,
         hook: &HookDefinition,
@@ -231,8 +236,12 @@ impl Firer {
     ) -> Result<FireOutcome, FireError> {
         let Attempt { result, last_fire } = self.attempt(hook, ctx, opts).await;
         if let Some(last_fire) = last_fire {
-            let recorded = self.last_fires.submit(last_fire).instrument(tracing::info_span!("record_last_fire")).await;
-            recorded.map_err(StorageError::from)?;
+            let recorded =
+                self.last_fires.submit(last_fire.clone()).instrument(tracing::info_span!("record_last_fire")).await;
+            if let Err(e) = recorded {
+                tracing::warn!(task_id = %last_fire.task_id, error = %e, "cannot record the last fire yet; it will be recorded later");
+                let _ = self.record_later.send(last_fire);
+            }
         }
         result
     }
@@ -318,6 +327,31 @@ pub struct Prepared {
     fired_by: FiredBy,
     task_id: TaskId,
     rendered: Result<Option<Map<String, Value>>, RenderError>,
+}
+
+// Backoff for last fires recorded later: 100 ms, doubling, up to 30 s.
+const RECORD_RETRY_BASE: Duration = Duration::from_millis(100);
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Writes the last fires the database did not take when they happened, one at a time in arrival order, each
+/// retried with backoff until it is written. Ends when the firer is dropped and nothing is left.
+async fn record_until_written(
+    last_fires: Batcher<LastFire, Recorded>,
+    mut unrecorded: mpsc::UnboundedReceiver<LastFire>,
+) {
+    while let Some(last_fire) = unrecorded.recv().await {
+        let mut backoff = RECORD_RETRY_BASE;
+        loop {
+            match last_fires.submit(last_fire.clone()).await {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(task_id = %last_fire.task_id, error = %e, retry_in = ?backoff, "cannot record a last fire yet");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(RECORD_RETRY_MAX);
+                }
+            }
+        }
+    }
 }
 
 fn record_last_fires<'c>(

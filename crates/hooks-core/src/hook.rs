@@ -332,6 +332,10 @@ pub struct Hook {
     pub next_scheduled_date: Option<DateTime<Utc>>,
     /// How many attempts at the current slot failed transiently.
     pub schedule_failures: i32,
+    /// When its owner was last emailed about a failed scheduled fire.
+    pub failure_emailed_at: Option<DateTime<Utc>>,
+    /// Permanent failures of scheduled fires since that email.
+    pub failures_not_emailed: i32,
 }
 
 #[cfg(test)]

@@ -121,6 +121,7 @@ struct Inner {
     registry: Registry,
     fires: Family<FireLabels, Counter>,
     schedule_lag: Histogram,
+    slots_skipped: Counter,
     pulse_messages: Family<OutcomeLabels, Counter>,
     task_create_duration: HistogramFamily<SinkLabels>,
     http_requests: Family<RequestLabels, Counter>,
@@ -153,6 +154,13 @@ impl Metrics {
             "From a cron slot's time to its task being created",
             schedule_lag.clone(),
         );
+        let slots_skipped = Counter::default();
+        registry.register(
+            "hooks_schedule_slots_skipped",
+            "Cron slots not fired: missed (after downtime, or behind a slot that kept failing) and passed over by the \
+             catch-up policy, or given up after failing transiently for the whole catch-up window",
+            slots_skipped.clone(),
+        );
         let pulse_messages = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "hooks_pulse_messages",
@@ -183,6 +191,7 @@ impl Metrics {
             registry,
             fires,
             schedule_lag,
+            slots_skipped,
             pulse_messages,
             task_create_duration,
             http_requests,
@@ -212,6 +221,16 @@ impl Metrics {
     /// Observes how late a cron slot's task was created.
     pub fn schedule_lag(&self, lag: Duration) {
         self.inner.schedule_lag.observe(lag.as_secs_f64());
+    }
+
+    /// Counts cron slots that will not be fired.
+    pub fn slots_skipped(&self, n: u64) {
+        self.inner.slots_skipped.inc_by(n);
+    }
+
+    /// How many cron slots were counted as skipped.
+    pub fn skipped_slots(&self) -> u64 {
+        self.inner.slots_skipped.get()
     }
 
     /// Counts one Pulse message's outcome.

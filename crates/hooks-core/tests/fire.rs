@@ -58,6 +58,58 @@ async fn trigger_fire_creates_the_task_in_the_queue_with_the_hook_role() {
     assert_eq!(fires[0].task_id, task_id.as_str());
 }
 
+/// A queue that takes the database down for a second just after it creates a task.
+struct CutsTheDatabase {
+    inner: Arc<dyn TaskSink>,
+    db: Arc<TestDb>,
+}
+
+#[async_trait::async_trait]
+impl TaskSink for CutsTheDatabase {
+    async fn create_task(
+        &self,
+        g: &hooks_core::HookGroupId,
+        h: &hooks_core::HookId,
+        task_id: &TaskId,
+        task: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), CreateTaskError> {
+        self.inner.create_task(g, h, task_id, task).await?;
+        self.db.refuse_connections(true).await;
+        self.db.terminate_backends().await;
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            db.refuse_connections(false).await;
+        });
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "cuts-the-database"
+    }
+}
+
+#[tokio::test]
+async fn a_created_task_is_answered_as_created_when_recording_fails_and_is_recorded_later() {
+    let db = Arc::new(TestDb::new().await);
+    let fake = FakeTaskcluster::start_default();
+    let def = common::definition("g", "h", json!({}));
+    stored(&db, &def).await;
+    let sink = Arc::new(CutsTheDatabase { inner: queue_sink(&fake, 0), db: db.clone() });
+    let firer = Firer::new(test_support::renderer(), sink, db.pool.clone());
+
+    let outcome = firer.fire(&def, FireContext::trigger_hook(json!({}), "me"), FireOptions::default()).await;
+    let Ok(FireOutcome::Created { task_id }) = outcome else { panic!("a created task was answered {outcome:?}") };
+    assert_eq!(fake.created_tasks().len(), 1);
+    let recorded = test_support::broker::eventually(Duration::from_secs(10), || async {
+        let Ok(mut conn) = db.pool.get().await else { return false };
+        list_last_fires(&mut conn, "g", "h", 10, None)
+            .await
+            .is_ok_and(|f| f.len() == 1 && f[0].task_id == task_id.as_str())
+    });
+    assert!(recorded.await, "the last fire was never recorded");
+}
+
 #[tokio::test]
 async fn context_carries_fired_by_payload_client_id_task_id_and_now() {
     let db = TestDb::new().await;

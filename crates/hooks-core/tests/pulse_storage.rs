@@ -56,6 +56,31 @@ async fn a_redelivered_message_claims_an_unfinished_fire_of_another_session_each
 }
 
 #[tokio::test]
+async fn a_redelivery_waits_for_a_fire_being_finished_instead_of_firing_anew() {
+    use diesel_async::RunQueryDsl as _;
+    let db = TestDb::new().await;
+    let mut conn = db.pool.get().await.unwrap();
+    insert_pulse_fire(&mut conn, &fire("first", b"k", "A")).await.unwrap();
+    // Session A's batch is marking the fire done, its transaction not yet committed.
+    let mut batch = db.pool.get().await.unwrap();
+    diesel::sql_query("BEGIN").execute(&mut batch).await.unwrap();
+    diesel::sql_query("UPDATE pulse_fires SET done = true WHERE task_id = 'first'").execute(&mut batch).await.unwrap();
+
+    // The redelivery in session B waits for the row rather than skipping it (which would fire a second task) ...
+    let pool = db.pool.clone();
+    let claim = tokio::spawn(async move {
+        let mut conn = pool.get().await.unwrap();
+        claim_pulse_fire(&mut conn, "g", "h", b"k", "B").await.unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!claim.is_finished(), "the claim did not wait for the locked row");
+    // ... and, once the batch commits, finds the fire done: nothing is fired again.
+    diesel::sql_query("COMMIT").execute(&mut batch).await.unwrap();
+    let claimed = claim.await.unwrap().unwrap();
+    assert_eq!((claimed.task_id.as_str(), claimed.done), ("first", true));
+}
+
+#[tokio::test]
 async fn pulse_queues_are_saved_replaced_and_deleted_with_their_fires() {
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();

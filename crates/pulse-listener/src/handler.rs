@@ -16,7 +16,7 @@ use hooks_core::trigger_schema::{MAX_PAYLOAD_BYTES, PayloadError};
 use hooks_core::{FireContext, FireOptions, FireOutcome, HookDefinition, TaskId, time};
 use lapin::Channel;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicNackOptions};
+use lapin::options::{BasicAckOptions, BasicNackOptions, BasicQosOptions};
 use serde_json::Value;
 
 use crate::batch::{BatchError, Batcher};
@@ -24,6 +24,9 @@ use crate::listener::{SessionInfo, Shared};
 use crate::message::Message;
 use crate::stats::Counters;
 use hooks_core::metrics::PulseOutcome;
+
+// How long the broker may take to answer the probe that proves a delivery is still ours.
+const HELD_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 // How often a hook's triggerSchema discards are logged: the first, then every hundredth (as upstream).
 const DISCARD_LOG_INTERVAL: u64 = 100;
@@ -103,7 +106,7 @@ impl Shared {
     ) {
         Counters::add(&self.counters.delivered);
         let message = Message::from_delivery(&delivery);
-        let disposition = self.handle(&hook, &session, &batcher, &message).await;
+        let disposition = self.handle(&hook, &session, &batcher, &channel, &message).await;
         let settled = match &disposition {
             Disposition::Ack => delivery.acker.ack(BasicAckOptions::default()).await,
             Disposition::DeadLetter(reason) => {
@@ -141,6 +144,7 @@ impl Shared {
         hook: &HookQueue,
         session: &SessionInfo,
         batcher: &Batcher,
+        channel: &Channel,
         message: &Message,
     ) -> Disposition {
         // As large as an API body may be; a broker may carry far larger messages (RabbitMQ allows up to 512 MiB).
@@ -159,7 +163,8 @@ impl Shared {
         let mut failures = 0;
         let mut backoff = self.options.retry_base;
         loop {
-            match self.step(hook, session, batcher, message, &payload, &mut claimed, &mut failures).await {
+            let step = self.step(hook, session, batcher, channel, message, &payload, &mut claimed, &mut failures);
+            match step.await {
                 Step::Done(disposition) => return disposition,
                 Step::Retry(e) => {
                     Counters::add(&self.counters.retries);
@@ -177,6 +182,7 @@ impl Shared {
         hook: &HookQueue,
         session: &SessionInfo,
         batcher: &Batcher,
+        channel: &Channel,
         message: &Message,
         payload: &Value,
         claimed: &mut Option<Claimed>,
@@ -203,9 +209,12 @@ impl Shared {
                     return Step::Done(Disposition::Abandon);
                 }
                 match self.claim(hook, session, batcher, message).await {
-                    // The connection died while the claim was being written: the message may already be
-                    // redelivered, and its redelivery may have missed this claim. Firing is the redelivery's job.
-                    Ok(Claim::Fire(_)) if !session.alive() => return Step::Done(Disposition::Abandon),
+                    // The delivery may have been lost while the claim was being written: then the broker may
+                    // already have redelivered the message, and its redelivery may have looked for this claim
+                    // before it was committed. Firing is then the redelivery's job.
+                    Ok(Claim::Fire(_)) if !self.still_held(channel).await => {
+                        return Step::Done(Disposition::Abandon);
+                    }
                     Ok(Claim::Fire(fire)) => {
                         *claimed = Some(fire.clone());
                         fire
@@ -255,6 +264,29 @@ impl Shared {
                 Disposition::Ack
             }
         })
+    }
+
+    /// Whether this channel's deliveries are still ours, proven by a round trip to the broker begun after the
+    /// claim was committed. The broker handles a channel's frames in order and gives its unacknowledged messages
+    /// back only when the channel closes; an answer to a request sent after the commit therefore means any
+    /// redelivery comes later and finds the claim. A local flag (the connection's status) would lag a close the
+    /// broker has already acted on. Without an answer the channel is closed, so that its messages do come back.
+    async fn still_held(&self, channel: &Channel) -> bool {
+        let probe = channel.basic_qos(self.options.prefetch, BasicQosOptions { global: false });
+        match tokio::time::timeout(HELD_PROBE_TIMEOUT, probe).await {
+            Ok(Ok(())) => true,
+            answer => {
+                let why = match answer {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => format!("no answer within {HELD_PROBE_TIMEOUT:?}"),
+                };
+                tracing::info!(reason = %why, "the message's channel is gone; leaving the message to its redelivery");
+                if channel.status().connected() {
+                    let _ = channel.close(200, "the broker stopped answering".into()).await;
+                }
+                false
+            }
+        }
     }
 
     /// The hook's definition as it is now: cached until the next change to it.

@@ -81,6 +81,41 @@ async fn a_connection_closed_by_the_broker_is_resumed_with_nothing_lost() {
 }
 
 #[tokio::test]
+async fn connections_closed_mid_flight_never_fire_a_message_twice() {
+    let vhost = Vhost::new();
+    let env = Env::with_url(vhost.url()).await;
+    let exchange = env.exchange("busy").await;
+    env.create_hook("busy", json!([{"exchange": exchange, "routingKeyPattern": "#"}]), json!({})).await;
+    let running = env.start();
+    running.consuming(1).await;
+    // A slow queue keeps many messages in flight (claimed, firing, recording) when the connections close.
+    env.fake.delay_create_task(Duration::from_millis(30));
+    let n = 2_000;
+    for i in 0..n {
+        assert!(env.publish(&exchange, "x", &json!({"i": i})).await);
+    }
+    for _ in 0..5 {
+        tokio::time::sleep(SECOND / 4).await;
+        rabbitmqctl(&["close_all_connections", "-p", &vhost.0, "test"]);
+    }
+
+    let tasks = env.fake.wait_for_tasks(n, 60 * SECOND).await;
+    assert_eq!(tasks.len(), n, "nothing lost");
+    let queue = env.queue("busy");
+    env.reconnect().await;
+    assert!(eventually(20 * SECOND, || async { env.queue_depth(&queue).await == Some(0) }).await);
+    tokio::time::sleep(SECOND).await;
+    let mut fired: std::collections::BTreeMap<i64, usize> = std::collections::BTreeMap::new();
+    for message in env.fired_messages() {
+        *fired.entry(message["i"].as_i64().unwrap()).or_default() += 1;
+    }
+    let twice: Vec<_> = fired.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "messages fired twice, under two taskIds: {twice:?}");
+    assert_eq!(fired.len(), n, "every message fired");
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn sigterm_makes_the_daemon_settle_the_message_in_flight_and_exit_zero_logging_no_secret() {
     let env = Env::new().await;
     let exchange = env.exchange("term").await;

@@ -14,7 +14,7 @@ use hooks_core::notify::Notifier;
 use hooks_core::render::Renderer;
 use hooks_core::sink::TaskSink;
 use hooks_core::slot::{CatchUp, slot_to_fire};
-use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, retry_slot_at};
+use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, note_schedule_failure, retry_slot_at};
 use hooks_core::storage::last_fires::{LastFire, record_last_fires};
 use hooks_core::storage::{Pool, StorageError};
 use hooks_core::{Attempt, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, Prepared, time};
@@ -26,6 +26,9 @@ use tracing::Instrument as _;
 pub struct SchedulerOptions {
     /// Which missed slots to fire after downtime.
     pub catch_up: CatchUp,
+    /// How long after its time a slot that fails transiently is still retried (under its taskId); then it is
+    /// skipped and the catch-up policy picks the next.
+    pub retry_window: TimeDelta,
     /// How many due hooks one claim takes.
     pub batch_size: usize,
     /// How many tasks are created at once, per batch.
@@ -42,6 +45,7 @@ impl Default for SchedulerOptions {
     fn default() -> Self {
         Self {
             catch_up: CatchUp::Latest,
+            retry_window: TimeDelta::hours(1),
             batch_size: 500,
             concurrency: 64,
             workers: 4,
@@ -57,6 +61,8 @@ const BUSY_RECHECK: Duration = Duration::from_millis(50);
 // Backoff for a slot whose task creation failed transiently: 1 s, 2 s, 4 s, ... up to a minute.
 const RETRY_BASE: TimeDelta = TimeDelta::seconds(1);
 const RETRY_MAX: TimeDelta = TimeDelta::seconds(60);
+// At most one failure email per hook this often; the next says how many failures it covers.
+const EMAIL_INTERVAL: TimeDelta = TimeDelta::hours(1);
 
 /// Fires the cron slots of all hooks.
 pub struct Scheduler {
@@ -89,6 +95,12 @@ impl Scheduler {
         Self { pool, keyring, firer, notifier, options }
     }
 
+    /// The same scheduler, counting in `metrics` instead of the process's (for tests).
+    pub fn with_metrics(mut self, metrics: hooks_core::metrics::Metrics) -> Self {
+        self.firer = self.firer.with_metrics(metrics);
+        self
+    }
+
     /// Claims one batch of hooks due now or within `claim_ahead`, fires each at its slot, records the fires and
     /// advances their slots, all in one transaction. Returns how many hooks were claimed (0: nothing was due).
     pub async fn run_next(&self) -> Result<usize, StorageError> {
@@ -110,9 +122,14 @@ impl Scheduler {
                     Ok(hook) => {
                         let due = due.unwrap_or(now);
                         // Missed slots are judged against the present, not the horizon: a slot a little late
-                        // still fires rather than being skipped for one claimed ahead.
-                        let (slot, skipped) = slot_to_fire(&hook.definition.schedule, due, now, self.options.catch_up);
+                        // still fires rather than being skipped for one claimed ahead. A slot being retried is
+                        // not missed: it is tried again itself, under its taskId.
+                        let (slot, skipped) = match retry_at {
+                            Some(_) => (due, 0),
+                            None => slot_to_fire(&hook.definition.schedule, due, now, self.options.catch_up),
+                        };
                         if skipped > 0 {
+                            self.firer.metrics().slots_skipped(skipped);
                             tracing::warn!(hook_group_id = %g, hook_id = %h, skipped, slot = %time::to_json(slot), "missed slots skipped");
                         }
                         let not_before = retry_at.map_or(slot, |r| r.max(slot));
@@ -176,7 +193,10 @@ impl Scheduler {
     }
 
     /// Decides what one attempt means for its hook: returns the last fire to record and, when the hook moves on,
-    /// its next slot (`Some(None)`: no more slots). A transient failure keeps the slot and schedules a retry.
+    /// its next slot (`Some(None)`: no more slots). A transient failure (a queue 5xx, the network, no render
+    /// worker) is nobody's fault in the hook: it keeps the slot and its taskId and is retried with backoff while
+    /// the slot is within the retry window, and is neither recorded as an error nor emailed about; past the window
+    /// the slot is skipped. Only a permanent failure (a render error, a 4xx) is recorded and told to the owner.
     async fn settle(
         &self,
         tx: &mut AsyncPgConnection,
@@ -189,38 +209,66 @@ impl Scheduler {
         let next = def.schedule.next_after(p.slot);
         let (result, last_fire) = attempt.into_parts();
         match result {
-            Err(FireError::Storage(e)) => return Err(e),
-            Err(e) if e.is_transient() && next.is_none_or(|n| n > now) => {
+            Err(e) if e.is_transient() => {
                 let failures = p.hook.schedule_failures + 1;
                 let delay = (RETRY_BASE * 2i32.saturating_pow(failures.clamp(1, 16) as u32 - 1)).min(RETRY_MAX);
-                tracing::warn!(hook_group_id = g, hook_id = h, error = %e, failures, "slot failed transiently; retrying the same slot");
-                retry_slot_at(tx, g, h, now + delay, failures).await?;
-                return Ok((last_fire, None));
+                let slot = time::to_json(p.slot);
+                if now + delay <= p.slot + self.options.retry_window {
+                    tracing::warn!(hook_group_id = g, hook_id = h, %slot, error = %e, failures, retry_in = %delay, "slot failed transiently; retrying it under the same taskId");
+                    retry_slot_at(tx, g, h, now + delay, failures).await?;
+                    return Ok((None, None));
+                }
+                self.firer.metrics().slots_skipped(1);
+                tracing::error!(hook_group_id = g, hook_id = h, %slot, error = %e, failures, "slot kept failing transiently for the whole retry window (--catch-up-window); skipped");
+                return Ok((None, Some(next)));
             }
-            Err(e) => self.tell_owner(&p, &e, next).await,
+            Err(e) => self.tell_owner(tx, &p, &e, next, now).await?,
             Ok(_) => {}
         }
         Ok((last_fire, Some(next)))
     }
 
-    /// Emails the owner about a failed slot, when the hook asks for it. Never fails the slot.
-    async fn tell_owner(&self, p: &Planned, error: &FireError, next: Option<DateTime<Utc>>) {
+    /// Emails the owner about a slot that failed for good, when the hook asks for it: at most once an
+    /// [`EMAIL_INTERVAL`] per hook, the email counting the failures since the last. Never fails the slot.
+    async fn tell_owner(
+        &self,
+        tx: &mut AsyncPgConnection,
+        p: &Planned,
+        error: &FireError,
+        next: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let def = &p.hook.definition;
         if !def.metadata.email_on_error {
-            return;
+            return Ok(());
         }
+        let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
+        if p.hook.failure_emailed_at.is_some_and(|at| now - at < EMAIL_INTERVAL) {
+            return note_schedule_failure(tx, g, h, None).await;
+        }
+        let earlier = p.hook.failures_not_emailed;
+        let earlier_text = match earlier {
+            0 => String::new(),
+            1 => " It also failed once since the last email about it.".to_owned(),
+            n => format!(" It also failed {n} times since the last email about it."),
+        };
         let subject = format!("Scheduled Taskcluster hook {} failed", def.path());
         let next_text = next.map_or("The hook has no further slots.".to_owned(), |n| {
             format!("The hook will fire again at its next slot, {}.", time::to_json(n))
         });
         let content = format!(
-            "The hook `{}` failed to create a task for its slot at {}.\n\nError:\n\n```\n{error}\n```\n\n\
-             This slot will not be retried. {next_text} To stop these emails, set `metadata.emailOnError` to false.",
+            "The hook `{}` failed to create a task for its slot at {}.{earlier_text}\n\nError:\n\n```\n{error}\n```\n\n\
+             This slot will not be retried. {next_text} At most one such email is sent per hour. To stop these \
+             emails, set `metadata.emailOnError` to false.",
             def.path(),
             time::to_json(p.slot),
         );
-        if let Err(e) = self.notifier.email(&def.metadata.owner, &subject, &content).await {
-            tracing::warn!(hook_group_id = %def.hook_group_id, hook_id = %def.hook_id, error = %e, "cannot email the hook's owner");
+        match self.notifier.email(&def.metadata.owner, &subject, &content).await {
+            Ok(()) => note_schedule_failure(tx, g, h, Some(now)).await,
+            Err(e) => {
+                tracing::warn!(hook_group_id = g, hook_id = h, error = %e, "cannot email the hook's owner");
+                note_schedule_failure(tx, g, h, None).await
+            }
         }
     }
 

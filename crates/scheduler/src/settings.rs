@@ -23,7 +23,8 @@ pub struct Settings {
     /// Which missed slots to fire after downtime.
     #[arg(long, env = "HOOKS_CATCH_UP", value_enum, default_value_t = CatchUpMode::Latest)]
     pub catch_up: CatchUpMode,
-    /// With `--catch-up all`: how far back missed slots are still fired (e.g. `1h`, `30m`).
+    /// How far back missed slots are still fired with `--catch-up all` (e.g. `1h`, `30m`), and, in either mode,
+    /// how long a slot that fails transiently (a queue 5xx, the network) is retried under its taskId.
     #[arg(long, env = "HOOKS_CATCH_UP_WINDOW", default_value = "1h")]
     pub catch_up_window: String,
     /// How many due hooks one claim takes.
@@ -53,14 +54,13 @@ pub struct Settings {
 impl Settings {
     /// The scheduler's options, or an error naming the bad flag.
     pub fn options(&self) -> anyhow::Result<SchedulerOptions> {
+        let window = humantime::parse_duration(&self.catch_up_window).map_err(|e| {
+            anyhow::anyhow!("--catch-up-window / HOOKS_CATCH_UP_WINDOW {:?}: {e}", self.catch_up_window)
+        })?;
+        let window = chrono::TimeDelta::from_std(window)?;
         let catch_up = match self.catch_up {
             CatchUpMode::Latest => CatchUp::Latest,
-            CatchUpMode::All => {
-                let window = humantime::parse_duration(&self.catch_up_window).map_err(|e| {
-                    anyhow::anyhow!("--catch-up-window / HOOKS_CATCH_UP_WINDOW {:?}: {e}", self.catch_up_window)
-                })?;
-                CatchUp::All { window: chrono::TimeDelta::from_std(window)? }
-            }
+            CatchUpMode::All => CatchUp::All { window },
         };
         anyhow::ensure!(self.batch_size > 0, "--batch-size / HOOKS_SCHEDULER_BATCH must be at least 1");
         anyhow::ensure!(self.concurrency > 0, "--concurrency / HOOKS_SCHEDULER_CONCURRENCY must be at least 1");
@@ -82,6 +82,7 @@ impl Settings {
         );
         Ok(SchedulerOptions {
             catch_up,
+            retry_window: window,
             batch_size: self.batch_size,
             concurrency: self.concurrency,
             workers: self.workers,

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Timelike as _, Utc};
 use common::{Env, minute_floor};
+use diesel_async::RunQueryDsl as _;
 use hooks_core::slot::CatchUp;
 use hooks_core::storage::last_fires::list_last_fires;
 use scheduler::{Scheduler, SchedulerOptions};
@@ -141,6 +142,88 @@ async fn a_5xx_keeps_the_slot_and_the_retry_uses_the_same_task_id() {
     let fires = list_last_fires(&mut conn, "sched", "flaky", 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].result.as_str()), (1, "success"));
     assert!(env.fake.emails().is_empty());
+}
+
+#[tokio::test]
+async fn a_slot_failing_transiently_past_its_next_slot_is_retried_not_recorded_nor_emailed() {
+    // A per-second hook whose slot fails after the next ones are due (the queue's 5xx outlasted the second): the
+    // slot is kept and retried under its taskId, with no error row and no email; once created, the catch-up policy
+    // (latest) passes over the slots missed meanwhile, counting them.
+    let env = Env::new().await;
+    env.hook("busy", &["* * * * * *"], json!({})).await;
+    let slot = Utc::now().with_nanosecond(0).unwrap() - TimeDelta::seconds(3);
+    env.set_next("busy", slot).await;
+    // The slot failed once already (its retry is due): it is retried itself, not passed over for a later one.
+    let mut conn = env.db.pool.get().await.unwrap();
+    diesel::sql_query("UPDATE hooks SET schedule_retry_at = now(), schedule_failures = 1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    env.fake.fail_create_task(1, 503, "ServiceUnavailable");
+    let metrics = hooks_core::metrics::Metrics::new();
+    let scheduler = env.scheduler(SchedulerOptions::default()).with_metrics(metrics.clone());
+    scheduler.run_until_idle().await.unwrap();
+    assert_eq!(env.next_of("busy").await, Some(slot), "the slot is kept");
+    assert!(list_last_fires(&mut conn, "sched", "busy", 10, None).await.unwrap().is_empty(), "no error row");
+
+    // Its second failure waits 2 s.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    scheduler.run_until_idle().await.unwrap();
+    let requests = env.fake.create_task_requests();
+    assert_eq!((requests[0].status, requests[1].status), (503, 200));
+    assert_eq!(requests[0].task_id, requests[1].task_id, "retried under the same taskId");
+    assert_eq!(requests[1].task["slot"], hooks_core::time::to_json(slot));
+    let fires = list_last_fires(&mut conn, "sched", "busy", 10, None).await.unwrap();
+    assert!(fires.iter().all(|f| f.result == "success"), "{fires:?}");
+    assert!(metrics.skipped_slots() >= 3, "the slots missed meanwhile are counted: {}", metrics.skipped_slots());
+    assert!(env.fake.emails().is_empty(), "{:?}", env.fake.emails());
+}
+
+#[tokio::test]
+async fn a_slot_failing_transiently_for_the_whole_retry_window_is_skipped_unrecorded() {
+    let env = Env::new().await;
+    env.hook("down", &["0 0 * * * *"], json!({})).await;
+    let slot = minute_floor(Utc::now()) - TimeDelta::seconds(1);
+    env.set_next("down", slot).await;
+    env.fake.fail_create_task(1, 500, "InternalServerError");
+    let metrics = hooks_core::metrics::Metrics::new();
+    let options = SchedulerOptions { retry_window: TimeDelta::zero(), ..SchedulerOptions::default() };
+    env.scheduler(options).with_metrics(metrics.clone()).run_until_idle().await.unwrap();
+    assert!(env.next_of("down").await.unwrap() > slot, "the slot is given up");
+    assert_eq!(metrics.skipped_slots(), 1);
+    let mut conn = env.db.pool.get().await.unwrap();
+    assert!(list_last_fires(&mut conn, "sched", "down", 10, None).await.unwrap().is_empty());
+    assert!(env.fake.emails().is_empty());
+}
+
+#[tokio::test]
+async fn permanent_failures_email_the_owner_at_most_once_an_hour_counting_the_rest() {
+    let env = Env::new().await;
+    // Yearly: each slot set below is the only one due, and fires under a taskId of its own.
+    env.hook("denied", &["0 0 0 1 1 *"], json!({})).await;
+    let scheduler = env.scheduler(SchedulerOptions::default());
+    let first = Utc::now().with_nanosecond(0).unwrap() - TimeDelta::seconds(10);
+    for i in 0..3 {
+        env.set_next("denied", first + TimeDelta::seconds(i)).await;
+        env.fake.fail_create_task(1, 403, "InsufficientScopes");
+        scheduler.run_until_idle().await.unwrap();
+    }
+    let mut conn = env.db.pool.get().await.unwrap();
+    assert_eq!(list_last_fires(&mut conn, "sched", "denied", 10, None).await.unwrap().len(), 3, "each is recorded");
+    assert_eq!(env.fake.emails().len(), 1, "one email within the hour");
+
+    // An hour later, the next failure's email counts the two not told.
+    diesel::sql_query("UPDATE hooks SET failure_emailed_at = now() - interval '61 minutes'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    env.set_next("denied", first + TimeDelta::seconds(3)).await;
+    env.fake.fail_create_task(1, 403, "InsufficientScopes");
+    scheduler.run_until_idle().await.unwrap();
+    let emails = env.fake.emails();
+    assert_eq!(emails.len(), 2);
+    let content = emails[1]["content"].as_str().unwrap();
+    assert!(content.contains("It also failed 2 times since the last email"), "{content}");
 }
 
 #[tokio::test]

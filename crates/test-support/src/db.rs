@@ -23,6 +23,8 @@ pub struct TestDb {
     pub url: String,
     /// A pool on it.
     pub pool: Pool,
+    /// Its name.
+    pub name: String,
 }
 
 impl TestDb {
@@ -33,7 +35,22 @@ impl TestDb {
         admin_exec(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await;
         let url = database_url(&name);
         let pool = storage::pool(&url, 8).expect("pool");
-        Self { url, pool }
+        Self { url, pool, name }
+    }
+
+    /// Ends every server process (backend) connected to this database, as a database restart or a network cut
+    /// would: their connections fail at their next statement. Other databases are not touched.
+    pub async fn terminate_backends(&self) {
+        admin_exec(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            self.name
+        ))
+        .await;
+    }
+
+    /// Makes the server refuse (or accept again) new connections to this database, as if it were down.
+    pub async fn refuse_connections(&self, refuse: bool) {
+        admin_exec(&format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}", self.name, !refuse)).await;
     }
 }
 

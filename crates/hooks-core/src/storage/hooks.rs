@@ -48,6 +48,10 @@ pub struct HookRow {
     pub created: DateTime<Utc>,
     /// When the hook was last changed.
     pub updated: DateTime<Utc>,
+    /// When its owner was last emailed about a failed scheduled fire.
+    pub failure_emailed_at: Option<DateTime<Utc>>,
+    /// Permanent failures of scheduled fires since that email.
+    pub failures_not_emailed: i32,
 }
 
 #[derive(Insertable)]
@@ -109,6 +113,8 @@ impl HookRow {
             schedule_secret,
             next_scheduled_date: self.next_scheduled_date,
             schedule_failures: self.schedule_failures,
+            failure_emailed_at: self.failure_emailed_at,
+            failures_not_emailed: self.failures_not_emailed,
         })
     }
 }
@@ -384,6 +390,33 @@ pub async fn retry_slot_at(
         .set((hooks::schedule_retry_at.eq(Some(at)), hooks::schedule_failures.eq(failures)))
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Notes a permanent failure of a hook's scheduled fire for the owner's failure emails: `emailed` when an email
+/// went out now (the count starts again), else one more failure not yet told.
+#[tracing::instrument(name = "db.note_schedule_failure", skip_all)]
+pub async fn note_schedule_failure(
+    conn: &mut AsyncPgConnection,
+    hook_group_id: &str,
+    hook_id: &str,
+    emailed: Option<DateTime<Utc>>,
+) -> Result<(), StorageError> {
+    let hook = hooks::table.find((hook_group_id, hook_id));
+    match emailed {
+        Some(at) => {
+            diesel::update(hook)
+                .set((hooks::failure_emailed_at.eq(Some(at)), hooks::failures_not_emailed.eq(0)))
+                .execute(conn)
+                .await?
+        }
+        None => {
+            diesel::update(hook)
+                .set(hooks::failures_not_emailed.eq(hooks::failures_not_emailed + 1))
+                .execute(conn)
+                .await?
+        }
+    };
     Ok(())
 }
 

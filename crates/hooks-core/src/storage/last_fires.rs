@@ -129,7 +129,10 @@ pub async fn record_last_fires_of_existing_hooks(
     }
     // One statement may not update a row twice: of attempts sharing a taskId, the last one is written.
     let key = |f: &LastFire| (f.hook_group_id.clone(), f.hook_id.clone(), f.task_id.clone());
-    let mut last_of: std::collections::HashMap<_, &LastFire> = std::collections::HashMap::new();
+    // In key order, the order the rows are then locked in: two batches over the same rows lock them in the same
+    // order, so neither waits for the other while holding what the other waits for (a deadlock PostgreSQL breaks
+    // by failing one).
+    let mut last_of: std::collections::BTreeMap<_, &LastFire> = std::collections::BTreeMap::new();
     for f in fires {
         last_of.insert(key(f), f);
     }
@@ -140,6 +143,7 @@ pub async fn record_last_fires_of_existing_hooks(
          SELECT v.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], \
          $7::text[]) AS v(g, h, f, t, c, r, e) \
          WHERE EXISTS (SELECT 1 FROM hooks WHERE hook_group_id = v.g AND hook_id = v.h) \
+         ORDER BY v.g, v.h, v.t \
          ON CONFLICT (hook_group_id, hook_id, task_id) DO UPDATE \
          SET fired_by = EXCLUDED.fired_by, result = EXCLUDED.result, error = EXCLUDED.error \
          RETURNING hook_group_id, hook_id, task_id",
@@ -178,6 +182,9 @@ pub async fn record_last_fires(conn: &mut AsyncPgConnection, fires: &[LastFire])
     if fires.is_empty() {
         return Ok(());
     }
+    // In key order, as in `record_last_fires_of_existing_hooks`.
+    let mut fires: Vec<&LastFire> = fires.iter().collect();
+    fires.sort_by(|a, b| (&a.hook_group_id, &a.hook_id, &a.task_id).cmp(&(&b.hook_group_id, &b.hook_id, &b.task_id)));
     diesel::insert_into(last_fires::table)
         .values(fires)
         .on_conflict((last_fires::hook_group_id, last_fires::hook_id, last_fires::task_id))

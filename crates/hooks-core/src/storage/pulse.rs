@@ -205,9 +205,12 @@ pub async fn insert_pulse_fires(conn: &mut AsyncPgConnection, fires: &[PulseFire
 }
 
 /// Claims for `session` the earlier fire of a redelivered message with this key: an unfinished one if there is
-/// any (newest first), else the newest finished one. Only rows held by other sessions are claimed, and rows another
-/// transaction is claiming are skipped (`FOR UPDATE SKIP LOCKED`), so byte-identical messages redelivered together
-/// each get a row of their own.
+/// any (newest first), else the newest finished one. Only rows held by other sessions are claimed.
+///
+/// A row another transaction holds (a batch marking it done, another claim) is waited for, never skipped: skipping
+/// it would fire the message anew under a fresh taskId. Once the lock is released the row is checked again, so
+/// byte-identical messages redelivered together to one session still each get a row of their own (the first claim
+/// makes the row this session's, and the second moves on to the next).
 #[tracing::instrument(name = "db.claim_pulse_fire", skip_all)]
 pub async fn claim_pulse_fire(
     conn: &mut AsyncPgConnection,
@@ -222,7 +225,7 @@ pub async fn claim_pulse_fire(
          WHERE (hook_group_id, hook_id, task_id) = ( \
              SELECT hook_group_id, hook_id, task_id FROM pulse_fires \
              WHERE hook_group_id = $1 AND hook_id = $2 AND message_key = $3 AND claimed_by <> $4 \
-             ORDER BY done ASC, created DESC LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             ORDER BY done ASC, created DESC LIMIT 1 FOR UPDATE) \
          RETURNING hook_group_id, hook_id, task_id, message_key, fire_now, done, claimed_by",
     )
     .bind::<Text, _>(hook_group_id)
@@ -259,10 +262,15 @@ pub async fn finish_pulse_fires(
     let groups: Vec<&str> = fires.iter().map(|f| f.0.as_str()).collect();
     let hooks: Vec<&str> = fires.iter().map(|f| f.1.as_str()).collect();
     let tasks: Vec<&str> = fires.iter().map(|f| f.2.as_str()).collect();
+    // The rows are locked in key order first: two batches over the same rows then never wait on each other in a
+    // cycle (a deadlock PostgreSQL breaks by failing one).
     diesel::sql_query(
-        "UPDATE pulse_fires p SET done = true \
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS f(g, h, t) \
-         WHERE p.hook_group_id = f.g AND p.hook_id = f.h AND p.task_id = f.t",
+        "WITH f AS (SELECT p.hook_group_id, p.hook_id, p.task_id FROM pulse_fires p \
+             JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(g, h, t) \
+               ON p.hook_group_id = u.g AND p.hook_id = u.h AND p.task_id = u.t \
+             ORDER BY 1, 2, 3 FOR UPDATE OF p) \
+         UPDATE pulse_fires p SET done = true FROM f \
+         WHERE p.hook_group_id = f.hook_group_id AND p.hook_id = f.hook_id AND p.task_id = f.task_id",
     )
     .bind::<Array<Text>, _>(groups)
     .bind::<Array<Text>, _>(hooks)

@@ -17,6 +17,8 @@ diesel::table! {
         schedule_failures -> Int4,
         created -> Timestamptz,
         updated -> Timestamptz,
+        failure_emailed_at -> Nullable<Timestamptz>,
+        failures_not_emailed -> Int4,
     }
 }
 
