@@ -101,7 +101,9 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(2)).await;
         idle_rss = rss_kib(listener.id());
         rows.push(bench.run("10,000 msgs / 100 hooks, 1 replica", 10_000, hooks, None, Sink::Embedded).await?);
-        rows.push(bench.run("2,000 msgs at 500/s, 1 replica (latency)", 2_000, hooks, Some(500), Sink::Embedded).await?);
+        rows.push(
+            bench.run("2,000 msgs at 500/s, 1 replica (latency)", 2_000, hooks, Some(500), Sink::Embedded).await?,
+        );
         rows.push(bench.run("burst: 1,000 msgs to 1 hook, 1 replica", 1_000, 1, None, Sink::Embedded).await?);
         let loaded_rss = rss_kib(listener.id());
         stop(listener);
@@ -112,7 +114,9 @@ async fn main() -> anyhow::Result<()> {
         let two = bench.spawn_listener(Sink::Embedded)?;
         bench.wait_for_consumers(hooks, 2).await?;
         rows.push(bench.run("10,000 msgs / 100 hooks, 2 replicas", 10_000, hooks, None, Sink::Embedded).await?);
-        rows.push(bench.run("2,000 msgs at 1,000/s, 2 replicas (latency)", 2_000, hooks, Some(1_000), Sink::Embedded).await?);
+        rows.push(
+            bench.run("2,000 msgs at 1,000/s, 2 replicas (latency)", 2_000, hooks, Some(1_000), Sink::Embedded).await?,
+        );
         rows.push(bench.run("burst: 1,000 msgs to 1 hook, 2 replicas", 1_000, 1, None, Sink::Embedded).await?);
         stop(one);
         stop(two);

@@ -256,9 +256,8 @@ async fn burst_http(db: &TestDb, keyring: &Arc<Keyring>, hooks: usize, replicas:
     let slot = next_slot();
     due_at(db, slot).await;
     let deadline = (slot - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(60);
-    let running: Vec<_> = (0..replicas)
-        .map(|_| tokio::spawn(run_for(http_scheduler(db, keyring.clone(), &fake), deadline)))
-        .collect();
+    let running: Vec<_> =
+        (0..replicas).map(|_| tokio::spawn(run_for(http_scheduler(db, keyring.clone(), &fake), deadline))).collect();
     let tasks = fake.wait_for_tasks(hooks, deadline).await;
     // Whatever is still in flight would be a double: give it a moment to arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -216,17 +216,20 @@ impl FakeTaskcluster {
         &self.clients[0]
     }
 
+    /// This deployment for the service client, through an HTTP client of its own.
+    pub fn deployment(&self) -> hooks_core::deployment::Deployment {
+        let client = self.service_client();
+        let token = hooks_core::SecretString::new(client.access_token.clone());
+        hooks_core::deployment::Deployment::new(&self.root_url(), &client.client_id, &token, 64)
+            .expect("a deployment for the fake's root URL")
+    }
+
     /// A queue sink creating tasks here with the service client's credentials; 5xx and network errors are
     /// retried `retries` times, 1 ms apart at first.
     pub fn queue_sink(&self, retries: usize) -> hooks_core::sink::QueueSink {
-        let client = self.service_client();
-        hooks_core::sink::QueueSink::new(
-            &self.root_url(),
-            &client.client_id,
-            hooks_core::SecretString::new(client.access_token.clone()),
-            retries,
-            Duration::from_millis(1),
-        )
+        let retry =
+            hooks_core::deployment::RetryPolicy { retries, base_delay: Duration::from_millis(1), ..Default::default() };
+        hooks_core::sink::QueueSink::new(self.deployment(), retry)
     }
 
     /// Tasks created successfully, in arrival order, one entry per taskId (idempotent re-creates are not repeated).
@@ -992,11 +995,10 @@ async fn create_task(
     let mut st = lock(&data.state);
     let parsed = parse_body(&body);
     let payload = parsed.as_ref().cloned().unwrap_or_else(|_| json!({}));
-    let outcome = parsed
-        .and_then(|task| {
-            let identity = Identity { client_id: &client_id, authorized_scopes: &authorized_scopes, received };
-            handle_create_task(&mut st, &req, &task_id, &body, task, identity)
-        });
+    let outcome = parsed.and_then(|task| {
+        let identity = Identity { client_id: &client_id, authorized_scopes: &authorized_scopes, received };
+        handle_create_task(&mut st, &req, &task_id, &body, task, identity)
+    });
     let (status, response) = match outcome {
         Ok(reply) => (200, HttpResponse::Ok().json(reply)),
         Err(err) => (err.status, error_response("createTask", json!({ "taskId": task_id }), &payload, &err)),
