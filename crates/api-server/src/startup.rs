@@ -43,6 +43,10 @@ fn upstream_headers() -> DefaultHeaders {
         .add(("Content-Security-Policy", "report-uri /__cspreport__;default-src 'none';frame-ancestors 'none';"))
 }
 
+/// Idle connections kept to the Taskcluster deployment (queue and auth): about as many calls as are in flight at
+/// once under load; more are opened when needed.
+const QUEUE_CONNECTIONS: usize = 64;
+
 /// A built api-server, bound to its port but not yet serving.
 pub struct Application {
     port: u16,
@@ -55,7 +59,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let pool = settings.common.database.connect().await.context("preparing the database")?;
         let keyring = Arc::new(settings.common.crypto.keyring()?);
-        let sink = settings.common.taskcluster.sink(&pool)?;
+        let deployment = settings.common.taskcluster.deployment(QUEUE_CONNECTIONS)?;
+        let sink = settings.common.taskcluster.sink(deployment.as_ref(), &pool);
         let renderer = settings.common.render.renderer()?;
         let denylist = settings.pulse.denylist()?;
         if let Some(dir) = &settings.load_hooks {
@@ -67,7 +72,7 @@ impl Application {
         }
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        let verifier = settings.auth.verifier(settings.common.taskcluster.root_url.as_deref())?;
+        let verifier = settings.auth.verifier(deployment.as_ref())?;
         let scopes = crate::auth::EndpointScopes::new().context("endpoint scope templates")?;
         let schemas = crate::schemas::InputSchemas::compile().context("compiling the embedded input schemas")?;
         let (changes, publisher) = HookChangePublisher::start(

@@ -2,14 +2,13 @@
 //! The names of the variables are a contract with deployments (see the configuration table in README.md).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 
 use crate::SecretString;
 use crate::crypto::{CryptoError, Keyring};
+use crate::deployment::{Deployment, DeploymentError, RetryPolicy};
 use crate::hook::{DEFAULT_EXCHANGE_DENYLIST, ExchangeDenylist};
-use crate::notify::Notifier;
 use crate::sink::{EmbeddedSink, QueueSink, TaskSink};
 use crate::storage::{self, Pool, StorageError};
 
@@ -125,11 +124,11 @@ pub enum ConfigError {
 }
 
 impl TaskclusterArgs {
-    /// The queue sink for the configured deployment, or the embedded sink when none is configured.
-    pub fn sink(&self, pool: &Pool) -> Result<Arc<dyn TaskSink>, ConfigError> {
+    /// The configured deployment, called through one HTTP client that keeps up to `connections` connections
+    /// open between calls (as many as the daemon makes at once); `None` when TASKCLUSTER_ROOT_URL is unset.
+    pub fn deployment(&self, connections: usize) -> Result<Option<Deployment>, ConfigError> {
         let Some(root_url) = &self.root_url else {
-            tracing::info!("TASKCLUSTER_ROOT_URL is not set: tasks go to the embedded sink (the embedded_tasks table)");
-            return Ok(Arc::new(EmbeddedSink::new(pool.clone())));
+            return Ok(None);
         };
         if self.client_id.is_empty() || self.access_token.expose().is_empty() {
             return Err(ConfigError::Missing(
@@ -137,24 +136,28 @@ impl TaskclusterArgs {
                 "the service needs its own credentials to create tasks in TASKCLUSTER_ROOT_URL",
             ));
         }
-        reqwest::Url::parse(root_url).map_err(|e| ConfigError::Invalid("TASKCLUSTER_ROOT_URL", e.to_string()))?;
-        Ok(Arc::new(QueueSink::new(
-            root_url,
-            &self.client_id,
-            self.access_token.clone(),
-            self.queue_retries,
-            Duration::from_millis(100),
-        )))
+        Deployment::new(root_url, &self.client_id, &self.access_token, connections).map(Some).map_err(|e| {
+            let variable = match e {
+                DeploymentError::AccessToken { .. } => "TASKCLUSTER_ACCESS_TOKEN",
+                DeploymentError::RootUrl { .. } | DeploymentError::Client(_) => "TASKCLUSTER_ROOT_URL",
+            };
+            ConfigError::Invalid(variable, e.to_string())
+        })
     }
-}
 
-impl TaskclusterArgs {
-    /// Where failure notices go: the deployment's notify service, or the log when none is configured.
-    pub fn notifier(&self) -> Result<Notifier, ConfigError> {
-        match &self.root_url {
-            None => Ok(Notifier::Log),
-            Some(root_url) => Notifier::taskcluster(root_url, &self.client_id, &self.access_token)
-                .map_err(|e| ConfigError::Invalid("TASKCLUSTER_ROOT_URL", e.to_string())),
+    /// The queue sink of `deployment`, or the embedded sink when none is configured.
+    pub fn sink(&self, deployment: Option<&Deployment>, pool: &Pool) -> Arc<dyn TaskSink> {
+        match deployment {
+            Some(deployment) => {
+                let retry = RetryPolicy { retries: self.queue_retries, ..RetryPolicy::default() };
+                Arc::new(QueueSink::new(deployment.clone(), retry))
+            }
+            None => {
+                tracing::info!(
+                    "TASKCLUSTER_ROOT_URL is not set: tasks go to the embedded sink (the embedded_tasks table)"
+                );
+                Arc::new(EmbeddedSink::new(pool.clone()))
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod cron;
 pub mod crypto;
+pub mod deployment;
 pub mod error;
 pub mod fire;
 pub mod health;

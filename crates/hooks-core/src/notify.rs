@@ -1,41 +1,40 @@
 //! Telling a hook's owner that its scheduled fire failed: an email through Taskcluster's notify service, or a
 //! log line when no deployment is configured.
 
+use reqwest::Method;
 use serde_json::json;
-use taskcluster::{ClientBuilder, Credentials, Notify};
 
-use crate::SecretString;
+use crate::deployment::{CallError, Deployment, RetryPolicy};
 
 /// Why an email was not sent.
 #[derive(Debug, thiserror::Error)]
 #[error("sending email through notify failed: {0}")]
-pub struct NotifyError(String);
+pub struct NotifyError(#[from] CallError);
 
 /// Where failure notices go.
 pub enum Notifier {
     /// Taskcluster's notify service, with `authorizedScopes: ["notify:email:*"]`.
-    Taskcluster(Box<Notify>),
+    Taskcluster(Deployment),
     /// The log, for the embedded set-up.
     Log,
 }
 
 impl Notifier {
-    /// A notifier for the deployment at `root_url` with the service's credentials.
-    pub fn taskcluster(root_url: &str, client_id: &str, access_token: &SecretString) -> Result<Self, NotifyError> {
-        let builder = ClientBuilder::new(root_url)
-            .credentials(Credentials::new(client_id, access_token.expose()))
-            .authorized_scopes(["notify:email:*"]);
-        Notify::new(builder).map(|n| Self::Taskcluster(Box::new(n))).map_err(|e| NotifyError(e.to_string()))
+    /// The notify service of `deployment`, or the log when none is configured.
+    pub fn new(deployment: Option<&Deployment>) -> Self {
+        deployment.map_or(Self::Log, |d| Self::Taskcluster(d.clone()))
     }
 
     /// Sends one email.
     pub async fn email(&self, address: &str, subject: &str, content: &str) -> Result<(), NotifyError> {
         match self {
-            Self::Taskcluster(notify) => notify
-                .email(&json!({"address": address, "subject": subject, "content": content}))
-                .await
-                .map(|_| ())
-                .map_err(|e| NotifyError(format!("{e:#}"))),
+            Self::Taskcluster(deployment) => {
+                let email = json!({"address": address, "subject": subject, "content": content});
+                let retry = RetryPolicy::default();
+                Ok(deployment
+                    .send_json(Method::POST, "api/notify/v1/email", &email, &["notify:email:*"], &retry)
+                    .await?)
+            }
             Self::Log => {
                 tracing::warn!(
                     address,

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hooks_core::auth::{
     AuthError, Caller, RemoteAuth, Request, Scheme, ScopeExpression, StaticClients, Verifier, host_and_port,
 };
+use hooks_core::deployment::Deployment;
 use serde_json::{Value, json};
 use taskcluster::{ClientBuilder, Credentials, Hooks, Retry};
 use test_support::{ClientSpec, FakeTaskcluster};
@@ -562,7 +563,7 @@ async fn insufficient_scopes_message_names_the_verified_client() {
 // Remote: the auth service decides
 
 fn remote(fake: &FakeTaskcluster) -> RemoteAuth {
-    RemoteAuth::new(&fake.root_url(), Duration::from_secs(10)).unwrap()
+    RemoteAuth::new(&fake.deployment(), Duration::from_secs(10))
 }
 
 fn fake() -> FakeTaskcluster {
@@ -632,24 +633,24 @@ async fn remote_auth_verifies_bewits_and_temporary_credentials() {
     assert_eq!(failure(&v, &tampered).await, "Unauthorized: Bad mac");
 }
 
-/// A root URL nothing listens on.
-async fn dead_root_url() -> String {
+/// A deployment nothing listens for.
+async fn dead_deployment() -> Deployment {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    url
+    Deployment::new(&url, "c", &hooks_core::SecretString::new("t"), 1).unwrap()
 }
 
 #[tokio::test]
 async fn remote_auth_without_credentials_never_calls_the_service() {
-    let v = RemoteAuth::new(&dead_root_url().await, Duration::from_secs(2)).unwrap();
+    let v = RemoteAuth::new(&dead_deployment().await, Duration::from_secs(2));
     let plain = Captured::get("https://hooks.example.com/api/hooks/v1/hooks");
     assert_eq!(v.authenticate(&plain.request()).await, Ok(Caller::Anonymous));
 }
 
 #[tokio::test]
 async fn remote_auth_down_is_unavailable_not_unauthorized() {
-    let v = RemoteAuth::new(&dead_root_url().await, Duration::from_secs(2)).unwrap();
+    let v = RemoteAuth::new(&dead_deployment().await, Duration::from_secs(2));
     let captured = trigger_signed_by(creds(&issuer()), None).await;
     match v.authenticate(&captured.request()).await {
         Err(AuthError::Unavailable(message)) => {

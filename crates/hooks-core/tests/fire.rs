@@ -4,9 +4,9 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use hooks_core::deployment::{Deployment, RetryPolicy};
 use hooks_core::sink::{CreateTaskError, EmbeddedSink, QueueSink, TaskSink};
 use hooks_core::storage::embedded_tasks::tasks_of_hook;
 use hooks_core::storage::hooks::create_hook;
@@ -21,14 +21,7 @@ async fn stored(db: &TestDb, def: &HookDefinition) {
 }
 
 fn queue_sink(fake: &FakeTaskcluster, retries: usize) -> Arc<dyn TaskSink> {
-    let client = fake.service_client();
-    Arc::new(QueueSink::new(
-        &fake.root_url(),
-        &client.client_id,
-        SecretString::new(client.access_token.clone()),
-        retries,
-        Duration::from_millis(1),
-    ))
+    Arc::new(fake.queue_sink(retries))
 }
 
 #[tokio::test]
@@ -237,7 +230,8 @@ async fn an_unreachable_queue_is_a_transient_error_recorded_as_such() {
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
     // Nothing listens on port 9 of loopback.
-    let sink = Arc::new(QueueSink::new("http://127.0.0.1:9", "c", SecretString::new("t"), 0, Duration::from_millis(1)));
+    let deployment = Deployment::new("http://127.0.0.1:9", "c", &SecretString::new("t"), 1).unwrap();
+    let sink = Arc::new(QueueSink::new(deployment, RetryPolicy { retries: 0, ..RetryPolicy::default() }));
     let firer = Firer::new(test_support::renderer(), sink, db.pool.clone());
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };

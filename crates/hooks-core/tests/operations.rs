@@ -4,14 +4,13 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use hooks_core::health::Health;
 use hooks_core::metrics::{FireResult, Metrics};
 use hooks_core::ops_server::OpsServer;
 use hooks_core::pulse::BrokerHealth;
-use hooks_core::sink::{EmbeddedSink, QueueSink, TaskSink};
+use hooks_core::sink::{EmbeddedSink, TaskSink};
 use hooks_core::storage::hooks::create_hook;
 use hooks_core::storage::{self, Pool};
 use hooks_core::{FireContext, FireOptions, FiredBy, Firer, HookDefinition, SecretString};
@@ -24,14 +23,7 @@ async fn stored(db: &TestDb, def: &HookDefinition) {
 }
 
 fn queue_sink(fake: &FakeTaskcluster) -> Arc<dyn TaskSink> {
-    let client = fake.service_client();
-    Arc::new(QueueSink::new(
-        &fake.root_url(),
-        &client.client_id,
-        SecretString::new(client.access_token.clone()),
-        0,
-        Duration::from_millis(1),
-    ))
+    Arc::new(fake.queue_sink(0))
 }
 
 /// A pool whose database can't be reached: nothing listens on the port.

@@ -4,7 +4,9 @@
 //! embedded sink, publishes persistent messages carrying their send time, and reads each task's creation time
 //! from `embedded_tasks`. Prints a table: throughput and latency (publish → task created) for 10,000 messages over
 //! 100 hooks with one and with two replicas, latency below saturation, a burst of 1,000 messages to one hook, and
-//! the listener's resident memory when idle. Prints a table; asserts nothing.
+//! the listener's resident memory when idle. The same with the listener creating tasks through HTTP in the local
+//! queue stand-in (`FakeTaskcluster`, which verifies each request's Hawk signature and records its arrival).
+//! Prints a table; asserts nothing.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,6 +22,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareO
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::json;
+use test_support::FakeTaskcluster;
 
 const GROUP: &str = "bench";
 
@@ -34,9 +37,46 @@ struct Bench {
     _amqp: Connection,
 }
 
+/// Where the listener creates tasks, and where the bench finds them.
+#[derive(Clone, Copy)]
+enum Sink<'a> {
+    /// The embedded sink's table.
+    Embedded,
+    /// The queue stand-in, through HTTP.
+    Queue(&'a FakeTaskcluster),
+}
+
+impl Sink<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Sink::Embedded => "embedded",
+            Sink::Queue(_) => "HTTP queue",
+        }
+    }
+
+    async fn count(self, conn: &mut AsyncPgConnection) -> anyhow::Result<usize> {
+        match self {
+            Sink::Embedded => count_tasks(conn).await,
+            Sink::Queue(fake) => Ok(fake.created_count()),
+        }
+    }
+
+    /// As [`latencies`]; from the stand-in's arrival times of the tasks after the first `skip`.
+    async fn latencies(self, conn: &mut AsyncPgConnection, skip: usize) -> anyhow::Result<(usize, f64, f64, f64)> {
+        let Sink::Queue(fake) = self else { return latencies(conn).await };
+        let tasks = fake.created_tasks();
+        let times: Vec<(f64, f64)> = tasks[skip.min(tasks.len())..]
+            .iter()
+            .filter_map(|t| Some((t.task["sent"].as_f64()? / 1e6, t.received.timestamp_micros() as f64 / 1e6)))
+            .collect();
+        Ok(summarize(&times))
+    }
+}
+
 /// One measured run.
 struct Row {
     name: String,
+    sink: &'static str,
     messages: usize,
     tasks: usize,
     seconds: f64,
@@ -56,36 +96,51 @@ async fn main() -> anyhow::Result<()> {
 
     let idle_rss;
     {
-        let listener = bench.spawn_listener()?;
+        let listener = bench.spawn_listener(Sink::Embedded)?;
         bench.wait_for_consumers(hooks, 1).await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         idle_rss = rss_kib(listener.id());
-        rows.push(bench.run("10,000 msgs / 100 hooks, 1 replica", 10_000, hooks, None).await?);
-        rows.push(bench.run("2,000 msgs at 500/s, 1 replica (latency)", 2_000, hooks, Some(500)).await?);
-        rows.push(bench.run("burst: 1,000 msgs to 1 hook, 1 replica", 1_000, 1, None).await?);
+        rows.push(bench.run("10,000 msgs / 100 hooks, 1 replica", 10_000, hooks, None, Sink::Embedded).await?);
+        rows.push(
+            bench.run("2,000 msgs at 500/s, 1 replica (latency)", 2_000, hooks, Some(500), Sink::Embedded).await?,
+        );
+        rows.push(bench.run("burst: 1,000 msgs to 1 hook, 1 replica", 1_000, 1, None, Sink::Embedded).await?);
         let loaded_rss = rss_kib(listener.id());
         stop(listener);
         println!("listener RSS: idle {} MiB, after load {} MiB", mib(idle_rss), mib(loaded_rss));
     }
     {
-        let one = bench.spawn_listener()?;
-        let two = bench.spawn_listener()?;
+        let one = bench.spawn_listener(Sink::Embedded)?;
+        let two = bench.spawn_listener(Sink::Embedded)?;
         bench.wait_for_consumers(hooks, 2).await?;
-        rows.push(bench.run("10,000 msgs / 100 hooks, 2 replicas", 10_000, hooks, None).await?);
-        rows.push(bench.run("2,000 msgs at 1,000/s, 2 replicas (latency)", 2_000, hooks, Some(1_000)).await?);
-        rows.push(bench.run("burst: 1,000 msgs to 1 hook, 2 replicas", 1_000, 1, None).await?);
+        rows.push(bench.run("10,000 msgs / 100 hooks, 2 replicas", 10_000, hooks, None, Sink::Embedded).await?);
+        rows.push(
+            bench.run("2,000 msgs at 1,000/s, 2 replicas (latency)", 2_000, hooks, Some(1_000), Sink::Embedded).await?,
+        );
+        rows.push(bench.run("burst: 1,000 msgs to 1 hook, 2 replicas", 1_000, 1, None, Sink::Embedded).await?);
         stop(one);
         stop(two);
     }
 
+    {
+        let fake = FakeTaskcluster::start_default();
+        let queue = Sink::Queue(&fake);
+        let listener = bench.spawn_listener(queue)?;
+        bench.wait_for_consumers(hooks, 1).await?;
+        rows.push(bench.run("10,000 msgs / 100 hooks, 1 replica", 10_000, hooks, None, queue).await?);
+        rows.push(bench.run("2,000 msgs at 500/s, 1 replica (latency)", 2_000, hooks, Some(500), queue).await?);
+        stop(listener);
+    }
+
     println!();
-    println!("queue type: {}; sink: embedded; machine: {} cores", bench.queue_type, cores());
-    println!("| run | messages | tasks | msgs/s | p50 ms | p99 ms |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("queue type: {}; machine: {} cores", bench.queue_type, cores());
+    println!("| run | sink | messages | tasks | msgs/s | p50 ms | p99 ms |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {:.0} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} |",
             r.name,
+            r.sink,
             r.messages,
             r.tasks,
             r.tasks as f64 / r.seconds,
@@ -93,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
             r.p99_ms
         );
     }
-    println!("| listener RSS when idle | | | | {} MiB | |", mib(idle_rss));
+    println!("| listener RSS when idle | embedded | | | | {} MiB | |", mib(idle_rss));
     bench.cleanup().await;
     Ok(())
 }
@@ -180,16 +235,25 @@ impl Bench {
         Ok(())
     }
 
-    fn spawn_listener(&self) -> anyhow::Result<Child> {
+    fn spawn_listener(&self, sink: Sink<'_>) -> anyhow::Result<Child> {
         let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hooks-pulse-listener"));
-        Command::new(&exe)
+        let mut command = Command::new(&exe);
+        if let Sink::Queue(fake) = sink {
+            let service = fake.service_client();
+            command
+                .env("TASKCLUSTER_ROOT_URL", fake.root_url())
+                .env("TASKCLUSTER_CLIENT_ID", &service.client_id)
+                .env("TASKCLUSTER_ACCESS_TOKEN", &service.access_token);
+        } else {
+            command.env_remove("TASKCLUSTER_ROOT_URL");
+        }
+        command
             .env("DATABASE_URL", &self.database_url)
             .env("HOOKS_CRYPTO_KEY", self.crypto_key.expose())
             .env("PULSE_URL", &self.pulse_url)
             .env("PULSE_NAMESPACE", &self.namespace)
             .env("HOOKS_PULSE_QUEUE_TYPE", &self.queue_type)
             .env("HOOKS_NO_MIGRATE", "true")
-            .env_remove("TASKCLUSTER_ROOT_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -226,9 +290,17 @@ impl Bench {
 
     /// Publishes `messages` over `hooks` hooks (at `rate` per second, or as fast as possible) and waits for all
     /// their tasks.
-    async fn run(&self, name: &str, messages: usize, hooks: usize, rate: Option<u32>) -> anyhow::Result<Row> {
+    async fn run(
+        &self,
+        name: &str,
+        messages: usize,
+        hooks: usize,
+        rate: Option<u32>,
+        sink: Sink<'_>,
+    ) -> anyhow::Result<Row> {
         let mut conn = AsyncPgConnection::establish(&self.database_url).await?;
         diesel::sql_query("TRUNCATE embedded_tasks").execute(&mut conn).await?;
+        let before = sink.count(&mut conn).await?;
         let publishing = {
             let channel = self.channel.clone();
             let exchange = self.exchange.clone();
@@ -237,7 +309,7 @@ impl Bench {
         let deadline = Instant::now() + Duration::from_secs(300);
         let mut last = (0, Instant::now());
         loop {
-            let count = count_tasks(&mut conn).await?;
+            let count = sink.count(&mut conn).await? - before;
             if count >= messages {
                 break;
             }
@@ -250,9 +322,9 @@ impl Bench {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         publishing.await??;
-        let (tasks, seconds, p50, p99) = latencies(&mut conn).await?;
-        eprintln!("{name}: {tasks} tasks in {seconds:.2} s");
-        Ok(Row { name: name.into(), messages, tasks, seconds, p50_ms: p50, p99_ms: p99 })
+        let (tasks, seconds, p50, p99) = sink.latencies(&mut conn, before).await?;
+        eprintln!("{name} ({}): {tasks} tasks in {seconds:.2} s", sink.name());
+        Ok(Row { name: name.into(), sink: sink.name(), messages, tasks, seconds, p50_ms: p50, p99_ms: p99 })
     }
 
     async fn cleanup(&self) {
@@ -321,26 +393,30 @@ async fn latencies(conn: &mut AsyncPgConnection) -> anyhow::Result<(usize, f64, 
     #[derive(diesel::QueryableByName)]
     struct Latency {
         #[diesel(sql_type = Double)]
-        ms: f64,
-        #[diesel(sql_type = Double)]
         sent: f64,
         #[diesel(sql_type = Double)]
         created: f64,
     }
     let rows: Vec<Latency> = diesel::sql_query(
-        "SELECT (extract(epoch FROM created) * 1e6 - (definition->>'sent')::float8) / 1000.0 AS ms, \
-                (definition->>'sent')::float8 / 1e6 AS sent, extract(epoch FROM created)::float8 AS created \
+        "SELECT (definition->>'sent')::float8 / 1e6 AS sent, extract(epoch FROM created)::float8 AS created \
          FROM embedded_tasks",
     )
     .load(conn)
     .await?;
-    if rows.is_empty() {
-        return Ok((0, 1.0, 0.0, 0.0));
+    let times: Vec<(f64, f64)> = rows.iter().map(|r| (r.sent, r.created)).collect();
+    Ok(summarize(&times))
+}
+
+/// Tasks, seconds from the first send to the last task, and p50/p99 of (created − sent) in milliseconds, from
+/// (sent, created) pairs in seconds.
+fn summarize(times: &[(f64, f64)]) -> (usize, f64, f64, f64) {
+    if times.is_empty() {
+        return (0, 1.0, 0.0, 0.0);
     }
-    let first_sent = rows.iter().map(|r| r.sent).fold(f64::INFINITY, f64::min);
-    let last_created = rows.iter().map(|r| r.created).fold(f64::NEG_INFINITY, f64::max);
-    let mut ms: Vec<f64> = rows.iter().map(|r| r.ms).collect();
+    let first_sent = times.iter().map(|t| t.0).fold(f64::INFINITY, f64::min);
+    let last_created = times.iter().map(|t| t.1).fold(f64::NEG_INFINITY, f64::max);
+    let mut ms: Vec<f64> = times.iter().map(|(sent, created)| (created - sent) * 1000.0).collect();
     ms.sort_by(f64::total_cmp);
     let pick = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
-    Ok((rows.len(), (last_created - first_sent).max(1e-6), pick(0.50), pick(0.99)))
+    (times.len(), (last_created - first_sent).max(1e-6), pick(0.50), pick(0.99))
 }

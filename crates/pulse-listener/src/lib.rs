@@ -31,7 +31,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let options = settings.options()?;
     let pool = settings.common.database.connect().await.context("preparing the database")?;
     let keyring = Arc::new(settings.common.crypto.keyring()?);
-    let sink = settings.common.taskcluster.sink(&pool)?;
+    let deployment = settings.common.taskcluster.deployment(options.concurrency)?;
+    let sink = settings.common.taskcluster.sink(deployment.as_ref(), &pool);
     Metrics::global().register_pool("main", pool.clone());
     let renderer = settings.common.render.renderer()?;
     let listener = Listener::new(pool.clone(), keyring, renderer, sink, options);

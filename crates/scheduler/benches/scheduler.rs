@@ -1,5 +1,7 @@
 //! `make bench` for the scheduler (release build): slot lag for many every-second hooks, the time to fire a
-//! large batch due in the same second, and the daemon's idle memory. Prints a table; asserts nothing.
+//! large batch due in the same second, and the daemon's memory, on the embedded sink and through HTTP to the local
+//! queue stand-in (`FakeTaskcluster`, which verifies each request's Hawk signature and records its arrival).
+//! Prints a table; asserts nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "a benchmark program")]
 
 use std::collections::HashMap;
@@ -13,12 +15,12 @@ use diesel_async::RunQueryDsl as _;
 use futures::StreamExt as _;
 use hooks_core::crypto::Keyring;
 use hooks_core::notify::Notifier;
-use hooks_core::sink::EmbeddedSink;
+use hooks_core::sink::{EmbeddedSink, TaskSink};
 use hooks_core::storage::hooks::create_hook;
 use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput};
 use scheduler::{Scheduler, SchedulerOptions};
 use serde_json::json;
-use test_support::TestDb;
+use test_support::{CreatedTask, FakeTaskcluster, TestDb};
 
 async fn create_hooks(db: &TestDb, keyring: &Keyring, n: usize, schedule: &str) {
     futures::stream::iter(0..n)
@@ -61,7 +63,15 @@ async fn fired(db: &TestDb) -> Vec<Fired> {
 }
 
 fn scheduler(db: &TestDb, keyring: Arc<Keyring>) -> Arc<Scheduler> {
-    let sink = Arc::new(EmbeddedSink::new(db.pool.clone()));
+    scheduler_with(db, keyring, Arc::new(EmbeddedSink::new(db.pool.clone())))
+}
+
+/// A scheduler creating tasks through HTTP in `fake`, with a client of its own (as a replica would have).
+fn http_scheduler(db: &TestDb, keyring: Arc<Keyring>, fake: &FakeTaskcluster) -> Arc<Scheduler> {
+    scheduler_with(db, keyring, Arc::new(fake.queue_sink(5)))
+}
+
+fn scheduler_with(db: &TestDb, keyring: Arc<Keyring>, sink: Arc<dyn TaskSink>) -> Arc<Scheduler> {
     Arc::new(Scheduler::new(
         db.pool.clone(),
         keyring,
@@ -209,6 +219,150 @@ async fn idle_rss() {
     println!("| hooks-scheduler RSS, idle | | {rss} |");
 }
 
+/// Sets every hook's next slot to `slot`.
+async fn due_at(db: &TestDb, slot: DateTime<Utc>) {
+    let mut conn = db.pool.get().await.unwrap();
+    diesel::sql_query("UPDATE hooks SET next_scheduled_date = $1, schedule_retry_at = NULL")
+        .bind::<Timestamptz, _>(slot)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// A whole second at least two seconds ahead.
+fn next_slot() -> DateTime<Utc> {
+    let slot = Utc::now() + TimeDelta::seconds(2);
+    DateTime::from_timestamp(slot.timestamp(), 0).unwrap()
+}
+
+/// Milliseconds from `slot` to when `task` arrived.
+fn arrival_ms(task: &CreatedTask, slot: DateTime<Utc>) -> f64 {
+    (task.received - slot).num_microseconds().unwrap() as f64 / 1000.0
+}
+
+/// How many (hook role, slot) pairs were created under more than one taskId.
+fn doubled(tasks: &[CreatedTask]) -> usize {
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for t in tasks {
+        let role = t.authorized_scopes.as_ref().and_then(|s| s.iter().next()).cloned().unwrap_or_default();
+        *seen.entry((role, t.task["slot"].as_str().unwrap_or_default().to_owned())).or_default() += 1;
+    }
+    seen.values().filter(|&&n| n > 1).count()
+}
+
+/// `hooks` hooks due in the same second, fired by `replicas` schedulers through HTTP.
+async fn burst_http(db: &TestDb, keyring: &Arc<Keyring>, hooks: usize, replicas: usize) {
+    let fake = FakeTaskcluster::start_default();
+    let slot = next_slot();
+    due_at(db, slot).await;
+    let deadline = (slot - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(60);
+    let running: Vec<_> =
+        (0..replicas).map(|_| tokio::spawn(run_for(http_scheduler(db, keyring.clone(), &fake), deadline))).collect();
+    let tasks = fake.wait_for_tasks(hooks, deadline).await;
+    // Whatever is still in flight would be a double: give it a moment to arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    running.iter().for_each(|r| r.abort());
+    let tasks = if fake.created_tasks().len() > tasks.len() { fake.created_tasks() } else { tasks };
+    let mut ms: Vec<f64> = tasks.iter().map(|t| arrival_ms(t, slot)).collect();
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "| {hooks} hooks due in the same second, {replicas} scheduler(s), HTTP queue | {} arrived, {} doubled, {} requests | p50 {:.2} s, last {:.2} s after the slot |",
+        tasks.len(),
+        doubled(&tasks),
+        fake.create_task_requests().len(),
+        percentile(&ms, 0.5) / 1000.0,
+        ms.last().copied().unwrap_or(f64::NAN) / 1000.0,
+    );
+}
+
+/// `hooks` every-second hooks for `seconds`, fired by two schedulers through HTTP; every fire counts, each hook's
+/// first one included.
+async fn lag_http(hooks: usize, seconds: u64) {
+    let db = TestDb::new().await;
+    let keyring = Arc::new(Keyring::parse(&Keyring::generate_key().unwrap()).unwrap());
+    create_hooks(&db, &keyring, hooks, "* * * * * *").await;
+    let fake = FakeTaskcluster::start_default();
+    let start = Utc::now();
+    tokio::time::sleep(Duration::from_millis(1000 - start.timestamp_subsec_millis() as u64)).await;
+    let window_start = Utc::now();
+    let replicas: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(run_for(http_scheduler(&db, keyring.clone(), &fake), Duration::from_secs(seconds))))
+        .collect();
+    for r in replicas {
+        r.await.unwrap();
+    }
+    let tasks = fake.created_tasks();
+    let mut lags: Vec<f64> = tasks
+        .iter()
+        .filter_map(|t| {
+            let slot: DateTime<Utc> = t.task["slot"].as_str()?.parse().ok()?;
+            (slot > window_start).then(|| arrival_ms(t, slot))
+        })
+        .collect();
+    lags.sort_by(f64::total_cmp);
+    println!(
+        "| lag, {hooks} hooks every second for {seconds} s, 2 schedulers, HTTP queue | {} fires, {} doubled | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
+        lags.len(),
+        doubled(&tasks),
+        percentile(&lags, 0.5),
+        percentile(&lags, 0.99),
+        lags.last().copied().unwrap_or(f64::NAN),
+    );
+}
+
+/// The daemon's memory while and after it fires `hooks` hooks due in the same second through HTTP.
+async fn rss_http(db: &TestDb, key: &hooks_core::SecretString, hooks: usize) {
+    let fake = FakeTaskcluster::start_default();
+    let service = fake.service_client();
+    let slot = next_slot();
+    due_at(db, slot).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hooks-scheduler"))
+        .env("DATABASE_URL", &db.url)
+        .env("HOOKS_CRYPTO_KEY", key.expose())
+        .env("RUST_LOG", "warn")
+        .env("TASKCLUSTER_ROOT_URL", fake.root_url())
+        .env("TASKCLUSTER_CLIENT_ID", &service.client_id)
+        .env("TASKCLUSTER_ACCESS_TOKEN", &service.access_token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let arrived = fake.wait_for_tasks(hooks, Duration::from_secs(90)).await.len();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name)).map_or("?".to_owned(), |l| l[name.len()..].trim().to_owned())
+    };
+    child.kill().ok();
+    child.wait().ok();
+    println!(
+        "| hooks-scheduler RSS, {hooks} hooks fired through HTTP | {arrived} arrived | RSS {}, peak {} |",
+        field("VmRSS:"),
+        field("VmHWM:"),
+    );
+}
+
+/// The HTTP rows: 10,000 hooks created once, fired by one and by two schedulers and by the daemon.
+async fn through_http(wanted: &dyn Fn(&str) -> bool) {
+    let hooks = 10_000;
+    if wanted("http-burst") || wanted("http-rss") {
+        let db = TestDb::new().await;
+        let key = Keyring::generate_key().unwrap();
+        let keyring = Arc::new(Keyring::parse(&key).unwrap());
+        create_hooks(&db, &keyring, hooks, "0 0 0 1 1 *").await;
+        if wanted("http-burst") {
+            burst_http(&db, &keyring, hooks, 1).await;
+            burst_http(&db, &keyring, hooks, 2).await;
+        }
+        if wanted("http-rss") {
+            rss_http(&db, &key, hooks).await;
+        }
+    }
+    if wanted("http-lag") {
+        lag_http(200, 20).await;
+    }
+}
+
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes --bench; a filter argument selects scenarios by name.
@@ -223,4 +377,5 @@ async fn main() {
     if wanted("rss") {
         idle_rss().await;
     }
+    through_http(&wanted).await;
 }

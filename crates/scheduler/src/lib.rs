@@ -15,19 +15,23 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
+use hooks_core::notify::Notifier;
 use hooks_core::shutdown;
 
 /// Builds the scheduler from its settings and runs it until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let expiry_options = settings.expiry()?;
+    let options = settings.options()?;
     let pool = settings.common.database.connect().await.context("preparing the database")?;
     Metrics::global().register_pool("main", pool.clone());
     let _ops = settings.ops.serve(Health::new(pool.clone()), Metrics::global().clone()).await?;
     let keyring = Arc::new(settings.common.crypto.keyring()?);
-    let sink = settings.common.taskcluster.sink(&pool)?;
-    let notifier = settings.common.taskcluster.notifier()?;
+    // One client for every task and email, with a connection for each task creation that can be in flight.
+    let deployment = settings.common.taskcluster.deployment(options.concurrency * options.workers)?;
+    let sink = settings.common.taskcluster.sink(deployment.as_ref(), &pool);
+    let notifier = Notifier::new(deployment.as_ref());
     let renderer = settings.common.render.renderer()?;
-    let scheduler = Scheduler::new(pool.clone(), keyring, renderer, sink, notifier, settings.options()?);
+    let scheduler = Scheduler::new(pool.clone(), keyring, renderer, sink, notifier, options);
     let wake = wake::listen(settings.common.database.database_url.expose().to_owned());
     tracing::info!("hooks-scheduler ready");
     let expiring = tokio::spawn(expiry::run(pool.clone(), expiry_options));

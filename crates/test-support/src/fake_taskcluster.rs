@@ -82,6 +82,8 @@ pub struct CreatedTask {
     pub client_id: String,
     /// The `authorizedScopes` carried in the request's Hawk `ext`, if any.
     pub authorized_scopes: Option<Vec<String>>,
+    /// When the request arrived.
+    pub received: DateTime<Utc>,
 }
 
 /// One createTask request the fake queue received, whatever its outcome.
@@ -214,9 +216,30 @@ impl FakeTaskcluster {
         &self.clients[0]
     }
 
+    /// This deployment for the service client, through an HTTP client of its own.
+    pub fn deployment(&self) -> hooks_core::deployment::Deployment {
+        let client = self.service_client();
+        let token = hooks_core::SecretString::new(client.access_token.clone());
+        hooks_core::deployment::Deployment::new(&self.root_url(), &client.client_id, &token, 64)
+            .expect("a deployment for the fake's root URL")
+    }
+
+    /// A queue sink creating tasks here with the service client's credentials; 5xx and network errors are
+    /// retried `retries` times, 1 ms apart at first.
+    pub fn queue_sink(&self, retries: usize) -> hooks_core::sink::QueueSink {
+        let retry =
+            hooks_core::deployment::RetryPolicy { retries, base_delay: Duration::from_millis(1), ..Default::default() };
+        hooks_core::sink::QueueSink::new(self.deployment(), retry)
+    }
+
     /// Tasks created successfully, in arrival order, one entry per taskId (idempotent re-creates are not repeated).
     pub fn created_tasks(&self) -> Vec<CreatedTask> {
         lock(&self.state).created.clone()
+    }
+
+    /// How many tasks were created (cheaper than [`FakeTaskcluster::created_tasks`] for polling).
+    pub fn created_count(&self) -> usize {
+        lock(&self.state).created.len()
     }
 
     /// Every createTask request received, including failed and injected ones, in arrival order.
@@ -258,13 +281,11 @@ impl FakeTaskcluster {
     /// Waits (async, polling) until at least `n` tasks were created or `timeout` passes; returns the tasks.
     pub async fn wait_for_tasks(&self, n: usize, timeout: Duration) -> Vec<CreatedTask> {
         let deadline = Instant::now() + timeout;
-        loop {
-            let tasks = self.created_tasks();
-            if tasks.len() >= n || Instant::now() >= deadline {
-                return tasks;
-            }
+        // Counted under the lock, copied once: copying thousands of tasks every poll would slow the server.
+        while self.created_count() < n && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        self.created_tasks()
     }
 
     /// Defines a role so `assume:<role>` expands to `scopes`; once any role is set, createTask checks scopes (see the module docs).
@@ -974,8 +995,10 @@ async fn create_task(
     let mut st = lock(&data.state);
     let parsed = parse_body(&body);
     let payload = parsed.as_ref().cloned().unwrap_or_else(|_| json!({}));
-    let outcome = parsed
-        .and_then(|task| handle_create_task(&mut st, &req, &task_id, &body, task, &client_id, &authorized_scopes));
+    let outcome = parsed.and_then(|task| {
+        let identity = Identity { client_id: &client_id, authorized_scopes: &authorized_scopes, received };
+        handle_create_task(&mut st, &req, &task_id, &body, task, identity)
+    });
     let (status, response) = match outcome {
         Ok(reply) => (200, HttpResponse::Ok().json(reply)),
         Err(err) => (err.status, error_response("createTask", json!({ "taskId": task_id }), &payload, &err)),
@@ -991,14 +1014,20 @@ async fn create_task(
     response
 }
 
+/// Who sent a createTask request, and when it arrived.
+struct Identity<'a> {
+    client_id: &'a str,
+    authorized_scopes: &'a Option<Vec<String>>,
+    received: DateTime<Utc>,
+}
+
 fn handle_create_task(
     st: &mut State,
     req: &HttpRequest,
     task_id: &str,
     body: &[u8],
     task: Value,
-    client_id: &str,
-    authorized_scopes: &Option<Vec<String>>,
+    identity: Identity<'_>,
 ) -> Result<Value, ApiError> {
     if !is_slugid(task_id) {
         return Err(ApiError::new(
@@ -1061,8 +1090,9 @@ fn handle_create_task(
     st.created.push(CreatedTask {
         task_id: task_id.to_string(),
         task,
-        client_id: client_id.to_string(),
-        authorized_scopes: authorized_scopes.clone(),
+        client_id: identity.client_id.to_string(),
+        authorized_scopes: identity.authorized_scopes.clone(),
+        received: identity.received,
     });
     Ok(json!({ "status": status }))
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::hawk::{check_payload_hash, decode_bewit, find_bewit, parse_authorization, unix_seconds};
 use super::replay::{DEFAULT_CAPACITY, ReplayCache, ReplayKey};
 use super::{AuthError, Authenticated, Caller, Presented, Request, Scheme, TIMESTAMP_SKEW, Verifier};
-use crate::ValidationError;
+use crate::deployment::Deployment;
 
 /// The longest a successful bewit check is reused without asking the auth service again.
 const BEWIT_CACHE_TTL: Duration = Duration::from_secs(30);
@@ -27,7 +27,9 @@ const BEWIT_CACHE_CAPACITY: usize = 4096;
 #[derive(Debug)]
 pub struct RemoteAuth {
     endpoint: String,
+    /// The deployment's shared client; each call carries its own timeout.
     http: reqwest::Client,
+    timeout: Duration,
     replay: ReplayCache,
     bewits: Mutex<HashMap<String, (Authenticated, Instant)>>,
 }
@@ -49,23 +51,15 @@ impl RemoteAuth {
     /// How long a call to the auth service may take, unless told otherwise.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// A verifier asking the auth service of the deployment at `root_url`, giving up on a call after `timeout`.
-    pub fn new(root_url: &str, timeout: Duration) -> Result<Self, ValidationError> {
-        let url = reqwest::Url::parse(root_url).map_err(|e| ValidationError::new("rootUrl", e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ValidationError::new("rootUrl", format!("{root_url:?} must be an http or https URL")));
-        }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ValidationError::new("rootUrl", format!("cannot build an HTTP client: {e}")))?;
-        Ok(Self {
-            endpoint: format!("{}/api/auth/v1/authenticate-hawk", root_url.trim_end_matches('/')),
-            http,
+    /// A verifier asking the auth service of `deployment`, giving up on a call after `timeout`.
+    pub fn new(deployment: &Deployment, timeout: Duration) -> Self {
+        Self {
+            endpoint: deployment.url("api/auth/v1/authenticate-hawk"),
+            http: deployment.http().clone(),
+            timeout,
             replay: ReplayCache::new(TIMESTAMP_SKEW, DEFAULT_CAPACITY),
             bewits: Mutex::new(HashMap::new()),
-        })
+        }
     }
 
     async fn ask(&self, request: &Request<'_>) -> Result<Answer, AuthError> {
@@ -83,7 +77,8 @@ impl RemoteAuth {
             body["sourceIp"] = json!(ip);
         }
         let unavailable = |e: reqwest::Error| AuthError::Unavailable(format!("POST {}: {e}", self.endpoint));
-        let response = self.http.post(&self.endpoint).json(&body).send().await.map_err(unavailable)?;
+        let response =
+            self.http.post(&self.endpoint).timeout(self.timeout).json(&body).send().await.map_err(unavailable)?;
         let status = response.status();
         if !status.is_success() {
             // The body is not repeated: its requestInfo echoes the request, Authorization header included.
@@ -200,18 +195,5 @@ impl Verifier for RemoteAuth {
 
     fn request_failed(&self, caller: &Caller) {
         self.replay.forget(caller);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_refuses_unusable_root_urls() {
-        assert!(RemoteAuth::new("not a url", RemoteAuth::DEFAULT_TIMEOUT).is_err());
-        assert!(RemoteAuth::new("ftp://example.com", RemoteAuth::DEFAULT_TIMEOUT).is_err());
-        let auth = RemoteAuth::new("https://tc.example.com/", RemoteAuth::DEFAULT_TIMEOUT).unwrap();
-        assert_eq!(auth.endpoint, "https://tc.example.com/api/auth/v1/authenticate-hawk");
     }
 }

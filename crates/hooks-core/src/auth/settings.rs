@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::{RemoteAuth, StaticClients, Verifier};
 use crate::config::ConfigError;
+use crate::deployment::Deployment;
 use crate::{SecretString, ValidationError};
 
 /// Where Hawk signatures are checked.
@@ -29,8 +30,8 @@ pub struct AuthArgs {
 }
 
 impl AuthArgs {
-    /// The verifier these settings describe; `root_url` is `TASKCLUSTER_ROOT_URL`, which remote mode needs.
-    pub fn verifier(&self, root_url: Option<&str>) -> Result<Arc<dyn Verifier>, ConfigError> {
+    /// The verifier these settings describe; `deployment` is `TASKCLUSTER_ROOT_URL`'s, which remote mode needs.
+    pub fn verifier(&self, deployment: Option<&Deployment>) -> Result<Arc<dyn Verifier>, ConfigError> {
         match self.auth {
             AuthMode::Static => {
                 let clients = match &self.static_clients {
@@ -44,13 +45,11 @@ impl AuthArgs {
                 Ok(Arc::new(clients))
             }
             AuthMode::Remote => {
-                let root_url = root_url.ok_or(ConfigError::Missing(
+                let deployment = deployment.ok_or(ConfigError::Missing(
                     "TASKCLUSTER_ROOT_URL",
                     "HOOKS_AUTH=remote asks that deployment's auth service to verify callers",
                 ))?;
-                let remote = RemoteAuth::new(root_url, RemoteAuth::DEFAULT_TIMEOUT)
-                    .map_err(|e| ConfigError::Invalid("TASKCLUSTER_ROOT_URL", e.problem))?;
-                Ok(Arc::new(remote))
+                Ok(Arc::new(RemoteAuth::new(deployment, RemoteAuth::DEFAULT_TIMEOUT)))
             }
         }
     }
@@ -75,8 +74,6 @@ mod tests {
         assert_eq!(err.to_string(), "HOOKS_STATIC_CLIENTS: [0].accessToken: is required");
         let err = args(AuthMode::Remote, None).verifier(None).err().unwrap();
         assert!(err.to_string().starts_with("TASKCLUSTER_ROOT_URL is not set"), "{err}");
-        let err = args(AuthMode::Remote, None).verifier(Some("nope")).err().unwrap();
-        assert_eq!(err.to_string(), "TASKCLUSTER_ROOT_URL: relative URL without a base");
         let err = args(AuthMode::Static, Some("{")).verifier(None).err().unwrap();
         assert!(err.to_string().starts_with("HOOKS_STATIC_CLIENTS: is not valid JSON ("), "{err}");
     }
@@ -85,7 +82,8 @@ mod tests {
     fn verifier_builds_both_modes() {
         assert!(args(AuthMode::Static, None).verifier(None).is_ok());
         assert!(args(AuthMode::Static, Some(r#"[{"clientId": "a", "accessToken": "t"}]"#)).verifier(None).is_ok());
-        assert!(args(AuthMode::Remote, None).verifier(Some("https://tc.example.com")).is_ok());
+        let deployment = Deployment::new("https://tc.example.com", "c", &SecretString::new("t"), 1).unwrap();
+        assert!(args(AuthMode::Remote, None).verifier(Some(&deployment)).is_ok());
     }
 
     #[test]

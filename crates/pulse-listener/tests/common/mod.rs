@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use hooks_core::crypto::Keyring;
 use hooks_core::pulse::{Names, QueueType};
-use hooks_core::sink::{EmbeddedSink, QueueSink, TaskSink};
+use hooks_core::sink::{EmbeddedSink, TaskSink};
 use hooks_core::storage::hooks::{create_hook, delete_hook, update_hook_definition};
 use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
 use lapin::options::{
@@ -114,14 +114,7 @@ impl Env {
     }
 
     pub fn queue_sink(&self, retries: usize) -> Arc<dyn TaskSink> {
-        let client = self.fake.service_client();
-        Arc::new(QueueSink::new(
-            &self.fake.root_url(),
-            &client.client_id,
-            SecretString::new(client.access_token.clone()),
-            retries,
-            Duration::from_millis(1),
-        ))
+        Arc::new(self.fake.queue_sink(retries))
     }
 
     pub fn embedded_sink(&self) -> Arc<dyn TaskSink> {

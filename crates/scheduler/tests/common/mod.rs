@@ -2,13 +2,12 @@
 #![allow(dead_code, reason = "not every test file uses every helper")]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use diesel_async::RunQueryDsl as _;
 use hooks_core::crypto::Keyring;
 use hooks_core::notify::Notifier;
-use hooks_core::sink::{QueueSink, TaskSink};
+use hooks_core::sink::TaskSink;
 use hooks_core::storage::hooks::{create_hook, find_hook, update_hook};
 use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
 use scheduler::{Scheduler, SchedulerOptions};
@@ -34,16 +33,8 @@ impl Env {
     }
 
     pub fn scheduler(&self, options: SchedulerOptions) -> Scheduler {
-        let client = self.fake.service_client();
-        let token = SecretString::new(client.access_token.clone());
-        let sink: Arc<dyn TaskSink> = Arc::new(QueueSink::new(
-            &self.fake.root_url(),
-            &client.client_id,
-            token.clone(),
-            0,
-            Duration::from_millis(1),
-        ));
-        let notifier = Notifier::taskcluster(&self.fake.root_url(), &client.client_id, &token).unwrap();
+        let sink: Arc<dyn TaskSink> = Arc::new(self.fake.queue_sink(0));
+        let notifier = Notifier::new(Some(&self.fake.deployment()));
         Scheduler::new(self.db.pool.clone(), self.keyring.clone(), test_support::renderer(), sink, notifier, options)
     }
 
