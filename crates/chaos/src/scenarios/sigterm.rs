@@ -1,0 +1,154 @@
+//! SIGTERM under load, for each daemon: a scheduler while hooks fire every second, a listener while messages flow,
+//! the api-server with 32 `triggerHook` calls in flight (the queue answers slowly, so that they are). The daemon
+//! must exit 0 within its grace period having finished what it accepted: no slot or message lost or doubled, no
+//! accepted call failed (a refused connection, once it stopped listening, is no failure).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::future::BoxFuture;
+use test_support::daemons::Daemon;
+
+use super::{Schedules, side_effects};
+use crate::Form;
+use crate::client::OneShot;
+use crate::cluster::{Cluster, EXCHANGE};
+use crate::hooks;
+use crate::ledger::Ledger;
+use crate::load;
+use crate::random;
+use crate::report::{Expect, Row, seconds};
+
+/// Nothing lost or doubled, no accepted request failed, every daemon exited 0 within the grace period.
+pub const EXPECT: Expect = Expect::EXACTLY_ONCE;
+
+/// How long a daemon may take to exit after SIGTERM before it counts as unclean (and is killed).
+const GRACE: Duration = Duration::from_secs(60);
+
+/// Calls the api-server keeps in flight.
+const IN_FLIGHT: usize = 32;
+
+/// Runs the scenario; a row per daemon.
+pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Vec<Row>>> {
+    Box::pin(async move {
+        let rounds = form.pick(1, 3);
+        Ok(vec![scheduler(cluster, form, rounds).await?, listener(cluster, rounds).await?, api(cluster, rounds).await?])
+    })
+}
+
+/// Sends SIGTERM to `daemon` and notes how it exited; whether it exited 0 in time.
+async fn terminate(daemon: &mut Daemon, notes: &mut Vec<String>) -> anyhow::Result<bool> {
+    let name = daemon.name();
+    let clean = match daemon.terminate(GRACE).await? {
+        Some((status, took)) => {
+            notes.push(format!("{name}: {status} after {}", seconds(took)));
+            status.success()
+        }
+        None => {
+            notes.push(format!("{name}: still running {} after SIGTERM (killed)", seconds(GRACE)));
+            false
+        }
+    };
+    Ok(clean)
+}
+
+async fn scheduler(cluster: &mut Cluster, form: Form, rounds: usize) -> anyhow::Result<Row> {
+    const GROUP: &str = "chaos-sigterm-scheduler";
+    let schedules = Schedules::create(cluster, GROUP, 10).await?;
+    let ledger = Ledger::default();
+    schedules.started().await;
+    let (mut faults, mut notes, mut unclean) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..rounds {
+        tokio::time::sleep(random::between(Duration::from_secs(2), Duration::from_secs(4))).await;
+        faults.push(Utc::now());
+        let victim = &mut cluster.schedulers[usize::try_from(random::below(2)).unwrap_or(0)];
+        unclean += usize::from(!terminate(victim, &mut notes).await?);
+        victim.restart().await?;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    schedules.expect_until(&ledger, Utc::now());
+    ledger.settle(&cluster.fake, Duration::from_secs(form.pick(20, 60))).await;
+    let mut row =
+        Row::new("SIGTERM scheduler", format!("{rounds} SIGTERM"), ledger.tally(GROUP, &cluster.fake, &faults), EXPECT);
+    side_effects(cluster, GROUP, &schedules.hooks, &mut row).await?;
+    row.unclean_exits = unclean;
+    row.notes = notes;
+    cluster.remove_hooks(GROUP, &schedules.hooks).await;
+    Ok(row)
+}
+
+async fn listener(cluster: &mut Cluster, rounds: usize) -> anyhow::Result<Row> {
+    const GROUP: &str = "chaos-sigterm-listener";
+    let hook = "messages".to_owned();
+    cluster.create_hook(GROUP, &hook, &hooks::pulse(GROUP, &hook, EXCHANGE)).await?;
+    cluster.wait_bound(GROUP).await?;
+    let ledger = Arc::new(Ledger::default());
+    let rate = 150.0;
+    let messages = 150 * (2 + 3 * rounds as u64);
+    let load = load::messages(cluster.publisher.clone(), ledger.clone(), GROUP, &hook, messages, rate);
+    let (mut faults, mut notes, mut unclean) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..rounds {
+        tokio::time::sleep(random::between(Duration::from_secs(2), Duration::from_secs(3))).await;
+        faults.push(Utc::now());
+        let victim = &mut cluster.listeners[usize::try_from(random::below(2)).unwrap_or(0)];
+        unclean += usize::from(!terminate(victim, &mut notes).await?);
+        victim.restart().await?;
+    }
+    let seen = load.finish().await;
+    ledger.settle(&cluster.fake, Duration::from_secs(60)).await;
+    let mut row = Row::new(
+        "SIGTERM pulse-listener",
+        format!("{rounds} SIGTERM"),
+        ledger.tally(GROUP, &cluster.fake, &faults),
+        EXPECT,
+    );
+    side_effects(cluster, GROUP, std::slice::from_ref(&hook), &mut row).await?;
+    row.failed = seen.failed.load(Ordering::SeqCst);
+    row.unclean_exits = unclean;
+    row.notes = notes;
+    cluster.remove_hooks(GROUP, &[hook]).await;
+    Ok(row)
+}
+
+async fn api(cluster: &mut Cluster, rounds: usize) -> anyhow::Result<Row> {
+    const GROUP: &str = "chaos-sigterm-api";
+    let hook = "calls".to_owned();
+    cluster.create_hook(GROUP, &hook, &hooks::triggered(GROUP, &hook)).await?;
+    let ledger = Arc::new(Ledger::default());
+    let caller = Arc::new(OneShot::new(&cluster.api.addr)?);
+    // A slow queue keeps every call in flight for a while, so that SIGTERM finds 32 of them.
+    cluster.fake.delay_create_task(Duration::from_millis(300));
+    let (mut faults, mut notes, mut unclean, mut failed, mut refused) = (Vec::new(), Vec::new(), 0, 0, 0);
+    for _ in 0..rounds {
+        let load = load::one_shots(caller.clone(), ledger.clone(), (GROUP, &hook), IN_FLIGHT);
+        tokio::time::sleep(random::between(Duration::from_secs(2), Duration::from_secs(3))).await;
+        faults.push(Utc::now());
+        let clean = terminate(&mut cluster.api, &mut notes).await;
+        load.stop();
+        let seen = load.finish().await;
+        unclean += usize::from(!clean?);
+        failed += seen.failed.load(Ordering::SeqCst);
+        refused += seen.refused.load(Ordering::SeqCst);
+        if seen.failed.load(Ordering::SeqCst) > 0 {
+            notes.push(format!("failed calls: {}", seen.failures_text()));
+        }
+        cluster.api.restart().await?;
+    }
+    cluster.fake.delay_create_task(Duration::ZERO);
+    ledger.settle(&cluster.fake, Duration::from_secs(30)).await;
+    let mut row = Row::new(
+        "SIGTERM api-server",
+        format!("{rounds} SIGTERM"),
+        ledger.tally(GROUP, &cluster.fake, &faults),
+        EXPECT,
+    );
+    side_effects(cluster, GROUP, std::slice::from_ref(&hook), &mut row).await?;
+    row.failed = failed;
+    row.unclean_exits = unclean;
+    notes.push(format!("{refused} calls refused at connection after the api-server stopped listening (no failure)"));
+    row.notes = notes;
+    cluster.remove_hooks(GROUP, &[hook]).await;
+    Ok(row)
+}
