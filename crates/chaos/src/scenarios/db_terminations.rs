@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::future::BoxFuture;
 
-use super::{Schedules, fault_offset, side_effects};
+use super::{Schedules, fault_due, side_effects};
 use crate::Form;
 use crate::cluster::{Cluster, EXCHANGE};
 use crate::hooks;
@@ -64,8 +64,7 @@ pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Ve
         let mut faults = Vec::new();
         let mut terminated = Vec::new();
         for i in 0..terminations {
-            tokio::time::sleep_until((started + fault_offset(i, terminations, span)).into()).await;
-            faults.push(Utc::now());
+            faults.push(fault_due(started, i, terminations, span).await);
             terminated.push(cluster.db.terminate_backends().await?.to_string());
         }
         let (called, published) = (triggers.finish().await, publishing.finish().await);

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 use futures::future::BoxFuture;
+use test_support::daemons::Daemon;
 
 use crate::Form;
 use crate::cluster::Cluster;
@@ -84,6 +85,19 @@ pub fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
 /// Sleeps until `t` (at once if it passed).
 pub async fn sleep_until(t: DateTime<Utc>) {
     tokio::time::sleep((t - Utc::now()).to_std().unwrap_or_default()).await;
+}
+
+/// One of `replicas`, at random.
+pub fn any_replica(replicas: &mut [Daemon]) -> &mut Daemon {
+    let n = u64::try_from(replicas.len()).unwrap_or(1);
+    let i = usize::try_from(random::below(n)).unwrap_or(0);
+    &mut replicas[i]
+}
+
+/// Waits until the `i`th of `n` faults spread over `span` from `started` is due (see [`fault_offset`]); the time.
+pub async fn fault_due(started: std::time::Instant, i: usize, n: usize, span: Duration) -> DateTime<Utc> {
+    tokio::time::sleep_until((started + fault_offset(i, n, span)).into()).await;
+    Utc::now()
 }
 
 /// When the `i`th of `n` faults spread over `span` is due after the start: at a random point of the middle of

@@ -6,16 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use futures::future::BoxFuture;
 
-use super::fault_offset;
+use super::{any_replica, fault_due};
 use crate::Form;
 use crate::cluster::{Cluster, LISTENER_CONNECTION};
 use crate::hooks;
 use crate::ledger::Ledger;
 use crate::load;
-use crate::random;
 use crate::report::{Expect, Row};
 
 /// Every routed message fired once, nothing failed to publish, nobody mailed, no error recorded.
@@ -61,8 +59,7 @@ pub async fn under_messages(
     let mut faults = Vec::new();
     let mut notes = Vec::new();
     for i in 0..n {
-        tokio::time::sleep_until((started + fault_offset(i, n, span)).into()).await;
-        faults.push(Utc::now());
+        faults.push(fault_due(started, i, n, span).await);
         inject(cluster, fault, &mut notes).await?;
     }
     let seen = load.finish().await;
@@ -93,7 +90,7 @@ async fn inject(cluster: &mut Cluster, fault: Fault, notes: &mut Vec<String>) ->
             }
         }
         Fault::ListenerKill => {
-            let victim = &mut cluster.listeners[usize::try_from(random::below(2)).unwrap_or(0)];
+            let victim = any_replica(&mut cluster.listeners);
             victim.kill();
             victim.restart().await?;
         }

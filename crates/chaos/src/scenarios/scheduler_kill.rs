@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::future::BoxFuture;
 
-use super::{Schedules, side_effects, since};
+use super::{Schedules, any_replica, side_effects, since};
 use crate::Form;
 use crate::cluster::Cluster;
 use crate::ledger::Ledger;
@@ -32,7 +32,7 @@ pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Ve
         let mut notes = Vec::new();
         for _ in 0..kills {
             tokio::time::sleep(random::between(Duration::from_secs(gap_min), Duration::from_secs(gap_max))).await;
-            let victim = &mut cluster.schedulers[usize::try_from(random::below(2)).unwrap_or(0)];
+            let victim = any_replica(&mut cluster.schedulers);
             let at = Utc::now();
             victim.kill();
             faults.push(at);

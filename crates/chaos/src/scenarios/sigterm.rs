@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use test_support::daemons::Daemon;
 
-use super::{Schedules, side_effects};
+use super::{Schedules, any_replica, side_effects};
 use crate::Form;
 use crate::client::OneShot;
 use crate::cluster::{Cluster, EXCHANGE};
@@ -38,20 +38,60 @@ pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Ve
     })
 }
 
-/// Sends SIGTERM to `daemon` and notes how it exited; whether it exited 0 in time.
-async fn terminate(daemon: &mut Daemon, notes: &mut Vec<String>) -> anyhow::Result<bool> {
-    let name = daemon.name();
-    let clean = match daemon.terminate(GRACE).await? {
-        Some((status, took)) => {
-            notes.push(format!("{name}: {status} after {}", seconds(took)));
-            status.success()
+/// The SIGTERMs sent to one kind of daemon: when, and how each exit went.
+#[derive(Default)]
+struct Terms {
+    faults: Vec<DateTime<Utc>>,
+    notes: Vec<String>,
+    unclean: usize,
+}
+
+impl Terms {
+    /// `rounds` times, two to three seconds apart: SIGTERM to one of `replicas` at random, then starting it again.
+    async fn rounds(replicas: &mut [Daemon], rounds: usize) -> anyhow::Result<Self> {
+        let mut terms = Self::default();
+        for _ in 0..rounds {
+            tokio::time::sleep(random::between(Duration::from_secs(2), Duration::from_secs(3))).await;
+            let victim = any_replica(replicas);
+            terms.send(victim).await?;
+            victim.restart().await?;
         }
-        None => {
-            notes.push(format!("{name}: still running {} after SIGTERM (killed)", seconds(GRACE)));
-            false
+        Ok(terms)
+    }
+
+    /// Sends SIGTERM to `daemon` and notes how it exited (0 within the grace period, or not).
+    async fn send(&mut self, daemon: &mut Daemon) -> anyhow::Result<()> {
+        let name = daemon.name();
+        self.faults.push(Utc::now());
+        match daemon.terminate(GRACE).await? {
+            Some((status, took)) => {
+                self.notes.push(format!("{name}: {status} after {}", seconds(took)));
+                self.unclean += usize::from(!status.success());
+            }
+            None => {
+                self.notes.push(format!("{name}: still running {} after SIGTERM (killed)", seconds(GRACE)));
+                self.unclean += 1;
+            }
         }
-    };
-    Ok(clean)
+        Ok(())
+    }
+
+    /// The row `name`: `ledger` counted for `group`, the side effects of its `hooks`, which are then removed.
+    async fn row(
+        self,
+        cluster: &Cluster,
+        name: &str,
+        (group, hooks): (&str, &[String]),
+        ledger: &Ledger,
+    ) -> anyhow::Result<Row> {
+        let tally = ledger.tally(group, &cluster.fake, &self.faults);
+        let mut row = Row::new(name, format!("{} SIGTERM", self.faults.len()), tally, EXPECT);
+        side_effects(cluster, group, hooks, &mut row).await?;
+        row.unclean_exits = self.unclean;
+        row.notes = self.notes;
+        cluster.remove_hooks(group, hooks).await;
+        Ok(row)
+    }
 }
 
 async fn scheduler(cluster: &mut Cluster, form: Form, rounds: usize) -> anyhow::Result<Row> {
@@ -59,24 +99,11 @@ async fn scheduler(cluster: &mut Cluster, form: Form, rounds: usize) -> anyhow::
     let schedules = Schedules::create(cluster, GROUP, 10).await?;
     let ledger = Ledger::default();
     schedules.started().await;
-    let (mut faults, mut notes, mut unclean) = (Vec::new(), Vec::new(), 0);
-    for _ in 0..rounds {
-        tokio::time::sleep(random::between(Duration::from_secs(2), Duration::from_secs(4))).await;
-        faults.push(Utc::now());
-        let victim = &mut cluster.schedulers[usize::try_from(random::below(2)).unwrap_or(0)];
-        unclean += usize::from(!terminate(victim, &mut notes).await?);
-        victim.restart().await?;
-    }
+    let terms = Terms::rounds(&mut cluster.schedulers, rounds).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     schedules.expect_until(&ledger, Utc::now());
     ledger.settle(&cluster.fake, Duration::from_secs(form.pick(20, 60))).await;
-    let mut row =
-        Row::new("SIGTERM scheduler", format!("{rounds} SIGTERM"), ledger.tally(GROUP, &cluster.fake, &faults), EXPECT);
-    side_effects(cluster, GROUP, &schedules.hooks, &mut row).await?;
-    row.unclean_exits = unclean;
-    row.notes = notes;
-    cluster.remove_hooks(GROUP, &schedules.hooks).await;
-    Ok(row)
+    terms.row(cluster, "SIGTERM scheduler", (GROUP, &schedules.hooks), &ledger).await
 }
 
 async fn listener(cluster: &mut Cluster, rounds: usize) -> anyhow::Result<Row> {
@@ -88,27 +115,11 @@ async fn listener(cluster: &mut Cluster, rounds: usize) -> anyhow::Result<Row> {
     let rate = 150.0;
     let messages = 150 * (2 + 3 * rounds as u64);
     let load = load::messages(cluster.publisher.clone(), ledger.clone(), GROUP, &hook, messages, rate);
-    let (mut faults, mut notes, mut unclean) = (Vec::new(), Vec::new(), 0);
-    for _ in 0..rounds {
-        tokio::time::sleep(random::between(Duration::from_secs(2), Duration::from_secs(3))).await;
-        faults.push(Utc::now());
-        let victim = &mut cluster.listeners[usize::try_from(random::below(2)).unwrap_or(0)];
-        unclean += usize::from(!terminate(victim, &mut notes).await?);
-        victim.restart().await?;
-    }
+    let terms = Terms::rounds(&mut cluster.listeners, rounds).await?;
     let seen = load.finish().await;
     ledger.settle(&cluster.fake, Duration::from_secs(60)).await;
-    let mut row = Row::new(
-        "SIGTERM pulse-listener",
-        format!("{rounds} SIGTERM"),
-        ledger.tally(GROUP, &cluster.fake, &faults),
-        EXPECT,
-    );
-    side_effects(cluster, GROUP, std::slice::from_ref(&hook), &mut row).await?;
+    let mut row = terms.row(cluster, "SIGTERM pulse-listener", (GROUP, std::slice::from_ref(&hook)), &ledger).await?;
     row.failed = seen.failed.load(Ordering::SeqCst);
-    row.unclean_exits = unclean;
-    row.notes = notes;
-    cluster.remove_hooks(GROUP, &[hook]).await;
     Ok(row)
 }
 
@@ -120,35 +131,27 @@ async fn api(cluster: &mut Cluster, rounds: usize) -> anyhow::Result<Row> {
     let caller = Arc::new(OneShot::new(&cluster.api.addr)?);
     // A slow queue keeps every call in flight for a while, so that SIGTERM finds 32 of them.
     cluster.fake.delay_create_task(Duration::from_millis(300));
-    let (mut faults, mut notes, mut unclean, mut failed, mut refused) = (Vec::new(), Vec::new(), 0, 0, 0);
+    let (mut terms, mut failed, mut refused) = (Terms::default(), 0, 0);
     for _ in 0..rounds {
         let load = load::one_shots(caller.clone(), ledger.clone(), (GROUP, &hook), IN_FLIGHT);
         tokio::time::sleep(random::between(Duration::from_secs(2), Duration::from_secs(3))).await;
-        faults.push(Utc::now());
-        let clean = terminate(&mut cluster.api, &mut notes).await;
+        let sent = terms.send(&mut cluster.api).await;
         load.stop();
         let seen = load.finish().await;
-        unclean += usize::from(!clean?);
+        sent?;
         failed += seen.failed.load(Ordering::SeqCst);
         refused += seen.refused.load(Ordering::SeqCst);
         if seen.failed.load(Ordering::SeqCst) > 0 {
-            notes.push(format!("failed calls: {}", seen.failures_text()));
+            terms.notes.push(format!("failed calls: {}", seen.failures_text()));
         }
         cluster.api.restart().await?;
     }
     cluster.fake.delay_create_task(Duration::ZERO);
     ledger.settle(&cluster.fake, Duration::from_secs(30)).await;
-    let mut row = Row::new(
-        "SIGTERM api-server",
-        format!("{rounds} SIGTERM"),
-        ledger.tally(GROUP, &cluster.fake, &faults),
-        EXPECT,
-    );
-    side_effects(cluster, GROUP, std::slice::from_ref(&hook), &mut row).await?;
+    terms
+        .notes
+        .push(format!("{refused} calls refused at connection after the api-server stopped listening (no failure)"));
+    let mut row = terms.row(cluster, "SIGTERM api-server", (GROUP, std::slice::from_ref(&hook)), &ledger).await?;
     row.failed = failed;
-    row.unclean_exits = unclean;
-    notes.push(format!("{refused} calls refused at connection after the api-server stopped listening (no failure)"));
-    row.notes = notes;
-    cluster.remove_hooks(GROUP, &[hook]).await;
     Ok(row)
 }
