@@ -123,22 +123,4 @@ impl Cluster {
             let _ = self.hooks.removeHook(group, hook).await;
         }
     }
-
-    /// How many last fires of `group/<hook>` are errors.
-    pub async fn error_fires(&self, group: &str, hooks: &[String]) -> anyhow::Result<usize> {
-        let mut errors = 0;
-        for hook in hooks {
-            let mut token: Option<String> = None;
-            loop {
-                let page = self.hooks.listLastFires(group, hook, token.as_deref(), None).await?;
-                let fires = page["lastFires"].as_array().map(Vec::as_slice).unwrap_or_default();
-                errors += fires.iter().filter(|f| f["result"] == "error").count();
-                match page["continuationToken"].as_str() {
-                    Some(t) => token = Some(t.to_owned()),
-                    None => break,
-                }
-            }
-        }
-        Ok(errors)
-    }
 }

@@ -2,7 +2,7 @@
 //! its own: `datname` is this database's), and dropped at the end, also when the suite fails.
 
 use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use test_support::TestDb;
 
@@ -42,6 +42,20 @@ impl OwnDatabase {
         );
         let counts: Vec<Count> = diesel::sql_query(sql).load(&mut admin).await?;
         Ok(counts.iter().map(|c| c.n).sum())
+    }
+}
+
+impl OwnDatabase {
+    /// How many last fires of the hooks of `group` are errors. Read from the table, not through `listLastFires`:
+    /// the official Rust client signs only a URL's path, so its paged calls (`?continuationToken=`) fail Hawk.
+    pub async fn error_fires(&self, group: &str) -> anyhow::Result<usize> {
+        let mut conn = AsyncPgConnection::establish(&self.url).await?;
+        let counts: Vec<Count> =
+            diesel::sql_query("SELECT count(*) AS n FROM last_fires WHERE hook_group_id = $1 AND result = 'error'")
+                .bind::<Text, _>(group)
+                .load(&mut conn)
+                .await?;
+        Ok(usize::try_from(counts.iter().map(|c| c.n).sum::<i64>()).unwrap_or(usize::MAX))
     }
 }
 

@@ -86,7 +86,7 @@ pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Ve
             row.notes.push(format!("calls that failed after the client's retries: {}", called.failures_text()));
         }
         row.notes.push(format!("backends terminated each time: {}", terminated.join(", ")));
-        side_effects(cluster, TRIGGERS, std::slice::from_ref(&hook), &mut row).await?;
+        side_effects(cluster, TRIGGERS, &mut row).await?;
         rows.push(row);
 
         let mut row = Row::new(
@@ -95,7 +95,7 @@ pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Ve
             slot_ledger.tally(SCHEDULES, &cluster.fake, &faults),
             EXPECT,
         );
-        side_effects(cluster, SCHEDULES, &schedules.hooks, &mut row).await?;
+        side_effects(cluster, SCHEDULES, &mut row).await?;
         rows.push(row);
 
         let mut row = Row::new(
@@ -105,7 +105,7 @@ pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Ve
             EXPECT,
         );
         row.failed = published.failed.load(Ordering::SeqCst);
-        side_effects(cluster, MESSAGES, std::slice::from_ref(&hook), &mut row).await?;
+        side_effects(cluster, MESSAGES, &mut row).await?;
         rows.push(row);
 
         cluster.remove_hooks(TRIGGERS, std::slice::from_ref(&hook)).await;

@@ -107,11 +107,11 @@ pub fn fault_offset(i: usize, n: usize, span: Duration) -> Duration {
     share * u32::try_from(i).unwrap_or(u32::MAX) + random::between(share / 5, share * 4 / 5)
 }
 
-/// What the hooks `group/<hook>` did besides creating tasks: e-mails about them (naming the group), and error
-/// last fires.
-pub async fn side_effects(cluster: &Cluster, group: &str, hooks: &[String], row: &mut Row) -> anyhow::Result<()> {
+/// What the hooks of `group` did besides creating tasks: e-mails about them (naming the group), and error last
+/// fires.
+pub async fn side_effects(cluster: &Cluster, group: &str, row: &mut Row) -> anyhow::Result<()> {
     row.emails = cluster.fake.emails().iter().filter(|e| e.to_string().contains(group)).count();
-    row.error_fires = cluster.error_fires(group, hooks).await?;
+    row.error_fires = cluster.db.error_fires(group).await?;
     Ok(())
 }
 

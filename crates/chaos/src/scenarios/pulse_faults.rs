@@ -72,7 +72,7 @@ pub async fn under_messages(
     };
     let mut row = Row::new(name, format!("{n} {what}"), tally, EXPECT);
     row.failed = seen.failed.load(std::sync::atomic::Ordering::SeqCst);
-    super::side_effects(cluster, group, std::slice::from_ref(&hook), &mut row).await?;
+    super::side_effects(cluster, group, &mut row).await?;
     if row.failed > 0 {
         notes.push(format!("publishing failed: {}", seen.failures_text()));
     }

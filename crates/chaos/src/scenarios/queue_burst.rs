@@ -43,7 +43,7 @@ pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Ve
 
         let tally = ledger.tally(GROUP, &cluster.fake, &[fault]);
         let mut row = Row::new("queue 5xx burst", format!("{failures}× 500"), tally, EXPECT);
-        side_effects(cluster, GROUP, &schedules.hooks, &mut row).await?;
+        side_effects(cluster, GROUP, &mut row).await?;
         row.notes.push(format!("{answered} createTask calls answered 500 within {}", seconds(burst)));
         cluster.remove_hooks(GROUP, &schedules.hooks).await;
         Ok(vec![row])

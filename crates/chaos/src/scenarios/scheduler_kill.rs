@@ -50,7 +50,7 @@ pub fn run(cluster: &mut Cluster, form: Form) -> BoxFuture<'_, anyhow::Result<Ve
 
         let tally = ledger.tally(GROUP, &cluster.fake, &faults);
         let mut row = Row::new("scheduler SIGKILL", format!("{kills} SIGKILL"), tally, EXPECT);
-        side_effects(cluster, GROUP, &schedules.hooks, &mut row).await?;
+        side_effects(cluster, GROUP, &mut row).await?;
         row.notes = notes;
         cluster.remove_hooks(GROUP, &schedules.hooks).await;
         Ok(vec![row])

@@ -86,7 +86,7 @@ impl Terms {
     ) -> anyhow::Result<Row> {
         let tally = ledger.tally(group, &cluster.fake, &self.faults);
         let mut row = Row::new(name, format!("{} SIGTERM", self.faults.len()), tally, EXPECT);
-        side_effects(cluster, group, hooks, &mut row).await?;
+        side_effects(cluster, group, &mut row).await?;
         row.unclean_exits = self.unclean;
         row.notes = self.notes;
         cluster.remove_hooks(group, hooks).await;
