@@ -52,9 +52,11 @@ pub struct Tally {
 }
 
 impl Ledger {
-    /// Notes an event that must end in one task.
+    /// Notes an event that must end in one task. An identity noted twice is the suite's own mistake (two events
+    /// would share one identity and look doubled): it panics, naming it.
     pub fn expect(&self, key: String, stream: &str, at: DateTime<Utc>) {
-        crate::load::lock(&self.events).insert(key, Event { stream: stream.to_owned(), at });
+        let before = crate::load::lock(&self.events).insert(key.clone(), Event { stream: stream.to_owned(), at });
+        assert!(before.is_none(), "chaos: two events share the identity {key}");
     }
 
     /// How many events it holds.

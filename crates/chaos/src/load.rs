@@ -154,11 +154,17 @@ pub fn triggers(
     })
 }
 
-/// Keeps `concurrency` one-shot `triggerHook` calls on `group/hook` in flight until stopped; each answered 200 is
-/// an event. A refused connection is counted apart and retried after a moment.
-pub fn one_shots(caller: Arc<OneShot>, ledger: Arc<Ledger>, (group, hook): (&str, &str), concurrency: usize) -> Load {
+/// Keeps `concurrency` one-shot `triggerHook` calls on `group/hook` in flight until stopped, their ids taken from
+/// `next` (shared by every load on the hook, so that no id is used twice); each answered 200 is an event. A refused
+/// connection is counted apart and retried after a moment.
+pub fn one_shots(
+    caller: Arc<OneShot>,
+    ledger: Arc<Ledger>,
+    (group, hook): (&str, &str),
+    concurrency: usize,
+    next: Arc<AtomicU64>,
+) -> Load {
     let (group, hook) = (group.to_owned(), hook.to_owned());
-    let next = Arc::new(AtomicU64::new(0));
     Load::spawn(concurrency, move |seen, stop| {
         let (caller, ledger, group, hook, next) =
             (caller.clone(), ledger.clone(), group.clone(), hook.clone(), next.clone());

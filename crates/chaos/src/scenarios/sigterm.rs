@@ -4,7 +4,7 @@
 //! accepted call failed (a refused connection, once it stopped listening, is no failure).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -132,8 +132,9 @@ async fn api(cluster: &mut Cluster, rounds: usize) -> anyhow::Result<Row> {
     // A slow queue keeps every call in flight for a while, so that SIGTERM finds 32 of them.
     cluster.fake.delay_create_task(Duration::from_millis(300));
     let (mut terms, mut failed, mut refused) = (Terms::default(), 0, 0);
+    let ids = Arc::new(AtomicU64::new(0));
     for _ in 0..rounds {
-        let load = load::one_shots(caller.clone(), ledger.clone(), (GROUP, &hook), IN_FLIGHT);
+        let load = load::one_shots(caller.clone(), ledger.clone(), (GROUP, &hook), IN_FLIGHT, ids.clone());
         tokio::time::sleep(random::between(Duration::from_secs(2), Duration::from_secs(3))).await;
         let sent = terms.send(&mut cluster.api).await;
         load.stop();
