@@ -130,28 +130,18 @@ pub fn triggers(
     rate: f64,
     concurrency: usize,
 ) -> Load {
-    let (group, hook) = (group.to_owned(), hook.to_owned());
-    let next = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    Load::spawn(concurrency, move |seen, stop| {
-        let (hooks, ledger, group, hook, next) =
-            (hooks.clone(), ledger.clone(), group.clone(), hook.clone(), next.clone());
+    let pace = Pace { count, rate, start: Instant::now() };
+    let (g, h) = (group.to_owned(), hook.to_owned());
+    let call = move |id: u64| {
+        let (hooks, g, h) = (hooks.clone(), g.clone(), h.clone());
         async move {
-            loop {
-                let id = next.fetch_add(1, Ordering::SeqCst);
-                if id >= count || stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                tokio::time::sleep_until(due(start, id, rate).into()).await;
-                let at = Utc::now();
-                seen.sent.fetch_add(1, Ordering::SeqCst);
-                match hooks.triggerHook(&group, &hook, &json!({"id": id})).await {
-                    Ok(_) => ledger.expect(format!("{group}/{hook}!{id}"), &format!("{group}/{hook}"), at),
-                    Err(e) => seen.fail(format!("{e:#}")),
-                }
+            match hooks.triggerHook(&g, &h, &json!({"id": id})).await {
+                Ok(answer) => Outcome::Created(answer["status"]["taskId"].as_str().unwrap_or_default().to_owned()),
+                Err(e) => Outcome::Failed(format!("{e:#}")),
             }
         }
-    })
+    };
+    calls(ledger, (group, hook), concurrency, (Arc::new(AtomicU64::new(0)), Some(pace)), call)
 }
 
 /// Keeps `concurrency` one-shot `triggerHook` calls on `group/hook` in flight until stopped, their ids taken from
@@ -164,19 +154,51 @@ pub fn one_shots(
     concurrency: usize,
     next: Arc<AtomicU64>,
 ) -> Load {
-    let (group, hook) = (group.to_owned(), hook.to_owned());
+    let (g, h) = (group.to_owned(), hook.to_owned());
+    let call = move |id: u64| {
+        let (caller, g, h) = (caller.clone(), g.clone(), h.clone());
+        async move { caller.trigger(&g, &h, &json!({"id": id})).await }
+    };
+    calls(ledger, (group, hook), concurrency, (next, None), call)
+}
+
+/// How many calls, how fast, from when.
+#[derive(Clone, Copy)]
+struct Pace {
+    count: u64,
+    rate: f64,
+    start: Instant,
+}
+
+/// `concurrency` callers making `call(id)` for ids from `next`, paced (and as many as) `pace` says, or until
+/// stopped; each call answered `Created` is an event `group/hook!id`.
+fn calls<C, Fut>(
+    ledger: Arc<Ledger>,
+    (group, hook): (&str, &str),
+    concurrency: usize,
+    (next, pace): (Arc<AtomicU64>, Option<Pace>),
+    call: C,
+) -> Load
+where
+    C: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    let stream = format!("{group}/{hook}");
     Load::spawn(concurrency, move |seen, stop| {
-        let (caller, ledger, group, hook, next) =
-            (caller.clone(), ledger.clone(), group.clone(), hook.clone(), next.clone());
+        let (ledger, stream, next, call) = (ledger.clone(), stream.clone(), next.clone(), call.clone());
         async move {
             while !stop.load(Ordering::SeqCst) {
                 let id = next.fetch_add(1, Ordering::SeqCst);
+                if let Some(p) = pace {
+                    if id >= p.count {
+                        break;
+                    }
+                    tokio::time::sleep_until(due(p.start, id, p.rate).into()).await;
+                }
                 let at = Utc::now();
                 seen.sent.fetch_add(1, Ordering::SeqCst);
-                match caller.trigger(&group, &hook, &json!({"id": id})).await {
-                    Outcome::Created(_) => {
-                        ledger.expect(format!("{group}/{hook}!{id}"), &format!("{group}/{hook}"), at)
-                    }
+                match call(id).await {
+                    Outcome::Created(_) => ledger.expect(format!("{stream}!{id}"), &stream, at),
                     Outcome::Refused => {
                         seen.refused.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(20)).await;
