@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run reset-dev test lint fmt bench bench-pulse bench-api bench-render services check-deploy hostile
+.PHONY: run reset-dev test lint fmt bench bench-pulse bench-api bench-render services check-deploy hostile chaos chaos-short
 
 run: ## build and run all three daemons with example hooks
 	bash scripts/dev-run.sh
@@ -35,6 +35,14 @@ bench: services ## release-build benchmarks, printed as tables
 hostile: services ## the hostile-input suite: the whole corpus against the release daemons, printed as a table
 	cargo build --release --bins
 	HOOKS_HOSTILE=full cargo test --release -p hostile --test hostile
+
+chaos: services ## the fault-injection suite at full size against the release daemons, printed as a table (minutes)
+	cargo build --release --bins
+	HOOKS_CHAOS=full cargo test --release -p chaos --test chaos
+
+chaos-short: services ## the fault-injection suite, a few seconds per scenario
+	cargo build --release --bins
+	HOOKS_CHAOS=short cargo test --release -p chaos --test chaos
 
 bench-pulse: services ## the Pulse listener's benchmark alone
 	cargo build --release --bins

@@ -8,7 +8,6 @@
 pub mod api_cases;
 pub mod client;
 pub mod corpus;
-pub mod daemons;
 pub mod pulse_cases;
 pub mod report;
 pub mod schedule_cases;
@@ -22,10 +21,10 @@ use anyhow::Context as _;
 use chrono::Utc;
 use hooks_core::pulse::Names;
 use serde_json::json;
+use test_support::daemons::{self, Daemon, Kind, Setup};
 use test_support::{BrokerCleanup, TestDb, broker};
 
 use crate::client::{Api, Publisher};
-use crate::daemons::{Daemon, Kind, Setup};
 use crate::pulse_cases::{Broker, Throw};
 use crate::report::{Category, Check};
 use crate::watch::{Watch, lock};
@@ -60,6 +59,8 @@ pub async fn run() -> anyhow::Result<bool> {
         namespace: names.namespace().to_owned(),
         crypto_key: hooks_core::crypto::Keyring::generate_key()?.expose().to_owned(),
         static_clients: client::static_clients(),
+        // No TASKCLUSTER_ROOT_URL: tasks go to the embedded sink, in the suite's database.
+        env: Vec::new(),
     };
     let api_daemon = Daemon::start(Kind::Api, &setup).await?;
     let api = Api::new(&api_daemon.addr)?;

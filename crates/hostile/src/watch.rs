@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 
 use crate::client::{Api, Publisher, Request};
-use crate::daemons::Daemon;
+use test_support::daemons::Daemon;
 
 /// A daemon that exited while the suite ran.
 #[derive(Debug, Clone)]

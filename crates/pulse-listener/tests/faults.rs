@@ -7,45 +7,12 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Env, eventually, random_suffix};
+use common::{Env, eventually};
 use serde_json::json;
 use test_support::logs::{Output, assert_no_secrets};
+use test_support::vhost::Vhost;
 
 const SECOND: Duration = Duration::from_secs(1);
-
-fn rabbitmqctl(args: &[&str]) {
-    let out = Command::new("rabbitmqctl").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run rabbitmqctl {args:?}: {e} (RabbitMQ's CLI must be installed beside the broker)")
-    });
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A virtual host of the test's own, so that closing "all" its connections touches no other test.
-struct Vhost(String);
-
-impl Vhost {
-    fn new() -> Self {
-        let name = format!("hooks-test-{}", random_suffix());
-        rabbitmqctl(&["add_vhost", &name]);
-        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
-        Self(name)
-    }
-
-    fn url(&self) -> String {
-        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.0)
-    }
-}
-
-impl Drop for Vhost {
-    fn drop(&mut self) {
-        let _ = Command::new("rabbitmqctl").args(["delete_vhost", &self.0]).output();
-    }
-}
 
 #[tokio::test]
 async fn a_connection_closed_by_the_broker_is_resumed_with_nothing_lost() {
@@ -60,7 +27,7 @@ async fn a_connection_closed_by_the_broker_is_resumed_with_nothing_lost() {
     for i in 0..n / 2 {
         assert!(env.publish(&exchange, "x", &json!({"i": i})).await);
     }
-    rabbitmqctl(&["close_all_connections", "-p", &vhost.0, "test"]);
+    vhost.close_all_connections().unwrap();
     env.reconnect().await;
     for i in n / 2..n {
         assert!(env.publish(&exchange, "x", &json!({"i": i})).await);

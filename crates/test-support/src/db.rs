@@ -77,10 +77,15 @@ async fn admin_exec(sql: &str) {
 /// Drops the databases left by test processes that are gone, then creates and migrates this process's template.
 async fn create_template() -> String {
     drop_stale_databases().await;
-    let name = format!("{PREFIX}{}_template", std::process::id());
+    let name = template_name();
     admin_exec(&format!("CREATE DATABASE {name}")).await;
     storage::migrate(&database_url(&name)).await.expect("migrating the test template");
     name
+}
+
+/// The name of this process's template database (created with its first [`TestDb`]).
+pub fn template_name() -> String {
+    format!("{PREFIX}{}_template", std::process::id())
 }
 
 async fn drop_stale_databases() {

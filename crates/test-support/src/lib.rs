@@ -4,12 +4,15 @@
 #![expect(clippy::expect_used, reason = "test helpers fail loudly, saying what broke")]
 
 pub mod broker;
+pub mod daemons;
 pub mod db;
 pub mod docs;
 pub mod fake_taskcluster;
 pub mod logs;
 pub mod otlp;
+pub mod publisher;
 pub mod templates;
+pub mod vhost;
 
 pub use broker::{BrokerCleanup, eventually};
 pub use db::TestDb;

@@ -1,5 +1,6 @@
-//! The three daemons as separate processes of the built binaries: found beside the suite's own program, started
-//! on free ports against the suite's database and broker namespace, watched for exits and restarted.
+//! The daemons as separate processes of the built binaries, for the suites that attack them (`make hostile`,
+//! `make chaos`): found beside the suite's own program, started on free ports against the suite's database and
+//! broker namespace with their logs in files, signalled, watched for exits and restarted.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// The programs the suite runs.
 pub const PROGRAMS: [&str; 4] = ["hooks-api-server", "hooks-scheduler", "hooks-pulse-listener", "hooks-render"];
@@ -24,7 +27,7 @@ pub fn binaries_dir() -> anyhow::Result<PathBuf> {
         let release = dir.file_name().is_some_and(|n| n == "release");
         bail!(
             "the daemons to attack are not built: {} missing in {}.\nBuild them first: cargo build{} --bins \
-             (make hostile does)",
+             (make hostile and make chaos do)",
             missing.join(", "),
             dir.display(),
             if release { " --release" } else { "" },
@@ -50,6 +53,9 @@ pub struct Setup {
     pub crypto_key: String,
     /// `HOOKS_STATIC_CLIENTS`.
     pub static_clients: String,
+    /// Further variables for every daemon, overriding the defaults above: e.g. `TASKCLUSTER_ROOT_URL` and the
+    /// service's credentials (without them tasks go to the embedded sink, in the suite's database).
+    pub env: Vec<(String, String)>,
 }
 
 /// Which daemon.
@@ -86,20 +92,28 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts it on a free port and waits until it answers its health route.
+    /// Starts it on a free port and waits until it answers its health route; it logs to `<program>.log`.
     pub async fn start(kind: Kind, setup: &Setup) -> anyhow::Result<Self> {
-        let port = free_port()?;
-        let addr = format!("127.0.0.1:{port}");
-        let log = setup.log_dir.join(format!("{}.log", kind.program()));
-        let mut daemon = Self {
-            kind,
-            addr,
-            child: spawn(kind, setup, &format!("127.0.0.1:{port}"), &log)?,
-            log,
-            setup: setup.clone(),
-        };
+        Self::start_logging_to(kind, setup, &format!("{}.log", kind.program())).await
+    }
+
+    /// Starts replica `n` of several of the same kind, logging to `<program>-<n>.log`.
+    pub async fn start_replica(kind: Kind, n: usize, setup: &Setup) -> anyhow::Result<Self> {
+        Self::start_logging_to(kind, setup, &format!("{}-{n}.log", kind.program())).await
+    }
+
+    async fn start_logging_to(kind: Kind, setup: &Setup, log_name: &str) -> anyhow::Result<Self> {
+        let addr = format!("127.0.0.1:{}", free_port()?);
+        let log = setup.log_dir.join(log_name);
+        let child = spawn(kind, setup, &addr, &log)?;
+        let mut daemon = Self { kind, addr, child, log, setup: setup.clone() };
         daemon.wait_ready().await?;
         Ok(daemon)
+    }
+
+    /// Its name in reports: the program, with the replica's log name when there are several.
+    pub fn name(&self) -> String {
+        self.log.file_stem().map_or_else(|| self.kind.program().to_owned(), |s| s.to_string_lossy().into_owned())
     }
 
     /// The URL of its health route: ping for the api-server, `__heartbeat__` for the others.
@@ -134,10 +148,31 @@ impl Daemon {
         self.child.try_wait().ok().flatten()
     }
 
-    /// Starts it again on the same address (after it exited).
-    pub async fn restart(&mut self) -> anyhow::Result<()> {
+    /// Kills it with SIGKILL (no chance to finish anything) and reaps it.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Sends it SIGTERM and waits up to `timeout` for it to exit: its exit status and how long it took, or `None`
+    /// when it was still running (it is then killed).
+    pub async fn terminate(&mut self, timeout: Duration) -> anyhow::Result<Option<(ExitStatus, Duration)>> {
+        let pid = i32::try_from(self.child.id()).context("a process id beyond i32")?;
+        let sent = Instant::now();
+        kill(Pid::from_raw(pid), Signal::SIGTERM).with_context(|| format!("SIGTERM to {}", self.name()))?;
+        while sent.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Some((status, sent.elapsed())));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.kill();
+        Ok(None)
+    }
+
+    /// Starts it again on the same address (after it exited, or killing it first).
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
         self.child = spawn(self.kind, &self.setup, &self.addr, &self.log)?;
         self.wait_ready().await
     }
@@ -157,8 +192,7 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -167,7 +201,6 @@ fn spawn(kind: Kind, setup: &Setup, addr: &str, log: &Path) -> anyhow::Result<Ch
         File::options().create(true).append(true).open(log).with_context(|| format!("opening {}", log.display()))?;
     let err = out.try_clone()?;
     let mut command = Command::new(setup.dir.join(kind.program()));
-    // No TASKCLUSTER_ROOT_URL: tasks go to the embedded sink, in the suite's database.
     command
         .env_clear()
         .env("DATABASE_URL", &setup.database_url)
@@ -193,6 +226,8 @@ fn spawn(kind: Kind, setup: &Setup, addr: &str, log: &Path) -> anyhow::Result<Ch
             command.env("HOOKS_METRICS_LISTEN", addr).env("HOOKS_PULSE_QUEUE_TYPE", "classic");
         }
     }
+    // Last, so that a suite may override any of the above (RUST_LOG, the queue type).
+    command.envs(setup.env.iter().cloned());
     command.spawn().with_context(|| format!("starting {}", kind.program()))
 }
 
