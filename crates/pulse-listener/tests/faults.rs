@@ -63,7 +63,7 @@ async fn connections_closed_mid_flight_never_fire_a_message_twice() {
     }
     for _ in 0..5 {
         tokio::time::sleep(SECOND / 4).await;
-        rabbitmqctl(&["close_all_connections", "-p", &vhost.0, "test"]);
+        vhost.close_all_connections().unwrap();
     }
 
     let tasks = env.fake.wait_for_tasks(n, 60 * SECOND).await;
