@@ -20,9 +20,6 @@ use crate::state::AppState;
 
 /// How long a stopping server still tries to publish the hook changes it has not announced yet.
 const PUBLISH_GRACE: Duration = Duration::from_secs(5);
-/// How long a stopping server, no longer accepting, leaves its workers to pick up the connections already accepted
-/// for them: actix drops the ones still queued when it stops, and their requests would fail unanswered.
-const PICK_UP_ACCEPTED: Duration = Duration::from_millis(250);
 /// How long requests in flight at shutdown may take before their connections are closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -120,16 +117,15 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops accepting, finishes every connection it accepted (requests read
-    /// or not) and returns.
+    /// Serves until SIGTERM or SIGINT, then stops accepting (closing the listening socket at once: pausing first
+    /// would let connections wait in the kernel's backlog only to be reset at the close), finishes requests in
+    /// flight and returns.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let server = self.server;
         let stop = shutdown::signal();
         tokio::spawn(async move {
             stop.await;
-            handle.pause().await;
-            tokio::time::sleep(PICK_UP_ACCEPTED).await;
             handle.stop(true).await;
         });
         let served = server.await.context("serving HTTP");

@@ -27,8 +27,7 @@ async fn sigterm_finishes_the_requests_in_flight_refuses_new_ones_and_exits_0() 
     assert!(!in_flight.is_finished(), "the trigger is not held by the queue; the test proves nothing");
     let pid = api.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    // Past the quarter second the server leaves its workers to pick up connections accepted before the signal.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!in_flight.is_finished(), "the queue's delay should still hold the request");
     let fresh = reqwest::Client::new(); // a new connection, not one kept alive from before
     assert!(fresh.get(format!("{root_url}/api/hooks/v1/ping")).send().await.is_err(), "still accepting");
