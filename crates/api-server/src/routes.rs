@@ -420,7 +420,7 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
             .map_err(|_| call.error(ErrorCode::InputError, format!("Invalid taskId format: {text}")))?;
         opts.task_id = Some(task_id);
     }
-    match st.firer.fire(def, ctx, opts).await {
+    match st.call_fires.fire(&st.firer, def, ctx, opts).await {
         Ok(FireOutcome::Created { task_id }) => {
             Ok(HttpResponse::Ok().json(json!({"taskId": task_id, "status": {"taskId": task_id}})))
         }
@@ -441,6 +441,8 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
         }) => Err(call.error(ErrorCode::InputError, format!("While calling createTask: {code}\n\n{message}"))),
         // No render worker could be had: the daemon's trouble, not the template's.
         Err(FireError::Render { source, .. }) if source.is_transient() => Err(internal(call, &source)),
+        // Nothing was created: the caller may try again.
+        Err(e @ FireError::Unrecorded { .. }) => Err(internal(call, &e)),
         Err(e) => Err(call.error(ErrorCode::InputError, format!("While firing hook:\n\n{e}"))),
     }
 }

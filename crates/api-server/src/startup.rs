@@ -12,7 +12,7 @@ use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
 use hooks_core::pulse::{HookChangePublisher, Names, PublisherTask};
 use hooks_core::storage::hooks::HookFinder;
-use hooks_core::{Firer, hook_files, shutdown};
+use hooks_core::{CallFires, Firer, hook_files, shutdown};
 
 use crate::Settings;
 use crate::routes;
@@ -20,6 +20,10 @@ use crate::state::AppState;
 
 /// How long a stopping server still tries to publish the hook changes it has not announced yet.
 const PUBLISH_GRACE: Duration = Duration::from_secs(5);
+/// How often fires left pending by an api-server that stopped are looked for, and how old they must be: older than
+/// any call takes, the queue's retries included.
+const SETTLE_EVERY: Duration = Duration::from_secs(60);
+const SETTLE_AFTER: Duration = Duration::from_secs(10 * 60);
 /// How long requests in flight at shutdown may take before their connections are closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -67,6 +71,7 @@ impl Application {
                 .with_context(|| format!("loading hooks from {}", dir.display()))?;
             tracing::info!(dir = %dir.display(), ?created, "hook files loaded");
         }
+        tokio::spawn(CallFires::settle_periodically(pool.clone(), sink.clone(), SETTLE_EVERY, SETTLE_AFTER));
         let listener = TcpListener::bind(&settings.listen).with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
         let verifier = settings.auth.verifier(deployment.as_ref())?;
@@ -86,7 +91,8 @@ impl Application {
             trust_proxy: settings.trust_proxy,
             schemas,
             started: Instant::now(),
-            firer: Firer::new(renderer, sink, pool.clone()).with_metrics(metrics.clone()),
+            firer: Firer::new(renderer, sink.clone()).with_metrics(metrics.clone()),
+            call_fires: CallFires::start(pool.clone()),
             health: Health::new(pool.clone()),
             hooks: HookFinder::new(pool.clone(), keyring.clone()),
             metrics,

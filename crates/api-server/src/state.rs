@@ -9,7 +9,7 @@ use hooks_core::metrics::Metrics;
 use hooks_core::pulse::HookChangePublisher;
 use hooks_core::storage::hooks::HookFinder;
 use hooks_core::storage::{Pool, PooledConnection};
-use hooks_core::{ExchangeDenylist, Firer};
+use hooks_core::{CallFires, ExchangeDenylist, Firer};
 
 use hooks_core::auth::Verifier;
 
@@ -28,8 +28,10 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Reads hooks for concurrent requests in shared queries.
     pub hooks: HookFinder,
-    /// Fires hooks for triggerHook and webhooks.
+    /// Renders and creates tasks for triggerHook and webhooks.
     pub firer: Firer,
+    /// Records those fires.
+    pub call_fires: CallFires,
     /// Exchanges hooks may not bind to.
     pub denylist: ExchangeDenylist,
     /// Verifies Hawk credentials.

@@ -3,8 +3,9 @@
 //! scopes, and the settings the three daemons share.
 //!
 //! The daemons (`hooks-api-server`, `hooks-scheduler`, `hooks-pulse-listener`) are thin: they parse their
-//! settings, wire these pieces together and run their own loop. Data flows one way: event → daemon →
-//! [`fire::Firer::fire`] → [`sink::TaskSink`] → a last-fire row.
+//! settings, wire these pieces together and run their own loop. Data flows one way: event → daemon (the event's
+//! identity and taskId) → [`fire::Firer`] (render, then [`sink::TaskSink`]) → the daemon records the attempt as a
+//! last-fire row (see [`fire`]).
 
 pub mod auth;
 pub mod config;
@@ -34,7 +35,7 @@ pub mod time;
 pub mod trigger_schema;
 
 pub use error::ValidationError;
-pub use fire::{Attempt, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer, Prepared};
+pub use fire::{Attempt, CallFires, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer, Prepared};
 pub use hook::{Binding, ExchangeDenylist, Hook, HookDefinition, HookInput, HookMetadata};
 pub use ids::{HookGroupId, HookId, TaskId};
 pub use secret::SecretString;

@@ -9,16 +9,35 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use hooks_core::deployment::{Deployment, RetryPolicy};
 use hooks_core::sink::{CreateTaskError, EmbeddedSink, QueueSink, TaskSink};
+use hooks_core::storage::Pool;
 use hooks_core::storage::embedded_tasks::tasks_of_hook;
 use hooks_core::storage::hooks::create_hook;
 use hooks_core::storage::last_fires::list_last_fires;
-use hooks_core::{FireContext, FireError, FireOptions, FireOutcome, Firer, HookDefinition, SecretString, TaskId};
+use hooks_core::{
+    CallFires, FireContext, FireError, FireOptions, FireOutcome, Firer, HookDefinition, SecretString, TaskId,
+};
 use serde_json::json;
 use test_support::{FakeTaskcluster, TestDb};
 
 async fn stored(db: &TestDb, def: &HookDefinition) {
     let mut conn = db.pool.get().await.unwrap();
     create_hook(&mut conn, &common::keyring(), def, "test", Utc::now()).await.unwrap();
+}
+
+/// Fires as the api-server does: the firer, and the recorder of API calls' fires.
+struct CallFirer {
+    firer: Firer,
+    calls: CallFires,
+}
+
+impl CallFirer {
+    fn new(renderer: hooks_core::render::Renderer, sink: Arc<dyn TaskSink>, pool: &Pool) -> Self {
+        Self { firer: Firer::new(renderer, sink), calls: CallFires::start(pool.clone()) }
+    }
+
+    async fn fire(&self, def: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Result<FireOutcome, FireError> {
+        self.calls.fire(&self.firer, def, ctx, opts).await
+    }
 }
 
 fn queue_sink(fake: &FakeTaskcluster, retries: usize) -> Arc<dyn TaskSink> {
@@ -31,7 +50,7 @@ async fn trigger_fire_creates_the_task_in_the_queue_with_the_hook_role() {
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h/1", json!({}));
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 0), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 0), &db.pool);
 
     let outcome =
         firer.fire(&def, FireContext::trigger_hook(json!({"x": 1}), "someone"), FireOptions::default()).await.unwrap();
@@ -78,6 +97,10 @@ impl TaskSink for CutsTheDatabase {
         Ok(())
     }
 
+    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, hooks_core::sink::TaskLookupError> {
+        self.inner.task_exists(task_id).await
+    }
+
     fn name(&self) -> &'static str {
         "cuts-the-database"
     }
@@ -90,7 +113,7 @@ async fn a_created_task_is_answered_as_created_when_recording_fails_and_is_recor
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
     let sink = Arc::new(CutsTheDatabase { inner: queue_sink(&fake, 0), db: db.clone() });
-    let firer = Firer::new(test_support::renderer(), sink, db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), sink, &db.pool);
 
     let outcome = firer.fire(&def, FireContext::trigger_hook(json!({}), "me"), FireOptions::default()).await;
     let Ok(FireOutcome::Created { task_id }) = outcome else { panic!("a created task was answered {outcome:?}") };
@@ -105,6 +128,103 @@ async fn a_created_task_is_answered_as_created_when_recording_fails_and_is_recor
 }
 
 #[tokio::test]
+async fn a_call_whose_fire_cannot_be_written_down_first_creates_no_task() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    let def = common::definition("g", "h", json!({}));
+    stored(&db, &def).await;
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 0), &db.pool);
+    db.refuse_connections(true).await;
+    db.terminate_backends().await;
+
+    let outcome = firer.fire(&def, FireContext::trigger_hook(json!({}), "me"), FireOptions::default()).await;
+    match &outcome {
+        Err(e @ FireError::Unrecorded { .. }) => assert!(e.is_transient()),
+        other => panic!("expected an unrecorded fire, got {other:?}"),
+    }
+    assert_eq!(fake.created_count(), 0, "a task was created although its fire could not be recorded");
+
+    db.refuse_connections(false).await;
+    let outcome = firer.fire(&def, FireContext::trigger_hook(json!({}), "me"), FireOptions::default()).await;
+    assert!(matches!(outcome, Ok(FireOutcome::Created { .. })), "{outcome:?}");
+    assert_eq!(fake.created_count(), 1);
+}
+
+#[tokio::test]
+async fn fires_left_pending_are_hidden_then_settled_from_what_the_queue_holds() {
+    use hooks_core::storage::last_fires::{LastFire, PENDING, record_last_fire};
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    let def = common::definition("g", "h", json!({}));
+    stored(&db, &def).await;
+    let sink = queue_sink(&fake, 0);
+    let (created, never) = (TaskId::generate(), TaskId::generate());
+    // The task is created, and the daemon stops before recording anything.
+    let opts = FireOptions { task_id: Some(created.clone()), now: None };
+    let attempt = Firer::new(test_support::renderer(), sink.clone()).attempt(&def, FireContext::schedule(), opts).await;
+    attempt.into_parts().0.unwrap();
+    let mut conn = db.pool.get().await.unwrap();
+    let started = Utc::now() - chrono::TimeDelta::minutes(20);
+    for task_id in [&created, &never] {
+        let pending = LastFire {
+            hook_group_id: "g".into(),
+            hook_id: "h".into(),
+            fired_by: "triggerHook".into(),
+            task_id: task_id.to_string(),
+            task_create_time: started,
+            result: PENDING.into(),
+            error: String::new(),
+        };
+        record_last_fire(&mut conn, &pending).await.unwrap();
+    }
+    assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty(), "pending fires are listed");
+
+    let recent = CallFires::settle_left_behind(&db.pool, sink.as_ref(), started).await.unwrap();
+    assert_eq!(recent, 0, "fires pending for less than the settling age are left alone");
+    let settled = CallFires::settle_left_behind(&db.pool, sink.as_ref(), Utc::now()).await.unwrap();
+    assert_eq!(settled, 2);
+
+    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
+    let result_of = |id: &TaskId| {
+        let f = fires.iter().find(|f| f.task_id == id.as_str()).unwrap();
+        (f.result.clone(), f.error.clone())
+    };
+    assert_eq!(result_of(&created), ("success".to_owned(), String::new()));
+    let (result, error) = result_of(&never);
+    assert_eq!(result, "error");
+    assert!(error.contains(&format!("no task {never} exists")), "{error}");
+    assert_eq!(CallFires::settle_left_behind(&db.pool, sink.as_ref(), Utc::now()).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_call_repeating_a_task_id_that_fired_keeps_its_outcome() {
+    let db = TestDb::new().await;
+    let fake = FakeTaskcluster::start_default();
+    let def = common::definition("g", "h", json!({}));
+    stored(&db, &def).await;
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 0), &db.pool);
+    // The same taskId and time: the same task, which the queue takes again.
+    let opts = FireOptions { task_id: Some(TaskId::generate()), now: Some(Utc::now()) };
+    let fire = || firer.fire(&def, FireContext::trigger_hook(json!({}), "me"), opts.clone());
+    fire().await.unwrap();
+    fake.delay_create_task(Duration::from_millis(500));
+    let second = tokio::spawn({
+        let pool = db.pool.clone();
+        async move {
+            // While the repeat's task is being created, its fire is still listed with the first one's outcome.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut conn = pool.get().await.unwrap();
+            list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap()
+        }
+    });
+    fire().await.unwrap();
+    let during = second.await.unwrap();
+    assert_eq!(during.len(), 1);
+    assert_eq!(during[0].result, "success");
+    assert_eq!(fake.created_count(), 1, "the queue keeps one task per taskId");
+}
+
+#[tokio::test]
 async fn context_carries_fired_by_payload_client_id_task_id_and_now() {
     let db = TestDb::new().await;
     let def = common::definition(
@@ -113,7 +233,7 @@ async fn context_carries_fired_by_payload_client_id_task_id_and_now() {
         json!({"task": {"ctx": {"firedBy": "${firedBy}", "p": {"$eval": "payload.n + 13"}, "c": "${clientId}", "t": "${taskId}", "now": "${now}"}}}),
     );
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), &db.pool);
     let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 17, 3).unwrap();
     let task_id = TaskId::generate();
     let opts = FireOptions { task_id: Some(task_id.clone()), now: Some(now) };
@@ -136,7 +256,7 @@ async fn a_webhook_context_has_no_client_id() {
     let db = TestDb::new().await;
     let def = common::definition("g", "h", json!({"task": {"has": {"$eval": "defined('clientId')"}}}));
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), &db.pool);
     firer.fire(&def, FireContext::trigger_hook_with_token(json!({})), FireOptions::default()).await.unwrap();
     let mut conn = db.pool.get().await.unwrap();
     assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap()[0].definition["has"], false);
@@ -148,7 +268,7 @@ async fn a_declining_template_creates_nothing_and_records_nothing() {
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h", json!({"task": {"$if": "false", "then": {"a": 1}}}));
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 0), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 0), &db.pool);
     let outcome = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap();
     assert_eq!(outcome, FireOutcome::Declined);
     assert!(fake.create_task_requests().is_empty());
@@ -162,7 +282,7 @@ async fn a_render_error_is_recorded_with_json_e_text() {
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h", json!({"task": {"$if": "uhoh, this is invalid"}}));
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 0), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 0), &db.pool);
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     assert!(matches!(err, FireError::Render { .. }), "{err}");
     assert!(fake.create_task_requests().is_empty());
@@ -179,7 +299,7 @@ async fn queue_4xx_is_recorded_with_status_code_and_message() {
     fake.fail_create_task(1, 403, "InsufficientScopes");
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 3), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 3), &db.pool);
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     let FireError::CreateTask { source: CreateTaskError::Rejected { status, code, .. }, .. } = &err else {
         panic!("{err:?}")
@@ -199,7 +319,7 @@ async fn queue_5xx_is_retried_with_the_same_task_id_until_it_succeeds() {
     fake.fail_create_task(2, 500, "InternalServerError");
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 3), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 3), &db.pool);
     let FireOutcome::Created { task_id } =
         firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap()
     else {
@@ -218,7 +338,7 @@ async fn queue_5xx_beyond_the_retries_is_a_transient_error() {
     fake.fail_create_task(5, 503, "ServiceUnavailable");
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 1), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 1), &db.pool);
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
     assert!(source.is_transient(), "{source}");
@@ -233,7 +353,7 @@ async fn an_unreachable_queue_is_a_transient_error_recorded_as_such() {
     // Nothing listens on port 9 of loopback.
     let deployment = Deployment::new("http://127.0.0.1:9", "c", &SecretString::new("t"), 1).unwrap();
     let sink = Arc::new(QueueSink::new(deployment, RetryPolicy { retries: 0, ..RetryPolicy::default() }));
-    let firer = Firer::new(test_support::renderer(), sink, db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), sink, &db.pool);
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
     assert!(source.is_transient());
@@ -251,7 +371,7 @@ async fn refiring_a_slot_renders_the_identical_task_and_keeps_one_last_fire() {
         json!({"task": {"provisionerId": "p", "workerType": "w", "at": {"$fromNow": "1 hour"}, "n": "${now}"}}),
     );
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), queue_sink(&fake, 0), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), queue_sink(&fake, 0), &db.pool);
     let slot = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
     let opts = FireOptions { task_id: Some(TaskId::generate()), now: Some(slot) };
     for _ in 0..2 {
@@ -273,7 +393,7 @@ async fn errors_are_capped_at_128_kib() {
     let huge = "a".repeat(200 * 1024);
     let def = common::definition("g", "h", json!({"task": {"x": {"$eval": huge}}}));
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), &db.pool);
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     assert!(err.to_string().len() > 128 * 1024, "the error must be long for this test to mean anything");
     let mut conn = db.pool.get().await.unwrap();
@@ -291,7 +411,7 @@ async fn a_task_with_nul_from_the_payload_is_a_clean_create_error_and_other_fire
         json!({"task": {"payload": {"env": {"X": {"$eval": "payload.x"}}}}, "triggerSchema": {"type": "object"}}),
     );
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), &db.pool);
 
     let fire = |x: &str| firer.fire(&def, FireContext::trigger_hook(json!({"x": x}), "me"), FireOptions::default());
     let (bad, good) =
@@ -319,7 +439,7 @@ async fn a_render_error_quoting_nul_from_the_payload_is_recorded_escaped() {
         json!({"task": {"deadline": {"$fromNow": "${payload.x}"}}, "triggerSchema": {"type": "object"}}),
     );
     stored(&db, &def).await;
-    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone());
+    let firer = CallFirer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), &db.pool);
     let err = firer
         .fire(&def, FireContext::trigger_hook(json!({"x": "1 \u{0} day"}), "me"), FireOptions::default())
         .await

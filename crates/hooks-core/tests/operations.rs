@@ -48,15 +48,20 @@ async fn fire_counters_move_by_fired_by_and_result() {
         stored(&db, def).await;
     }
     let metrics = Metrics::new();
-    let firer = Firer::new(test_support::renderer(), queue_sink(&fake), db.pool.clone()).with_metrics(metrics.clone());
+    let firer = Firer::new(test_support::renderer(), queue_sink(&fake)).with_metrics(metrics.clone());
     let trigger = || FireContext::trigger_hook(json!({}), "someone");
 
-    firer.fire(&ok, trigger(), FireOptions::default()).await.unwrap();
-    firer.fire(&ok, FireContext::schedule(), FireOptions::default()).await.unwrap();
-    firer.fire(&declines, trigger(), FireOptions::default()).await.unwrap();
-    firer.fire(&broken, trigger(), FireOptions::default()).await.unwrap_err();
+    firer.attempt(&ok, trigger(), FireOptions::default()).await.into_parts().0.unwrap();
+    firer.attempt(&ok, FireContext::schedule(), FireOptions::default()).await.into_parts().0.unwrap();
+    firer.attempt(&declines, trigger(), FireOptions::default()).await.into_parts().0.unwrap();
+    firer.attempt(&broken, trigger(), FireOptions::default()).await.into_parts().0.unwrap_err();
     fake.fail_create_task(1, 403, "InsufficientScopes");
-    firer.fire(&ok, FireContext::trigger_hook_with_token(json!({})), FireOptions::default()).await.unwrap_err();
+    firer
+        .attempt(&ok, FireContext::trigger_hook_with_token(json!({})), FireOptions::default())
+        .await
+        .into_parts()
+        .0
+        .unwrap_err();
 
     let count = |by, result| metrics.fires(by, result);
     assert_eq!(count(FiredBy::TriggerHook, FireResult::Success), 1);
@@ -75,11 +80,11 @@ async fn ops_server_serves_metrics_version_and_a_heartbeat_that_checks_the_datab
     let db = TestDb::new().await;
     let metrics = Metrics::new();
     metrics.register_pool("main", db.pool.clone());
-    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), db.pool.clone())
+    let firer = Firer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())))
         .with_metrics(metrics.clone());
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
-    firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap();
+    firer.attempt(&def, FireContext::schedule(), FireOptions::default()).await.into_parts().0.unwrap();
     let server = OpsServer::start("127.0.0.1:0", Health::new(db.pool.clone()), metrics).await.unwrap();
     let base = format!("http://{}", server.local_addr());
 

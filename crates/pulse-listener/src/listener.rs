@@ -151,7 +151,7 @@ impl Listener {
         options: ListenerOptions,
         metrics: Metrics,
     ) -> Self {
-        let firer = Firer::new(renderer, sink, pool.clone()).with_metrics(metrics.clone());
+        let firer = Firer::new(renderer, sink).with_metrics(metrics.clone());
         let shared = Shared {
             pool,
             keyring,

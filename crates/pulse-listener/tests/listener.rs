@@ -431,6 +431,10 @@ impl TaskSink for DiesAfterCreating {
         std::future::pending().await
     }
 
+    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, hooks_core::sink::TaskLookupError> {
+        self.inner.task_exists(task_id).await
+    }
+
     fn name(&self) -> &'static str {
         "dies-after-creating"
     }

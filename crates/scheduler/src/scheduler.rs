@@ -91,7 +91,7 @@ impl Scheduler {
         notifier: Notifier,
         options: SchedulerOptions,
     ) -> Self {
-        let firer = Firer::new(renderer, sink, pool.clone());
+        let firer = Firer::new(renderer, sink);
         Self { pool, keyring, firer, notifier, options }
     }
 

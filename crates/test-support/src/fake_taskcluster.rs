@@ -159,6 +159,7 @@ impl FakeTaskcluster {
                             .route("/api/auth/v1/ping", web::get().to(ping))
                             .route("/api/notify/v1/ping", web::get().to(ping))
                             .route("/api/queue/v1/task/{taskId}", web::put().to(create_task))
+                            .route("/api/queue/v1/task/{taskId}/status", web::get().to(task_status_of))
                             .route("/api/notify/v1/email", web::post().to(notify_email))
                             .route("/api/auth/v1/authenticate-hawk", web::post().to(authenticate_hawk))
                             .default_service(web::to(not_found))
@@ -1171,6 +1172,19 @@ fn task_status(task_id: &str, def: &Map<String, Value>, task_queue_id: &str) -> 
         "state": state,
         "runs": runs,
     })
+}
+
+/// The queue's `status` (public: no credentials), `{"status": …}` or 404 `ResourceNotFound`.
+async fn task_status_of(path: web::Path<String>, data: web::Data<Shared>) -> HttpResponse {
+    let task_id = path.into_inner();
+    match lock(&data.state).tasks.get(&task_id) {
+        Some((_, status)) => HttpResponse::Ok().json(json!({ "status": status })),
+        None => {
+            let err =
+                ApiError::new("ResourceNotFound", format!("`{task_id}` does not correspond to a task that exists."));
+            error_response("status", json!({ "taskId": task_id }), &json!({}), &err)
+        }
+    }
 }
 
 async fn notify_email(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> HttpResponse {

@@ -138,6 +138,20 @@ impl Deployment {
             })
             .await
     }
+
+    /// Whether `GET <rootUrl>/<path>` finds something (200) or not (404), unsigned (for public resources such
+    /// as a task's status), retrying 5xx answers and network errors as `retry` says.
+    pub async fn exists(&self, path: &str, retry: &RetryPolicy) -> Result<bool, CallError> {
+        let url = self.url(path);
+        retry
+            .run(|| async {
+                match answer(self.inner.http.get(&url).send().await).await {
+                    Err(CallError::Rejected { status: 404, .. }) => Ok(false),
+                    other => other.map(|()| true),
+                }
+            })
+            .await
+    }
 }
 
 /// What one attempt's answer means.

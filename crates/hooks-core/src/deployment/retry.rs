@@ -29,10 +29,10 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Runs `attempt` until it succeeds, fails for good, or the retries are spent; returns its last result.
-    pub(super) async fn run<F, Fut>(&self, attempt: F) -> Result<(), CallError>
+    pub(super) async fn run<T, F, Fut>(&self, attempt: F) -> Result<T, CallError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<(), CallError>>,
+        Fut: Future<Output = Result<T, CallError>>,
     {
         let backoff = ExponentialBuilder::new()
             .with_min_delay(self.base_delay)

@@ -6,7 +6,7 @@
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{CreateTaskError, TaskSink};
+use super::{CreateTaskError, TaskLookupError, TaskSink};
 use crate::storage::batch::Batcher;
 use crate::storage::embedded_tasks::{self, Inserted, NewTask};
 use crate::storage::{Pool, StorageError};
@@ -19,12 +19,13 @@ const MAX_BATCH: usize = 256;
 #[derive(Clone)]
 pub struct EmbeddedSink {
     writer: Batcher<NewTask, Inserted>,
+    pool: Pool,
 }
 
 impl EmbeddedSink {
     /// A sink writing through `pool`; its writer runs on the current Tokio runtime until the last clone is dropped.
     pub fn new(pool: Pool) -> Self {
-        Self { writer: Batcher::spawn(pool, MAX_BATCH, insert_tasks) }
+        Self { writer: Batcher::spawn(pool.clone(), MAX_BATCH, insert_tasks), pool }
     }
 }
 
@@ -63,6 +64,14 @@ impl TaskSink for EmbeddedSink {
                 message: format!("taskId {task_id} already used by another task"),
             }),
         }
+    }
+
+    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, TaskLookupError> {
+        let lookup = async {
+            let mut conn = self.pool.get().await?;
+            embedded_tasks::task_exists(&mut conn, task_id.as_str()).await
+        };
+        lookup.await.map_err(|e| TaskLookupError { task_id: task_id.to_string(), reason: e.to_string() })
     }
 
     fn name(&self) -> &'static str {

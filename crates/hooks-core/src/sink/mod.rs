@@ -46,6 +46,16 @@ pub(crate) fn refuse_unstorable(task: &Map<String, Value>) -> Result<(), CreateT
     })
 }
 
+/// Why a sink could not tell whether a task exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot tell whether task {task_id} exists: {reason}")]
+pub struct TaskLookupError {
+    /// The task asked about.
+    pub task_id: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
 impl CreateTaskError {
     /// Whether trying the same task again later may succeed.
     pub fn is_transient(&self) -> bool {
@@ -65,6 +75,9 @@ pub trait TaskSink: Send + Sync {
         task_id: &TaskId,
         task: &Map<String, Value>,
     ) -> Result<(), CreateTaskError>;
+
+    /// Whether a task `task_id` exists: how a fire whose daemon stopped before recording it learns its outcome.
+    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, TaskLookupError>;
 
     /// A short name for logs and metrics.
     fn name(&self) -> &'static str;

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::{CreateTaskError, TaskSink};
+use super::{CreateTaskError, TaskLookupError, TaskSink};
 use crate::deployment::{CallError, Deployment, RetryPolicy};
 use crate::{HookGroupId, HookId, TaskId};
 
@@ -43,6 +43,15 @@ impl TaskSink for QueueSink {
             CallError::Rejected { status, code, message } => CreateTaskError::Rejected { status, code, message },
             CallError::Unavailable { status, message } => CreateTaskError::Unavailable { status, message },
         })
+    }
+
+    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, TaskLookupError> {
+        // The queue's task status is public: no credentials are spent on it.
+        let path = format!("api/queue/v1/task/{task_id}/status");
+        self.deployment
+            .exists(&path, &self.retry)
+            .await
+            .map_err(|e| TaskLookupError { task_id: task_id.to_string(), reason: e.to_string() })
     }
 
     fn name(&self) -> &'static str {

@@ -131,3 +131,10 @@ pub async fn tasks_of_hook(
         .load(conn)
         .await?)
 }
+
+/// Whether a task `task_id` was stored.
+#[tracing::instrument(name = "db.task_exists", skip_all)]
+pub async fn task_exists(conn: &mut AsyncPgConnection, task_id: &str) -> Result<bool, StorageError> {
+    let found = embedded_tasks::table.find(task_id).select(embedded_tasks::task_id).first::<String>(conn).await;
+    Ok(found.optional()?.is_some())
+}

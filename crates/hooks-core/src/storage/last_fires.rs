@@ -1,4 +1,6 @@
-//! The `last_fires` table: one row per fire attempt that was not declined.
+//! The `last_fires` table: one row per fire attempt that was not declined. An API call's row is written
+//! [`PENDING`] before its task is created and given its outcome after (see [`crate::fire::CallFires`]); pending
+//! rows are not listed.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -10,6 +12,10 @@ use std::borrow::Cow;
 use super::StorageError;
 use super::schema::last_fires;
 use crate::storable::escape_nul;
+
+/// The result of a fire whose task is being created: written before the task is, so that a task created by a
+/// daemon that then stops is still recorded.
+pub const PENDING: &str = "pending";
 
 /// The longest error text kept in a last-fire row (128 KiB), as upstream.
 pub const MAX_ERROR_BYTES: usize = 128 * 1024;
@@ -28,7 +34,7 @@ pub struct LastFire {
     pub task_id: String,
     /// When the attempt started.
     pub task_create_time: DateTime<Utc>,
-    /// `success` or `error`.
+    /// `success` or `error` ([`PENDING`] until an API call's fire has its outcome).
     pub result: String,
     /// Empty on success; otherwise what went wrong, at most [`MAX_ERROR_BYTES`].
     pub error: String,
@@ -61,7 +67,8 @@ pub enum Recorded {
 }
 
 /// Records a fire attempt. A second attempt with the same taskId (a retried slot) updates the first row
-/// instead of failing, so a retry that succeeds turns an earlier error into a success.
+/// instead of failing, so a retry that succeeds turns an earlier error into a success; a [`PENDING`] attempt
+/// never overwrites an outcome (a call repeating a taskId that already fired).
 ///
 /// A removed hook is found by the insert itself (it inserts nothing), not by a failed foreign key, so recording
 /// on a caller's transaction never aborts it; only a removal committed in the instant between the check and the
@@ -74,7 +81,8 @@ pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> 
          SELECT $1, $2, $3, $4, $5, $6, $7 \
          WHERE EXISTS (SELECT 1 FROM hooks WHERE hook_group_id = $1 AND hook_id = $2) \
          ON CONFLICT (hook_group_id, hook_id, task_id) DO UPDATE \
-         SET fired_by = EXCLUDED.fired_by, result = EXCLUDED.result, error = EXCLUDED.error",
+         SET fired_by = EXCLUDED.fired_by, result = EXCLUDED.result, error = EXCLUDED.error \
+         WHERE EXCLUDED.result <> 'pending' OR last_fires.result = 'pending'",
     )
     .bind::<Text, _>(&fire.hook_group_id)
     .bind::<Text, _>(&fire.hook_id)
@@ -99,7 +107,8 @@ pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> 
 }
 
 fn log_if_gone(fire: &LastFire, recorded: Recorded) {
-    if recorded == Recorded::HookGone {
+    // A pending attempt not written may also have met an outcome already recorded under its taskId.
+    if recorded == Recorded::HookGone && fire.result != PENDING {
         tracing::info!(
             hook_group_id = %fire.hook_group_id,
             hook_id = %fire.hook_id,
@@ -146,6 +155,7 @@ pub async fn record_last_fires_of_existing_hooks(
          ORDER BY v.g, v.h, v.t \
          ON CONFLICT (hook_group_id, hook_id, task_id) DO UPDATE \
          SET fired_by = EXCLUDED.fired_by, result = EXCLUDED.result, error = EXCLUDED.error \
+         WHERE EXCLUDED.result <> 'pending' OR last_fires.result = 'pending' \
          RETURNING hook_group_id, hook_id, task_id",
     )
     .bind::<Array<Text>, _>(column(|f| &f.hook_group_id))
@@ -220,6 +230,7 @@ pub async fn list_last_fires(
     let mut query = last_fires::table
         .filter(last_fires::hook_group_id.eq(hook_group_id))
         .filter(last_fires::hook_id.eq(hook_id))
+        .filter(last_fires::result.ne(PENDING))
         .into_boxed();
     if let Some(c) = after {
         // Keyset pagination on the (time, taskId) index: stable while new fires arrive, and cheap at any depth.
@@ -235,6 +246,36 @@ pub async fn list_last_fires(
         .select(LastFire::as_select())
         .load(conn)
         .await?)
+}
+
+/// Up to `limit` [`PENDING`] fires (any hook) that started before `before`, oldest first: fires whose daemon
+/// stopped between creating their task and recording its outcome.
+#[tracing::instrument(name = "db.pending_fires_before", skip_all)]
+pub async fn pending_fires_before(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<LastFire>, StorageError> {
+    Ok(last_fires::table
+        .filter(last_fires::result.eq(PENDING))
+        .filter(last_fires::task_create_time.lt(before))
+        .order(last_fires::task_create_time.asc())
+        .limit(limit)
+        .select(LastFire::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Gives a [`PENDING`] fire its outcome (`fire.result` and `fire.error`), unless it has one already; returns
+/// whether it was still pending.
+#[tracing::instrument(name = "db.settle_pending_fire", skip_all)]
+pub async fn settle_pending_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<bool, StorageError> {
+    let key = last_fires::table.find((&fire.hook_group_id, &fire.hook_id, &fire.task_id));
+    let updated = diesel::update(key.filter(last_fires::result.eq(PENDING)))
+        .set((last_fires::result.eq(&fire.result), last_fires::error.eq(&fire.error)))
+        .execute(conn)
+        .await?;
+    Ok(updated > 0)
 }
 
 /// Deletes at most `limit` last fires older than `before` (any hook), returning how many. Each call is one short

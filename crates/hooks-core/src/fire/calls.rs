@@ -1,0 +1,171 @@
+//! Recording the fires of API calls (`triggerHook`, `triggerHookWithToken`). A call has no row of its own to
+//! claim, as a slot or a message has, so its last fire is that row: written [`PENDING`] before the task is
+//! created, given its outcome after. A task is therefore never created unrecorded:
+//! - the database refuses the pending row: no task is created, and the caller gets a 500 it can retry;
+//! - the outcome cannot be written: the caller still gets its answer (a created task is never answered as a
+//!   failure, or the caller would retry and create a second task), and the outcome is written in the background;
+//! - the api-server stops before the outcome is written: the pending row stays, and [`CallFires::settle_left_behind`]
+//!   (run by every api-server) gives it its outcome by asking the sink whether the task exists.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder as _, ExponentialBuilder};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+use tracing::Instrument as _;
+
+use super::{FireContext, FireError, FireOptions, FireOutcome, Firer};
+use crate::hook::HookDefinition;
+use crate::sink::TaskSink;
+use crate::storage::batch::Batcher;
+use crate::storage::last_fires::{self, LastFire, Recorded};
+use crate::storage::{Pool, StorageError};
+
+/// The most last fires one statement writes.
+const MAX_BATCH: usize = 256;
+/// Outcomes waiting to be written after the database refused them; beyond this, an outcome is left to
+/// [`CallFires::settle_left_behind`] (its pending row is already written, so nothing is lost).
+const MAX_WAITING: usize = 10_000;
+/// How many pending fires one settling pass looks at.
+const SETTLE_BATCH: i64 = 100;
+
+/// Writes API calls' last fires; clones share one writer. Only the api-server starts one.
+#[derive(Clone)]
+pub struct CallFires {
+    writer: Batcher<LastFire, Recorded>,
+    waiting: mpsc::Sender<LastFire>,
+}
+
+impl CallFires {
+    /// Starts the writer (and the writer of outcomes the database refused at first) on the current Tokio runtime:
+    /// the daemon's main one, since an actix worker's runtime stops before the other workers' last requests end.
+    pub fn start(pool: Pool) -> Self {
+        let writer = Batcher::spawn(pool, MAX_BATCH, write_last_fires);
+        let (waiting, refused) = mpsc::channel(MAX_WAITING);
+        tokio::spawn(write_until_written(writer.clone(), refused));
+        Self { writer, waiting }
+    }
+
+    /// Fires `hook` for an API call: its pending last fire is written, then its task created, then the outcome
+    /// written (see the module's documentation for what happens when the database fails at each step).
+    pub async fn fire(
+        &self,
+        firer: &Firer,
+        hook: &HookDefinition,
+        ctx: FireContext,
+        opts: FireOptions,
+    ) -> Result<FireOutcome, FireError> {
+        let prepared = firer.prepare(hook, ctx, opts).await;
+        if let Some(pending) = prepared.pending() {
+            let written = self.writer.submit(pending).instrument(tracing::info_span!("record_pending_fire")).await;
+            if let Err(source) = written {
+                tracing::warn!(task_id = %prepared.task_id(), error = %source, "cannot record the fire; no task created");
+                return Err(FireError::Unrecorded { task_id: prepared.task_id().clone(), source });
+            }
+        }
+        let (result, last_fire) = firer.create(prepared).await.into_parts();
+        if let Some(last_fire) = last_fire {
+            self.record_outcome(last_fire).instrument(tracing::info_span!("record_last_fire")).await;
+        }
+        result
+    }
+
+    async fn record_outcome(&self, last_fire: LastFire) {
+        let Err(e) = self.writer.submit(last_fire.clone()).await else { return };
+        let task_id = last_fire.task_id.clone();
+        match self.waiting.try_send(last_fire) {
+            Ok(()) => {
+                tracing::warn!(%task_id, error = %e, "cannot record the fire's outcome yet; it will be recorded later")
+            }
+            Err(_) => tracing::warn!(
+                %task_id,
+                error = %e,
+                "cannot record the fire's outcome, and too many wait already; it stays pending until settled"
+            ),
+        }
+    }
+
+    /// Gives their outcome to pending fires older than `before`, left behind by an api-server that stopped before
+    /// it wrote them (or could not, for a long while): `success` when the sink has the task, else `error`. Returns
+    /// how many it settled; a fire whose task the sink can't look up now stays pending for a later pass.
+    pub async fn settle_left_behind(
+        pool: &Pool,
+        sink: &dyn TaskSink,
+        before: DateTime<Utc>,
+    ) -> Result<usize, StorageError> {
+        let pending = last_fires::pending_fires_before(&mut *pool.get().await?, before, SETTLE_BATCH).await?;
+        let mut settled = 0;
+        for mut fire in pending {
+            // No connection is held while the sink is asked.
+            let task_id = match crate::TaskId::parse(&fire.task_id) {
+                Ok(id) => id,
+                Err(e) => {
+                    tracing::error!(task_id = %fire.task_id, error = %e, "a pending fire has an unusable taskId");
+                    continue;
+                }
+            };
+            match sink.task_exists(&task_id).await {
+                Ok(true) => fire.result = "success".to_owned(),
+                Ok(false) => {
+                    fire.result = "error".to_owned();
+                    fire.error = format!(
+                        "no task {task_id} exists: the api-server stopped (or lost the database) between recording \
+                         this fire and creating its task"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot settle a pending fire yet");
+                    continue;
+                }
+            }
+            if last_fires::settle_pending_fire(&mut *pool.get().await?, &fire).await? {
+                tracing::info!(hook_group_id = %fire.hook_group_id, hook_id = %fire.hook_id, %task_id, result = %fire.result, "settled a fire left pending");
+                settled += 1;
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Runs [`CallFires::settle_left_behind`] every `every` for fires pending longer than `after` (longer than any
+    /// call can take, retries included), until the runtime stops.
+    pub async fn settle_periodically(pool: Pool, sink: Arc<dyn TaskSink>, every: Duration, after: Duration) {
+        let after = chrono::TimeDelta::from_std(after).unwrap_or(chrono::TimeDelta::MAX);
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let before = Utc::now() - after;
+            if let Err(e) = Self::settle_left_behind(&pool, sink.as_ref(), before).await {
+                tracing::warn!(error = %e, "cannot settle pending fires now; trying again later");
+            }
+        }
+    }
+}
+
+/// Writes the outcomes the database refused when they happened, one at a time in arrival order, each retried
+/// with backoff (100 ms doubling to 30 s) until it is written. Ends when the last handle is dropped.
+async fn write_until_written(writer: Batcher<LastFire, Recorded>, mut refused: mpsc::Receiver<LastFire>) {
+    while let Some(last_fire) = refused.recv().await {
+        let mut delays = ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(30))
+            .without_max_times()
+            .with_jitter()
+            .build();
+        while let Err(e) = writer.submit(last_fire.clone()).await {
+            let delay = delays.next().unwrap_or(Duration::from_secs(30));
+            tracing::warn!(task_id = %last_fire.task_id, error = %e, retry_in = ?delay, "cannot record a fire's outcome yet");
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+fn write_last_fires<'c>(
+    conn: &'c mut AsyncPgConnection,
+    fires: &'c [LastFire],
+) -> BoxFuture<'c, Result<Vec<Recorded>, StorageError>> {
+    Box::pin(last_fires::record_last_fires_of_existing_hooks(conn, fires))
+}

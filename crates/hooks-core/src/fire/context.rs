@@ -1,0 +1,96 @@
+//! What the template sees of the event that fired a hook.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::{TaskId, time};
+
+/// What made a hook fire; it is `firedBy` in the JSON-e context and in last fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FiredBy {
+    /// A cron slot.
+    Schedule,
+    /// An authenticated `triggerHook` call.
+    TriggerHook,
+    /// A webhook carrying the hook's trigger token.
+    TriggerHookWithToken,
+    /// A Pulse message on one of the hook's bindings.
+    PulseMessage,
+}
+
+impl FiredBy {
+    /// The name Taskcluster uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::TriggerHook => "triggerHook",
+            Self::TriggerHookWithToken => "triggerHookWithToken",
+            Self::PulseMessage => "pulseMessage",
+        }
+    }
+}
+
+impl fmt::Display for FiredBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the template sees about the event, besides `taskId` and `now`.
+#[derive(Debug, Clone)]
+pub struct FireContext {
+    /// How the hook fired.
+    pub fired_by: FiredBy,
+    /// The payload (API calls, webhooks, Pulse messages); absent for schedules.
+    pub payload: Option<Value>,
+    /// The caller, for `triggerHook` only.
+    pub client_id: Option<String>,
+    /// Further context keys (a Pulse message's `exchange` and `routingKey`).
+    pub extra: Map<String, Value>,
+}
+
+impl FireContext {
+    /// The context of a scheduled fire.
+    pub fn schedule() -> Self {
+        Self { fired_by: FiredBy::Schedule, payload: None, client_id: None, extra: Map::new() }
+    }
+
+    /// The context of a `triggerHook` call by `client_id`.
+    pub fn trigger_hook(payload: Value, client_id: impl Into<String>) -> Self {
+        Self {
+            fired_by: FiredBy::TriggerHook,
+            payload: Some(payload),
+            client_id: Some(client_id.into()),
+            extra: Map::new(),
+        }
+    }
+
+    /// The context of a webhook.
+    pub fn trigger_hook_with_token(payload: Value) -> Self {
+        Self { fired_by: FiredBy::TriggerHookWithToken, payload: Some(payload), client_id: None, extra: Map::new() }
+    }
+
+    /// The context of a Pulse message.
+    pub fn pulse_message(payload: Value, exchange: &str, routing_key: &str) -> Self {
+        let mut extra = Map::new();
+        extra.insert("exchange".into(), Value::String(exchange.into()));
+        extra.insert("routingKey".into(), Value::String(routing_key.into()));
+        Self { fired_by: FiredBy::PulseMessage, payload: Some(payload), client_id: None, extra }
+    }
+
+    pub(super) fn to_json(&self, task_id: &TaskId, now: DateTime<Utc>) -> Map<String, Value> {
+        let mut ctx = self.extra.clone();
+        ctx.insert("firedBy".into(), Value::String(self.fired_by.as_str().into()));
+        if let Some(payload) = &self.payload {
+            ctx.insert("payload".into(), payload.clone());
+        }
+        if let Some(client_id) = &self.client_id {
+            ctx.insert("clientId".into(), Value::String(client_id.clone()));
+        }
+        ctx.insert("taskId".into(), Value::String(task_id.to_string()));
+        ctx.insert("now".into(), Value::String(time::to_json(now)));
+        ctx
+    }
+}

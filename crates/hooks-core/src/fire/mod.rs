@@ -1,0 +1,254 @@
+//! Firing a hook, the one path every event takes: the event's identity gives the taskId (the same one each time
+//! an event can be seen twice: a slot, a message delivery, a call naming its taskId), [`Firer::prepare`] renders
+//! the template, [`Firer::create`] hands the task to the sink, and the daemon records the [`Attempt`] through the
+//! storage functions for its kind of event. The firer itself holds no storage and starts no task.
+//!
+//! | event | identity, written before the task is created | recorded |
+//! |---|---|---|
+//! | cron slot (scheduler) | the claimed hook row and the slot's taskId | in the claim's transaction |
+//! | Pulse message (listener) | its `pulse_fires` row | with the `pulse_fires` row finished |
+//! | API call (api-server) | its last fire, [`PENDING`](crate::storage::last_fires::PENDING) ([`CallFires`]) | the same row's outcome |
+
+mod calls;
+mod context;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use tracing::Instrument as _;
+
+pub use calls::CallFires;
+pub use context::{FireContext, FiredBy};
+
+use crate::hook::HookDefinition;
+use crate::metrics::{FireResult, Metrics};
+use crate::render::{RenderError, Renderer};
+use crate::sink::{CreateTaskError, TaskSink};
+use crate::storage::StorageError;
+use crate::storage::last_fires::{LastFire, PENDING, cap_error};
+use crate::{HookGroupId, HookId, TaskId, time};
+
+/// Choices the caller may make about a fire.
+#[derive(Debug, Clone, Default)]
+pub struct FireOptions {
+    /// The task id to use; a fresh one when absent.
+    pub task_id: Option<TaskId>,
+    /// `now` for the template (a schedule passes its slot time); the current time when absent.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// What a fire did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FireOutcome {
+    /// A task was created (or already existed with the identical definition).
+    Created {
+        /// Its id.
+        task_id: TaskId,
+    },
+    /// The template rendered to nothing: no task, no last-fire row.
+    Declined,
+}
+
+/// Why a fire failed. The attempt is recorded as a last fire with this text.
+#[derive(Debug, thiserror::Error)]
+pub enum FireError {
+    /// The template could not be rendered.
+    #[error("{source}")]
+    Render {
+        /// The task id that would have been used.
+        task_id: TaskId,
+        /// What JSON-e said.
+        source: RenderError,
+    },
+    /// The sink did not create the task.
+    #[error("{source}")]
+    CreateTask {
+        /// The task id used.
+        task_id: TaskId,
+        /// What the sink said.
+        source: CreateTaskError,
+    },
+    /// The fire could not be written down before its task was created, so no task was created.
+    #[error("cannot record the fire, so no task was created: {source}")]
+    Unrecorded {
+        /// The task id that would have been used.
+        task_id: TaskId,
+        /// What the database said.
+        source: std::sync::Arc<StorageError>,
+    },
+}
+
+impl FireError {
+    /// Whether the failure is the daemon's or the queue's passing trouble (a 5xx, the network, the database, no
+    /// render worker), worth retrying, rather than the hook's (a render error, a 4xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Render { source, .. } => source.is_transient(),
+            Self::CreateTask { source, .. } => source.is_transient(),
+            Self::Unrecorded { .. } => true,
+        }
+    }
+}
+
+/// Renders and creates tasks: one per daemon, shared by all its tasks. Recording is the daemon's (see the
+/// module's table).
+#[derive(Clone)]
+pub struct Firer {
+    renderer: Renderer,
+    sink: std::sync::Arc<dyn TaskSink>,
+    metrics: Metrics,
+}
+
+/// A fire that has happened but is not yet recorded.
+#[derive(Debug)]
+#[must_use = "an attempt must be recorded"]
+pub struct Attempt {
+    result: Result<FireOutcome, FireError>,
+    last_fire: Option<LastFire>,
+}
+
+impl Attempt {
+    /// What the fire did, before recording.
+    pub fn result(&self) -> &Result<FireOutcome, FireError> {
+        &self.result
+    }
+
+    /// The fire's result and the last-fire row to write (none for a declined fire).
+    pub fn into_parts(self) -> (Result<FireOutcome, FireError>, Option<LastFire>) {
+        (self.result, self.last_fire)
+    }
+}
+
+impl Firer {
+    /// A firer rendering with `renderer` and sending tasks to `sink`.
+    pub fn new(renderer: Renderer, sink: std::sync::Arc<dyn TaskSink>) -> Self {
+        Self { renderer, sink, metrics: Metrics::global().clone() }
+    }
+
+    /// The same firer, counting its fires in `metrics` instead of the process's (for tests).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Where fires are counted.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The sink tasks go to.
+    pub fn sink(&self) -> &dyn TaskSink {
+        self.sink.as_ref()
+    }
+
+    /// Renders and creates the task, recording nothing.
+    #[tracing::instrument(name = "fire", skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id, fired_by = %ctx.fired_by))]
+    pub async fn attempt(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Attempt {
+        self.create(self.prepare(hook, ctx, opts).await).await
+    }
+
+    /// Renders the task, creating nothing yet: the scheduler renders a slot's tasks ahead of the slot, so that on
+    /// the second only [`Firer::create`] is left.
+    pub async fn prepare(&self, hook: &HookDefinition, ctx: FireContext, opts: FireOptions) -> Prepared {
+        let task_id = opts.task_id.unwrap_or_else(TaskId::generate);
+        let now = opts.now.map_or_else(time::now_millis, time::truncate_to_millis);
+        let context = ctx.to_json(&task_id, now);
+        let render = self.renderer.render(&hook.task, &context, &task_id, now);
+        let rendered = render.instrument(tracing::info_span!("render")).await;
+        Prepared {
+            hook_group_id: hook.hook_group_id.clone(),
+            hook_id: hook.hook_id.clone(),
+            fired_by: ctx.fired_by,
+            task_id,
+            rendered,
+        }
+    }
+
+    /// Creates a prepared task. The last fire's time is now, when the task is created (a slot's task is prepared
+    /// ahead of it).
+    pub async fn create(&self, prepared: Prepared) -> Attempt {
+        let Prepared { hook_group_id, hook_id, fired_by, task_id, rendered } = prepared;
+        let attempt_time = time::now_millis();
+        let last_fire = |error: String| {
+            let result = if error.is_empty() { "success" } else { "error" };
+            last_fire(&hook_group_id, &hook_id, fired_by, &task_id, attempt_time, result, cap_error(error))
+        };
+        let task = match rendered {
+            Ok(Some(task)) => task,
+            Ok(None) => {
+                self.metrics.fire(fired_by, FireResult::Declined);
+                tracing::info!(%task_id, result = "declined", "hook fire");
+                return Attempt { result: Ok(FireOutcome::Declined), last_fire: None };
+            }
+            Err(source) => {
+                self.metrics.fire(fired_by, FireResult::Error);
+                tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
+                let lf = last_fire(source.to_string());
+                return Attempt { result: Err(FireError::Render { task_id, source }), last_fire: Some(lf) };
+            }
+        };
+        let started = std::time::Instant::now();
+        let create = self.sink.create_task(&hook_group_id, &hook_id, &task_id, &task);
+        let created = create.instrument(tracing::info_span!("create_task", sink = self.sink.name())).await;
+        self.metrics.task_create(self.sink.name(), started.elapsed());
+        match created {
+            Ok(()) => {
+                self.metrics.fire(fired_by, FireResult::Success);
+                tracing::info!(%task_id, result = "success", sink = self.sink.name(), "hook fire");
+                let lf = last_fire(String::new());
+                Attempt { result: Ok(FireOutcome::Created { task_id }), last_fire: Some(lf) }
+            }
+            Err(source) => {
+                self.metrics.fire(fired_by, FireResult::Error);
+                tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
+                let lf = last_fire(source.to_string());
+                Attempt { result: Err(FireError::CreateTask { task_id, source }), last_fire: Some(lf) }
+            }
+        }
+    }
+}
+
+/// A rendered fire waiting to be created: see [`Firer::prepare`].
+#[derive(Debug)]
+#[must_use = "a prepared fire must be created"]
+pub struct Prepared {
+    hook_group_id: HookGroupId,
+    hook_id: HookId,
+    fired_by: FiredBy,
+    task_id: TaskId,
+    rendered: Result<Option<Map<String, Value>>, RenderError>,
+}
+
+impl Prepared {
+    /// The fire's last fire as [`PENDING`], to write before its task is created; none when no task will be
+    /// (the template declined or failed to render).
+    pub fn pending(&self) -> Option<LastFire> {
+        let Ok(Some(_)) = &self.rendered else { return None };
+        let (g, h, t) = (&self.hook_group_id, &self.hook_id, &self.task_id);
+        Some(last_fire(g, h, self.fired_by, t, time::now_millis(), PENDING, String::new()))
+    }
+
+    /// The task id the fire uses.
+    pub fn task_id(&self) -> &TaskId {
+        &self.task_id
+    }
+}
+
+fn last_fire(
+    hook_group_id: &HookGroupId,
+    hook_id: &HookId,
+    fired_by: FiredBy,
+    task_id: &TaskId,
+    time: DateTime<Utc>,
+    result: &str,
+    error: String,
+) -> LastFire {
+    LastFire {
+        hook_group_id: hook_group_id.to_string(),
+        hook_id: hook_id.to_string(),
+        fired_by: fired_by.as_str().to_owned(),
+        task_id: task_id.to_string(),
+        task_create_time: time,
+        result: result.to_owned(),
+        error,
+    }
+}
