@@ -51,6 +51,7 @@ impl CallFires {
 
     /// Fires `hook` for an API call: its pending last fire is written, then its task created, then the outcome
     /// written (see the module's documentation for what happens when the database fails at each step).
+    #[tracing::instrument(name = "fire", skip_all, fields(hook_group_id = %hook.hook_group_id, hook_id = %hook.hook_id, fired_by = %ctx.fired_by))]
     pub async fn fire(
         &self,
         firer: &Firer,
