@@ -9,6 +9,7 @@ reset-dev: ## drop this checkout's development database and forget .dev/ (the ne
 
 test: services ## every test, against the local Postgres and RabbitMQ
 	cargo test --workspace --all-targets
+	HOOKS_CHAOS=short cargo test -p chaos --test chaos
 	bash scripts/check-deploy.sh
 	bash scripts/smoke-make-run.sh
 
@@ -40,7 +41,7 @@ chaos: services ## the fault-injection suite at full size against the release da
 	cargo build --release --bins
 	HOOKS_CHAOS=full cargo test --release -p chaos --test chaos
 
-chaos-short: services ## the fault-injection suite, a few seconds per scenario
+chaos-short: services ## the fault-injection suite, a few seconds per scenario (also part of make test, on the debug build)
 	cargo build --release --bins
 	HOOKS_CHAOS=short cargo test --release -p chaos --test chaos
 

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let Some(form) = chaos::Form::from_env() else {
         println!(
-            "chaos: the fault-injection suite runs only when asked: `make chaos` (full, release) or `make chaos-short` \
-             (HOOKS_CHAOS=short)"
+            "chaos: the fault-injection suite runs only when asked: `make chaos` (full, release), `make test` (short, debug) or \
+             `make chaos-short` (short, release)"
         );
         return ExitCode::SUCCESS;
     };
