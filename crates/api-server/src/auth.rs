@@ -1,59 +1,45 @@
 //! Who is calling and whether they may: Hawk (header or bewit) through the configured verifier, then the
 //! endpoint's scope expression, with the parameters of this call filled in.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpMessage as _, HttpRequest};
 use hooks_core::auth::{AuthError, Caller, Request, ScopeExpression, host_and_port};
 
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
+use crate::routes::Scopes;
 use crate::state::{AppState, internal};
 
 /// The port a `Host` header without one addresses.
 const HTTP_PORT: u16 = 80;
 
-/// Each endpoint's scope template, parsed once at start-up.
-pub struct EndpointScopes {
-    /// listHookGroups.
-    pub list_hook_groups: ScopeExpression,
-    /// listHooks.
-    pub list_hooks: ScopeExpression,
-    /// hook.
-    pub hook: ScopeExpression,
-    /// getHookStatus.
-    pub status: ScopeExpression,
-    /// createHook and updateHook: nobody defines a hook more powerful than themselves.
-    pub modify: ScopeExpression,
-    /// removeHook.
-    pub remove: ScopeExpression,
-    /// triggerHook.
-    pub trigger: ScopeExpression,
-    /// getTriggerToken.
-    pub get_token: ScopeExpression,
-    /// resetTriggerToken.
-    pub reset_token: ScopeExpression,
-    /// listLastFires.
-    pub last_fires: ScopeExpression,
-}
+/// Each API method's scope template (from the endpoint table, `routes::declared_scopes`), parsed once at
+/// start-up; a public method has none.
+pub struct EndpointScopes(HashMap<&'static str, Option<ScopeExpression>>);
 
 impl EndpointScopes {
-    /// The templates of the reference's endpoint table.
+    /// Parses the endpoint table's templates.
     pub fn new() -> Result<Self, hooks_core::ValidationError> {
-        let one = ScopeExpression::scope;
-        Ok(Self {
-            list_hook_groups: one("hooks:list-hooks:")?,
-            list_hooks: one("hooks:list-hooks:<hookGroupId>")?,
-            hook: one("hooks:get:<hookGroupId>:<hookId>")?,
-            status: one("hooks:status:<hookGroupId>/<hookId>")?,
-            modify: ScopeExpression::all_of(&[
-                "hooks:modify-hook:<hookGroupId>/<hookId>",
-                "assume:hook-id:<hookGroupId>/<hookId>",
-            ])?,
-            remove: one("hooks:modify-hook:<hookGroupId>/<hookId>")?,
-            trigger: one("hooks:trigger-hook:<hookGroupId>/<hookId>")?,
-            get_token: one("hooks:get-trigger-token:<hookGroupId>/<hookId>")?,
-            reset_token: one("hooks:reset-trigger-token:<hookGroupId>/<hookId>")?,
-            last_fires: one("hooks:list-last-fires:<hookGroupId>/<hookId>")?,
-        })
+        let mut parsed = HashMap::new();
+        for (method, scopes) in crate::routes::declared_scopes() {
+            let expression = match scopes {
+                Scopes::Public => None,
+                Scopes::One(scope) => Some(ScopeExpression::scope(scope)?),
+                Scopes::AllOf(scopes) => Some(ScopeExpression::all_of(scopes)?),
+            };
+            parsed.insert(method, expression);
+        }
+        Ok(Self(parsed))
+    }
+
+    /// What `call` requires, its URL parameters filled in (`None` for a public method), or an error naming the
+    /// method when the table doesn't declare it: a call is never let through for lack of a declaration.
+    fn required(&self, call: &Call) -> Result<Option<ScopeExpression>, String> {
+        match self.0.get(call.method()) {
+            Some(template) => Ok(template.as_ref().map(|t| t.render(&call.params()))),
+            None => Err(format!("no scopes are declared for API method {}", call.method())),
+        }
     }
 }
 
@@ -62,14 +48,8 @@ pub fn client_id(caller: &Caller) -> &str {
     caller.client_id().unwrap_or("unknown-clientId")
 }
 
-/// Authenticates the request and checks it satisfies `required` (already rendered for this call's parameters).
-pub async fn authorize(
-    st: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-    call: &Call,
-    required: &ScopeExpression,
-) -> Result<Caller, ApiError> {
+/// Authenticates the request and checks it satisfies the scopes its endpoint declares.
+pub async fn authorize(st: &AppState, req: &HttpRequest, body: &[u8], call: &Call) -> Result<Caller, ApiError> {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let forwarded = |name: &str| if st.trust_proxy { header(name) } else { None };
     // A Host header without a port means the scheme's default port, whatever port this server listens on (it is
@@ -91,7 +71,9 @@ pub async fn authorize(
     let caller = st.verifier.authenticate(&request).await.map_err(|e| auth_error(call, e))?;
     // Kept for `around_call`, which tells the verifier when this call ends in a 5xx.
     req.extensions_mut().insert(caller.clone());
-    caller.authorize(required).map_err(|e| call.error(ErrorCode::InsufficientScopes, e.to_string()))?;
+    if let Some(required) = st.scopes.required(call).map_err(|e| internal(call, &e))? {
+        caller.authorize(&required).map_err(|e| call.error(ErrorCode::InsufficientScopes, e.to_string()))?;
+    }
     Ok(caller)
 }
 
@@ -102,5 +84,24 @@ fn auth_error(call: &Call, e: AuthError) -> ApiError {
             ApiError { hawk_challenge: true, ..call.error(ErrorCode::AuthenticationFailed, message) }
         }
         AuthError::Unavailable(message) => internal(call, &message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_is_declared_once_and_an_undeclared_one_is_not_public() {
+        let scopes = EndpointScopes::new().unwrap();
+        let declared = |m: &str| scopes.0.get(m).map(Option::is_some);
+        for m in ["listHookGroups", "listHooks", "hook", "getHookStatus", "createHook", "updateHook", "removeHook"] {
+            assert_eq!(declared(m), Some(true), "{m}");
+        }
+        for m in ["triggerHook", "getTriggerToken", "resetTriggerToken", "listLastFires"] {
+            assert_eq!(declared(m), Some(true), "{m}");
+        }
+        assert_eq!(declared("triggerHookWithToken"), Some(false), "the token is its authentication");
+        assert_eq!(declared("unknown"), None, "an unmatched call has no declaration, so authorize refuses it");
     }
 }

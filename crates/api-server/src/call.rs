@@ -21,15 +21,12 @@ const GROUP_PATTERN: &str = "/^[a-zA-Z0-9-_]{1,1000}$/";
 const HOOK_PATTERN: &str = r"/^[a-zA-Z0-9-_\/]{1,1000}$/";
 
 impl Call {
-    /// Starts a call: records its name and parameters and parses the body (400 MalformedPayload when it isn't JSON).
+    /// Starts a call: records its name (the matched route's) and parameters and parses the body (400 MalformedPayload when it isn't JSON).
     /// As upstream, only a body declared `application/json` is read; any other counts as `{}` (and an endpoint
     /// with an input schema then refuses its content type).
-    pub fn start(
-        method: &'static str,
-        params: &[(&str, &str)],
-        req: &HttpRequest,
-        body: &Bytes,
-    ) -> Result<Self, ApiError> {
+    pub fn start(params: &[(&str, &str)], req: &HttpRequest, body: &Bytes) -> Result<Self, ApiError> {
+        // The name comes from the endpoint table, through the route the request matched.
+        let method = crate::routes::api_method(req.method(), req.match_pattern().as_deref());
         let params: Map<String, Value> =
             params.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
         let info = RequestInfo { method, params: Value::Object(params), payload: json!({}) };
@@ -59,6 +56,12 @@ impl Call {
     /// The API method's name.
     pub fn method(&self) -> &'static str {
         self.info.method
+    }
+
+    /// The URL parameters, as the endpoint's scope templates name them.
+    pub fn params(&self) -> Vec<(&str, &str)> {
+        let Value::Object(params) = &self.info.params else { return Vec::new() };
+        params.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect()
     }
 
     /// Checks `hookGroupId` (and `hookId`, when the route has one) against upstream's patterns.

@@ -16,81 +16,175 @@ use crate::body::Body;
 use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
-use hooks_core::auth::{Caller, ScopeExpression};
+use hooks_core::auth::Caller;
 use hooks_core::pulse::HookChange;
 
 /// Where the API's routes live.
 pub const API_PREFIX: &str = "/api/hooks/v1";
 
-/// A route: its path (under [`API_PREFIX`] for [`API_ROUTES`]), HTTP method, the API method's name (for metrics,
-/// spans and error bodies) and its handler.
+/// What a caller must hold to call an endpoint, as the reference declares it; `<param>` is filled from the URL.
+#[derive(Debug, Clone, Copy)]
+pub enum Scopes {
+    /// Anyone, unauthenticated.
+    Public,
+    /// One scope.
+    One(&'static str),
+    /// Every one of these scopes.
+    AllOf(&'static [&'static str]),
+}
+
+/// An endpoint, declared once: its path (under [`API_PREFIX`] for [`API_ROUTES`]), HTTP method, the API method's
+/// name (for metrics, spans and error bodies), its scopes and its handler. Routing, names and scope checks all
+/// come from this table.
 struct ApiRoute {
     path: &'static str,
     method: Method,
     name: &'static str,
+    scopes: Scopes,
     to: fn(actix_web::Route) -> actix_web::Route,
 }
 
 /// The routes outside the API.
 const ROOT_ROUTES: &[ApiRoute] = &[
-    ApiRoute { path: "/robots.txt", method: Method::GET, name: "robots", to: |r| r.to(robots) },
-    ApiRoute { path: "/__heartbeat__", method: Method::GET, name: "heartbeat", to: |r| r.to(heartbeat) },
-    ApiRoute { path: "/__lbheartbeat__", method: Method::GET, name: "lbheartbeat", to: |r| r.to(empty_object) },
-    ApiRoute { path: "/__version__", method: Method::GET, name: "version", to: |r| r.to(version) },
-    ApiRoute { path: "/schemas/hooks/v1/{file}", method: Method::GET, name: "schema", to: |r| r.to(schema) },
-    ApiRoute { path: "/metrics", method: Method::GET, name: "metrics", to: |r| r.to(crate::metrics::serve) },
+    ApiRoute { path: "/robots.txt", method: Method::GET, name: "robots", scopes: Scopes::Public, to: |r| r.to(robots) },
+    ApiRoute {
+        path: "/__heartbeat__",
+        method: Method::GET,
+        name: "heartbeat",
+        scopes: Scopes::Public,
+        to: |r| r.to(heartbeat),
+    },
+    ApiRoute {
+        path: "/__lbheartbeat__",
+        method: Method::GET,
+        name: "lbheartbeat",
+        scopes: Scopes::Public,
+        to: |r| r.to(empty_object),
+    },
+    ApiRoute {
+        path: "/__version__",
+        method: Method::GET,
+        name: "version",
+        scopes: Scopes::Public,
+        to: |r| r.to(version),
+    },
+    ApiRoute {
+        path: "/schemas/hooks/v1/{file}",
+        method: Method::GET,
+        name: "schema",
+        scopes: Scopes::Public,
+        to: |r| r.to(schema),
+    },
+    ApiRoute {
+        path: "/metrics",
+        method: Method::GET,
+        name: "metrics",
+        scopes: Scopes::Public,
+        to: |r| r.to(crate::metrics::serve),
+    },
 ];
 
 const HOOK: &str = "/hooks/{hookGroupId}/{hookId}";
+/// createHook and updateHook: nobody defines a hook more powerful than themselves.
+const MODIFY: Scopes =
+    Scopes::AllOf(&["hooks:modify-hook:<hookGroupId>/<hookId>", "assume:hook-id:<hookGroupId>/<hookId>"]);
 
 /// The API's routes, under [`API_PREFIX`].
 const API_ROUTES: &[ApiRoute] = &[
-    ApiRoute { path: "/ping", method: Method::GET, name: "ping", to: |r| r.to(ping) },
-    ApiRoute { path: "/__lbheartbeat__", method: Method::GET, name: "lbheartbeat", to: |r| r.to(empty_object) },
-    ApiRoute { path: "/__heartbeat__", method: Method::GET, name: "heartbeat", to: |r| r.to(heartbeat) },
-    ApiRoute { path: "/__version__", method: Method::GET, name: "version", to: |r| r.to(version) },
-    ApiRoute { path: "/hooks", method: Method::GET, name: "listHookGroups", to: |r| r.to(list_hook_groups) },
-    ApiRoute { path: "/hooks/{hookGroupId}", method: Method::GET, name: "listHooks", to: |r| r.to(list_hooks) },
+    ApiRoute { path: "/ping", method: Method::GET, name: "ping", scopes: Scopes::Public, to: |r| r.to(ping) },
+    ApiRoute {
+        path: "/__lbheartbeat__",
+        method: Method::GET,
+        name: "lbheartbeat",
+        scopes: Scopes::Public,
+        to: |r| r.to(empty_object),
+    },
+    ApiRoute {
+        path: "/__heartbeat__",
+        method: Method::GET,
+        name: "heartbeat",
+        scopes: Scopes::Public,
+        to: |r| r.to(heartbeat),
+    },
+    ApiRoute {
+        path: "/__version__",
+        method: Method::GET,
+        name: "version",
+        scopes: Scopes::Public,
+        to: |r| r.to(version),
+    },
+    ApiRoute {
+        path: "/hooks",
+        method: Method::GET,
+        name: "listHookGroups",
+        scopes: Scopes::One("hooks:list-hooks:"),
+        to: |r| r.to(list_hook_groups),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}",
+        method: Method::GET,
+        name: "listHooks",
+        scopes: Scopes::One("hooks:list-hooks:<hookGroupId>"),
+        to: |r| r.to(list_hooks),
+    },
     ApiRoute {
         path: "/hooks/{hookGroupId}/{hookId}/status",
         method: Method::GET,
         name: "getHookStatus",
+        scopes: Scopes::One("hooks:status:<hookGroupId>/<hookId>"),
         to: |r| r.to(get_hook_status),
     },
     ApiRoute {
         path: "/hooks/{hookGroupId}/{hookId}/trigger",
         method: Method::POST,
         name: "triggerHook",
+        scopes: Scopes::One("hooks:trigger-hook:<hookGroupId>/<hookId>"),
         to: |r| r.to(trigger_hook),
     },
     ApiRoute {
         path: "/hooks/{hookGroupId}/{hookId}/trigger/{token}",
         method: Method::POST,
         name: "triggerHookWithToken",
+        scopes: Scopes::Public,
         to: |r| r.to(trigger_hook_with_token),
     },
     ApiRoute {
         path: "/hooks/{hookGroupId}/{hookId}/token",
         method: Method::GET,
         name: "getTriggerToken",
+        scopes: Scopes::One("hooks:get-trigger-token:<hookGroupId>/<hookId>"),
         to: |r| r.to(get_trigger_token),
     },
     ApiRoute {
         path: "/hooks/{hookGroupId}/{hookId}/token",
         method: Method::POST,
         name: "resetTriggerToken",
+        scopes: Scopes::One("hooks:reset-trigger-token:<hookGroupId>/<hookId>"),
         to: |r| r.to(reset_trigger_token),
     },
     ApiRoute {
         path: "/hooks/{hookGroupId}/{hookId}/last-fires",
         method: Method::GET,
         name: "listLastFires",
+        scopes: Scopes::One("hooks:list-last-fires:<hookGroupId>/<hookId>"),
         to: |r| r.to(list_last_fires),
     },
-    ApiRoute { path: HOOK, method: Method::GET, name: "hook", to: |r| r.to(hook) },
-    ApiRoute { path: HOOK, method: Method::PUT, name: "createHook", to: |r| r.to(create_hook) },
-    ApiRoute { path: HOOK, method: Method::POST, name: "updateHook", to: |r| r.to(update_hook) },
-    ApiRoute { path: HOOK, method: Method::DELETE, name: "removeHook", to: |r| r.to(remove_hook) },
+    ApiRoute {
+        path: HOOK,
+        method: Method::GET,
+        name: "hook",
+        scopes: Scopes::One("hooks:get:<hookGroupId>:<hookId>"),
+        to: |r| r.to(hook),
+    },
+    ApiRoute { path: HOOK, method: Method::PUT, name: "createHook", scopes: MODIFY, to: |r| r.to(create_hook) },
+    ApiRoute { path: HOOK, method: Method::POST, name: "updateHook", scopes: MODIFY, to: |r| r.to(update_hook) },
+    ApiRoute {
+        path: HOOK,
+        method: Method::DELETE,
+        name: "removeHook",
+        scopes: Scopes::One("hooks:modify-hook:<hookGroupId>/<hookId>"),
+        to: |r| r.to(remove_hook),
+    },
 ];
 
 /// Registers every route. As Express does for upstream, a GET route also answers HEAD, every path answers OPTIONS
@@ -109,13 +203,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The API method a request was routed to, from the route's pattern (as actix reports it) and HTTP method;
 /// `unknown` for anything unmatched.
 pub fn api_method(method: &Method, pattern: Option<&str>) -> &'static str {
-    let Some(pattern) = pattern else { return "unknown" };
+    route(method, pattern).map_or("unknown", |r| r.name)
+}
+
+fn route(method: &Method, pattern: Option<&str>) -> Option<&'static ApiRoute> {
+    let pattern = pattern?;
+    // Each path is also routed with a trailing slash.
+    let pattern = if pattern.len() > 1 { pattern.strip_suffix('/').unwrap_or(pattern) } else { pattern };
     let (routes, path) = match pattern.strip_prefix(API_PREFIX) {
         Some(path) => (API_ROUTES, path),
         None => (ROOT_ROUTES, pattern),
     };
     let method = if method == Method::HEAD { &Method::GET } else { method };
-    routes.iter().find(|r| r.path == path && r.method == method).map_or("unknown", |r| r.name)
+    routes.iter().find(|r| r.path == path && r.method == method)
+}
+
+/// Each API method's declared scopes.
+pub fn declared_scopes() -> impl Iterator<Item = (&'static str, Scopes)> {
+    API_ROUTES.iter().map(|r| (r.name, r.scopes))
 }
 
 /// Each path of `routes` once, in order.
@@ -197,8 +302,8 @@ async fn heartbeat(st: Data<AppState>) -> HttpResponse {
 }
 
 async fn list_hook_groups(req: HttpRequest, body: Body, st: Data<AppState>) -> Reply {
-    let call = Call::start("listHookGroups", &[], &req, &body)?;
-    authorize(&st, &req, &body, &call, &st.scopes.list_hook_groups).await?;
+    let call = Call::start(&[], &req, &body)?;
+    authorize(&st, &req, &body, &call).await?;
     call.check_query(&req, &[])?;
     let mut conn = st.conn(&call).await?;
     let groups = store::list_hook_groups(&mut conn).await.map_err(|e| internal(&call, &e))?;
@@ -207,8 +312,8 @@ async fn list_hook_groups(req: HttpRequest, body: Body, st: Data<AppState>) -> R
 
 async fn list_hooks(req: HttpRequest, path: Path<String>, body: Body, st: Data<AppState>) -> Reply {
     let g = path.into_inner();
-    let call = Call::start("listHooks", &[("hookGroupId", &g)], &req, &body)?;
-    authorize(&st, &req, &body, &call, &st.scopes.list_hooks.render(&[("hookGroupId", &g)])).await?;
+    let call = Call::start(&[("hookGroupId", &g)], &req, &body)?;
+    authorize(&st, &req, &body, &call).await?;
     call.check_ids(&g, None)?;
     call.check_query(&req, &[])?;
     let mut conn = st.conn(&call).await?;
@@ -222,15 +327,13 @@ async fn list_hooks(req: HttpRequest, path: Path<String>, body: Body, st: Data<A
 
 /// Starts a call on `/hooks/<g>/<h>...`: body, auth, ids, query.
 async fn hook_call(
-    method: &'static str,
     req: &HttpRequest,
     (g, h): (&str, &str),
     body: &Body,
     st: &AppState,
-    required: &ScopeExpression,
 ) -> Result<(Call, Caller), ApiError> {
-    let call = Call::start(method, &[("hookGroupId", g), ("hookId", h)], req, body)?;
-    let caller = authorize(st, req, body, &call, required).await?;
+    let call = Call::start(&[("hookGroupId", g), ("hookId", h)], req, body)?;
+    let caller = authorize(st, req, body, &call).await?;
     call.check_ids(g, Some(h))?;
     call.check_query(req, &[])?;
     Ok((call, caller))
@@ -246,14 +349,14 @@ async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core
 
 async fn hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let (call, _) = hook_call("hook", &req, (&g, &h), &body, &st, &st.scopes.hook.for_hook(&g, &h)).await?;
+    let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
     let hook = find(&st, &call, &g, &h).await?;
     Ok(HttpResponse::Ok().json(hook.definition.to_json()))
 }
 
 async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let (call, _) = hook_call("getHookStatus", &req, (&g, &h), &body, &st, &st.scopes.status.for_hook(&g, &h)).await?;
+    let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
     let hook = find(&st, &call, &g, &h).await?;
     let mut conn = st.conn(&call).await?;
     let last = last_fires::list_last_fires(&mut conn, &g, &h, 1, None).await.map_err(|e| internal(&call, &e))?;
@@ -301,8 +404,7 @@ fn define(call: &Call, g: &str, h: &str, input: HookInput, st: &AppState) -> Res
 
 async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let (call, caller) =
-        hook_call("createHook", &req, (&g, &h), &body, &st, &st.scopes.modify.for_hook(&g, &h)).await?;
+    let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let def = define(&call, &g, &h, parse_input(&call, &req, &st)?, &st)?;
     let mut conn = st.conn(&call).await?;
     let outcome = store::create_hook(&mut conn, &st.keyring, &def, client_id(&caller), time::now_millis())
@@ -323,8 +425,7 @@ async fn create_hook(req: HttpRequest, path: Path<(String, String)>, body: Body,
 
 async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let (call, caller) =
-        hook_call("updateHook", &req, (&g, &h), &body, &st, &st.scopes.modify.for_hook(&g, &h)).await?;
+    let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let mut input = parse_input(&call, &req, &st)?;
     input.check_ids(&g, &h).map_err(|e| call.error(ErrorCode::InputError, e.to_string()))?;
     // As upstream: a missing hook is 404 before its new definition is judged.
@@ -343,8 +444,7 @@ async fn update_hook(req: HttpRequest, path: Path<(String, String)>, body: Body,
 
 async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let (call, caller) =
-        hook_call("removeHook", &req, (&g, &h), &body, &st, &st.scopes.remove.for_hook(&g, &h)).await?;
+    let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let mut conn = st.conn(&call).await?;
     store::delete_hook(&mut conn, &g, &h, client_id(&caller)).await.map_err(|e| internal(&call, &e))?;
     // Announced even when there was nothing to remove, as upstream.
@@ -354,16 +454,14 @@ async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Body,
 
 async fn get_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let (call, _) =
-        hook_call("getTriggerToken", &req, (&g, &h), &body, &st, &st.scopes.get_token.for_hook(&g, &h)).await?;
+    let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
     let hook = find(&st, &call, &g, &h).await?;
     Ok(HttpResponse::Ok().json(json!({"token": hook.trigger_token.expose()})))
 }
 
 async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let (call, caller) =
-        hook_call("resetTriggerToken", &req, (&g, &h), &body, &st, &st.scopes.reset_token.for_hook(&g, &h)).await?;
+    let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let mut conn = st.conn(&call).await?;
     let token = store::reset_trigger_token(&mut conn, &st.keyring, &g, &h, client_id(&caller))
         .await
@@ -374,8 +472,7 @@ async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, bod
 
 async fn trigger_hook(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let (call, caller) =
-        hook_call("triggerHook", &req, (&g, &h), &body, &st, &st.scopes.trigger.for_hook(&g, &h)).await?;
+    let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     check_trigger_body(&call, &req, &st)?;
     let hook = find(&st, &call, &g, &h).await?;
     let ctx = FireContext::trigger_hook(call.body.clone(), client_id(&caller));
@@ -390,7 +487,7 @@ async fn trigger_hook_with_token(
 ) -> Reply {
     let (g, h, token) = path.into_inner();
     // The token is a secret: it is never echoed in requestInfo.
-    let call = Call::start("triggerHookWithToken", &[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
+    let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
     check_trigger_body(&call, &req, &st)?;
@@ -462,8 +559,8 @@ const MAX_PAGE: usize = 1000;
 
 async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start("listLastFires", &[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
-    authorize(&st, &req, &body, &call, &st.scopes.last_fires.for_hook(&g, &h)).await?;
+    let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
+    authorize(&st, &req, &body, &call).await?;
     call.check_ids(&g, Some(&h))?;
     let query = call.check_query(&req, &["continuationToken", "limit"])?;
     let mut limit = MAX_PAGE;

@@ -139,8 +139,16 @@ impl CallFires {
         loop {
             ticks.tick().await;
             let before = Utc::now() - after;
-            if let Err(e) = Self::settle_left_behind(&pool, sink.as_ref(), before).await {
-                tracing::warn!(error = %e, "cannot settle pending fires now; trying again later");
+            // A full batch settled: more may be waiting (after a long outage), so go on at once.
+            loop {
+                match Self::settle_left_behind(&pool, sink.as_ref(), before).await {
+                    Ok(settled) if settled == SETTLE_BATCH as usize => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot settle pending fires now; trying again later");
+                        break;
+                    }
+                }
             }
         }
     }
