@@ -15,9 +15,10 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value};
 
 use super::AuthError;
-use super::hawk::{constant_time_eq, decode_base64_lenient};
+use super::hawk::decode_base64_lenient;
 use super::scopes::{is_valid_scope, normalize_scopes, satisfies_scope};
 use crate::SecretString;
+use crate::secret::constant_time_eq;
 
 /// Clock skew allowed on a certificate's start and expiry, in milliseconds.
 const CERTIFICATE_SKEW_MS: f64 = 5.0 * 60.0 * 1000.0;

@@ -5,9 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use regex::Regex;
 
-use super::{MAX_MATCH_LENGTH, TIMESTAMP_SKEW, constant_time_eq, decode_standard};
+use super::{MAX_MATCH_LENGTH, TIMESTAMP_SKEW, decode_standard};
 use crate::auth::AuthError;
 use crate::error::static_regex;
+use crate::secret::constant_time_eq;
 
 // `\w` is spelled out: the Node library's is ASCII-only, Rust's is Unicode.
 static SCHEME: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^([A-Za-z0-9_]+)(?:\s+(.*))?$"));

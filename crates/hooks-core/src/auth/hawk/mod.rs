@@ -56,11 +56,6 @@ fn decode_standard(text: &str) -> Option<Vec<u8>> {
     STANDARD.decode(text).ok()
 }
 
-/// Compares in constant time (for equal lengths; lengths of hashes and signatures are public).
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Decodes base64 the way Node's `Buffer.from(text, 'base64')` does: either alphabet, padding optional, anything
 /// else (whitespace, stray characters) skipped, decoding stopping at the first `=`.
 pub(crate) fn decode_base64_lenient(text: &str) -> Option<Vec<u8>> {

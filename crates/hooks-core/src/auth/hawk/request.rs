@@ -6,9 +6,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use regex::Regex;
 
-use super::{MAX_MATCH_LENGTH, constant_time_eq, parse_int};
+use super::{MAX_MATCH_LENGTH, parse_int};
 use crate::auth::AuthError;
 use crate::error::static_regex;
+use crate::secret::constant_time_eq;
 
 static HOST: LazyLock<Regex> =
     LazyLock::new(|| static_regex(r"^(?:(?:\r\n)?\s)*([^:]+|\[[^\]]+\])(?::(\d+))?(?:(?:\r\n)?\s)*$"));
