@@ -17,6 +17,7 @@ use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
 use hooks_core::auth::Caller;
+use hooks_core::js::is_truthy;
 use hooks_core::pulse::HookChange;
 
 /// Where the API's routes live.
@@ -511,7 +512,7 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
     }
     let mut opts = FireOptions::default();
     // Upstream takes the taskId only when it is truthy: `""`, `0`, `false` and `null` mean "none given".
-    if let Some(id) = call.body.get("taskId").filter(|v| truthy(v)) {
+    if let Some(id) = call.body.get("taskId").filter(|v| is_truthy(v)) {
         let text = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
         let task_id = TaskId::parse(&text)
             .map_err(|_| call.error(ErrorCode::InputError, format!("Invalid taskId format: {text}")))?;
@@ -541,17 +542,6 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
         // Nothing was created: the caller may try again.
         Err(e @ FireError::Unrecorded { .. }) => Err(internal(call, &e)),
         Err(e) => Err(call.error(ErrorCode::InputError, format!("While firing hook:\n\n{e}"))),
-    }
-}
-
-/// JavaScript's truthiness of a JSON value.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
     }
 }
 

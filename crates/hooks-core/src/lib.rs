@@ -18,6 +18,7 @@ pub mod health;
 pub mod hook;
 pub mod hook_files;
 pub mod ids;
+pub mod js;
 pub mod metrics;
 pub mod notify;
 pub mod ops_server;

@@ -1,6 +1,9 @@
-//! Strings that must never be printed: access tokens, trigger tokens, keys.
+//! Strings that must never be printed (access tokens, trigger tokens, keys), and comparing secrets without
+//! leaking them through timing.
 
 use std::fmt;
+
+use subtle::ConstantTimeEq as _;
 
 /// A secret string whose `Debug` and `Display` print `[redacted]`, so it can't leak through logs or errors.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -19,10 +22,15 @@ impl SecretString {
 
     /// Compares with `other` in constant time, so response timing tells nothing about the secret.
     pub fn constant_time_eq(&self, other: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), other.as_bytes());
-        // Lengths of tokens are public (slugids are always 22 characters); only the content must not leak.
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        constant_time_eq(self.0.as_bytes(), other.as_bytes())
     }
+}
+
+/// Whether `a` equals `b`, compared in constant time so that timing tells nothing about a secret's content.
+///
+/// Lengths are not hidden: those of tokens (slugids are always 22 characters), hashes and signatures are public.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    bool::from(a.ct_eq(b))
 }
 
 impl fmt::Debug for SecretString {

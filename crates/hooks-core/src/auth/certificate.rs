@@ -15,9 +15,11 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{Map, Value};
 
 use super::AuthError;
-use super::hawk::{constant_time_eq, decode_base64_lenient};
+use super::hawk::decode_base64_lenient;
 use super::scopes::{is_valid_scope, normalize_scopes, satisfies_scope};
 use crate::SecretString;
+use crate::js::is_truthy;
+use crate::secret::constant_time_eq;
 
 /// Clock skew allowed on a certificate's start and expiry, in milliseconds.
 const CERTIFICATE_SKEW_MS: f64 = 5.0 * 60.0 * 1000.0;
@@ -56,7 +58,7 @@ pub(crate) fn load_credentials<'s>(
     // Named temporary credentials are signed by an issuer other than the clientId they present.
     let mut issuing_client_id = credential_name;
     if let Some(issuer) =
-        ext.as_ref().and_then(|e| e.get("certificate")).and_then(|c| c.get("issuer")).filter(is_truthy)
+        ext.as_ref().and_then(|e| e.get("certificate")).and_then(|c| c.get("issuer")).filter(|v| is_truthy(v))
     {
         let issuer = issuer.as_str().ok_or_else(|| failed("ext.certificate.issuer must be a string"))?;
         if issuer == credential_name {
@@ -95,10 +97,10 @@ fn limit_with_ext(
     ext: &Value,
     now: DateTime<Utc>,
 ) -> Result<(), AuthError> {
-    if let Some(certificate) = ext.get("certificate").filter(is_truthy) {
+    if let Some(certificate) = ext.get("certificate").filter(|v| is_truthy(v)) {
         apply_certificate(loaded, credential_name, issuing_client_id, certificate, now)?;
     }
-    if let Some(authorized) = ext.get("authorizedScopes").filter(is_truthy) {
+    if let Some(authorized) = ext.get("authorizedScopes").filter(|v| is_truthy(v)) {
         let authorized = valid_scopes(authorized, "ext.authorizedScopes")?;
         // The anonymous role is granted before the check, so scopes it gives may be authorized.
         loaded.scopes = with_anonymous(std::mem::take(&mut loaded.scopes));
@@ -171,7 +173,7 @@ fn apply_certificate(
     }
 
     // The signed text, exactly as the clients build it (taskcluster crate: `Certificate::sign`).
-    let issuer = cert.get("issuer").filter(is_truthy).and_then(Value::as_str);
+    let issuer = cert.get("issuer").filter(|v| is_truthy(v)).and_then(Value::as_str);
     let mut lines = vec!["version:1".to_owned()];
     if let Some(issuer) = issuer {
         lines.push(format!("clientId:{credential_name}"));
@@ -208,17 +210,6 @@ fn apply_certificate(
 
 fn failed(message: &str) -> AuthError {
     AuthError::Failed(message.to_owned())
-}
-
-/// JavaScript truthiness, as the auth service tests `ext` fields.
-fn is_truthy(value: &&Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
 }
 
 fn number<'a>(cert: &'a Map<String, Value>, field: &str) -> Result<&'a serde_json::Number, AuthError> {

@@ -19,6 +19,7 @@ pub use limits::{Bound, RenderArgs, RenderLimits};
 pub use pool::Renderer;
 
 use crate::TaskId;
+use crate::js::is_truthy;
 use crate::time;
 
 /// How long a task may wait to run when its template sets no `deadline`.
@@ -73,7 +74,7 @@ pub fn render_task(
         json_e::render(&wrapped, &Value::Object(context.clone())).map_err(|e| RenderError::JsonE(format!("{e:#}")))?;
     let mut task = match rendered {
         Value::Object(task) => task,
-        v if is_falsy(&v) => return Ok(None),
+        v if !is_truthy(&v) => return Ok(None),
         Value::Array(_) => return Err(RenderError::NotAnObject("an array".into())),
         Value::String(_) => return Err(RenderError::NotAnObject("a string".into())),
         Value::Number(_) => return Err(RenderError::NotAnObject("a number".into())),
@@ -86,20 +87,9 @@ pub fn render_task(
     Ok(Some(task))
 }
 
-// JavaScript's falsiness, which upstream applies to the render result.
-fn is_falsy(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
 // Upstream fills a field when it is missing or falsy (`if (!task.created)`).
 fn fill_default(task: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> String) {
-    if task.get(key).is_none_or(is_falsy) {
+    if !task.get(key).is_some_and(is_truthy) {
         task.insert(key.to_owned(), Value::String(value()));
     }
 }

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 #![allow(dead_code, missing_docs, reason = "shared test helpers; not every test file uses all")]
 
+pub mod auth;
+
 use hooks_core::crypto::Keyring;
 use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput};
 use serde_json::{Value, json};

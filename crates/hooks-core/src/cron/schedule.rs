@@ -1,0 +1,63 @@
+//! A hook's schedule: the list of patterns it fires on.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{CronPattern, ScheduleError};
+
+/// A hook's schedule: a list of distinct patterns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schedule(Vec<CronPattern>);
+
+impl Schedule {
+    /// Parses every entry; errors name the entry index and the pattern.
+    pub fn parse(patterns: &[String]) -> Result<Self, ScheduleError> {
+        let mut parsed = Vec::with_capacity(patterns.len());
+        for (index, pattern) in patterns.iter().enumerate() {
+            // Distinct means distinct text, as JSON schema's `uniqueItems` compares strings.
+            if let Some(first) = patterns[..index].iter().position(|p| p == pattern) {
+                return Err(ScheduleError::Duplicate { index, first, pattern: pattern.clone() });
+            }
+            let cron = CronPattern::parse(pattern).map_err(|source| ScheduleError::Invalid {
+                index,
+                pattern: pattern.clone(),
+                source,
+            })?;
+            parsed.push(cron);
+        }
+        Ok(Self(parsed))
+    }
+
+    /// The patterns in the order they were given.
+    pub fn patterns(&self) -> &[CronPattern] {
+        &self.0
+    }
+
+    /// Whether the schedule has no patterns, so the hook never fires on a schedule.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Earliest next firing of any pattern strictly after `after`; None for an empty schedule.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.0.iter().filter_map(|p| p.next_after(after)).min()
+    }
+
+    /// The patterns as written, for storage and API output.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(|p| p.as_str().to_owned()).collect()
+    }
+}
+
+impl Serialize for Schedule {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let patterns = Vec::<String>::deserialize(deserializer)?;
+        Self::parse(&patterns).map_err(serde::de::Error::custom)
+    }
+}
