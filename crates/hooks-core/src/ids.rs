@@ -96,6 +96,39 @@ impl HookId {
     }
 }
 
+/// A hook's identity: its group and its id within the group, shown as `group/id` (a group never holds `/`, so the
+/// text is unambiguous). What travels below the API edge instead of two strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HookKey {
+    /// The hook's group.
+    pub group: HookGroupId,
+    /// The hook's id within the group.
+    pub id: HookId,
+}
+
+impl HookKey {
+    /// The key of hook `id` in `group`.
+    pub fn new(group: HookGroupId, id: HookId) -> Self {
+        Self { group, id }
+    }
+
+    /// Parses both parts, naming the one that is invalid.
+    pub fn parse(group: &str, id: &str) -> Result<Self, ValidationError> {
+        Ok(Self { group: HookGroupId::parse(group)?, id: HookId::parse(id)? })
+    }
+
+    /// A key read back from storage, whose ids were validated when the hook was stored: not checked again.
+    pub fn from_stored(group: impl Into<String>, id: impl Into<String>) -> Self {
+        Self { group: HookGroupId(group.into()), id: HookId(id.into()) }
+    }
+}
+
+impl fmt::Display for HookKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.group, self.id)
+    }
+}
+
 impl TaskId {
     /// Parses a taskId, which must be a slugid (22 characters of url-safe base64 encoding a v4 UUID).
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
@@ -128,6 +161,13 @@ impl TaskId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hook_key_reads_group_slash_id_and_names_the_invalid_part() {
+        assert_eq!(HookKey::parse("g", "a/b").unwrap().to_string(), "g/a/b");
+        assert_eq!(HookKey::parse("g/x", "h").unwrap_err().field, "hookGroupId");
+        assert_eq!(HookKey::parse("g", "").unwrap_err().field, "hookId");
+    }
 
     #[test]
     fn hook_group_id_accepts_the_upstream_alphabet() {

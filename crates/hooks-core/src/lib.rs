@@ -37,5 +37,5 @@ pub mod trigger_schema;
 pub use error::ValidationError;
 pub use fire::{Attempt, CallFires, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer, Prepared};
 pub use hook::{Binding, ExchangeDenylist, Hook, HookDefinition, HookInput, HookMetadata};
-pub use ids::{HookGroupId, HookId, TaskId};
+pub use ids::{HookGroupId, HookId, HookKey, TaskId};
 pub use secret::SecretString;
