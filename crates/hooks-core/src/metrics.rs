@@ -11,7 +11,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -56,6 +56,10 @@ pub enum PulseOutcome {
     Failed,
     /// The message went to the dead-letter queue.
     DeadLettered,
+    /// The hook no longer exists: acknowledged without firing.
+    HookGone,
+    /// A redelivered message whose fire was already recorded: acknowledged without firing again.
+    AlreadyFired,
 }
 
 impl PulseOutcome {
@@ -67,6 +71,8 @@ impl PulseOutcome {
             Self::Invalid => "invalid",
             Self::Failed => "failed",
             Self::DeadLettered => "dead_lettered",
+            Self::HookGone => "hook_gone",
+            Self::AlreadyFired => "already_fired",
         }
     }
 }
@@ -123,6 +129,7 @@ struct Inner {
     schedule_lag: Histogram,
     slots_skipped: Counter,
     pulse_messages: Family<OutcomeLabels, Counter>,
+    pulse: PulseMetrics,
     task_create_duration: HistogramFamily<SinkLabels>,
     http_requests: Family<RequestLabels, Counter>,
     http_request_duration: HistogramFamily<MethodLabels>,
@@ -167,6 +174,7 @@ impl Metrics {
             "Pulse messages handled by the listener, by outcome",
             pulse_messages.clone(),
         );
+        let pulse = PulseMetrics::register(&mut registry);
         let task_create_duration: HistogramFamily<SinkLabels> = Family::new_with_constructor(latency_histogram);
         registry.register(
             "hooks_task_create_duration_seconds",
@@ -193,6 +201,7 @@ impl Metrics {
             schedule_lag,
             slots_skipped,
             pulse_messages,
+            pulse,
             task_create_duration,
             http_requests,
             http_request_duration,
@@ -238,6 +247,21 @@ impl Metrics {
         self.inner.pulse_messages.get_or_create(&OutcomeLabels { outcome: outcome.as_str() }).inc();
     }
 
+    /// Counts one thing the pulse-listener did besides settling a message.
+    pub fn pulse_event(&self, event: PulseEvent) {
+        self.inner.pulse.events[event as usize].inc();
+    }
+
+    /// Sets how many messages the dead-letter queue holds.
+    pub fn pulse_dead_letter_depth(&self, depth: u64) {
+        self.inner.pulse.dead_letter_messages.set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// Sets how many hook queues the pulse-listener consumes from.
+    pub fn pulse_consumed_queues(&self, queues: u64) {
+        self.inner.pulse.consumed_queues.set(i64::try_from(queues).unwrap_or(i64::MAX));
+    }
+
     /// Observes one createTask call of `sink`.
     pub fn task_create(&self, sink: &'static str, took: Duration) {
         self.inner.task_create_duration.get_or_create(&SinkLabels { sink }).observe(took.as_secs_f64());
@@ -265,6 +289,77 @@ impl Metrics {
             tracing::error!(error = %e, "cannot encode the metrics");
         }
         text
+    }
+}
+
+/// What the pulse-listener counts besides message outcomes, each in a counter of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PulseEvent {
+    /// A message received from a hook queue (a redelivery counts again).
+    Delivered,
+    /// A message acknowledged after it was handled.
+    Acked,
+    /// A transient failure handling a message, retried after a backoff.
+    Retried,
+    /// A reconcile pass completed.
+    Reconciled,
+    /// A connection to the broker made again after one was lost.
+    Reconnected,
+}
+
+impl PulseEvent {
+    const ALL: [Self; 5] = [Self::Delivered, Self::Acked, Self::Retried, Self::Reconciled, Self::Reconnected];
+
+    /// The counter's name (without `_total`) and help.
+    fn metric(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Delivered => {
+                ("hooks_pulse_deliveries", "Messages received from hook queues (a redelivery counts again)")
+            }
+            Self::Acked => ("hooks_pulse_acks", "Messages acknowledged after they were handled"),
+            Self::Retried => (
+                "hooks_pulse_retries",
+                "Transient failures handling a message (queue 5xx, database down), each retried after a backoff",
+            ),
+            Self::Reconciled => {
+                ("hooks_pulse_reconciles", "Passes reconciling hook queues and bindings with the hooks table")
+            }
+            Self::Reconnected => ("hooks_pulse_reconnects", "Connections to the broker lost and made again"),
+        }
+    }
+}
+
+/// The pulse-listener's metrics besides `hooks_pulse_messages_total`: what its tests read of a listener, for
+/// operators to see too.
+struct PulseMetrics {
+    events: [Counter; PulseEvent::ALL.len()],
+    dead_letter_messages: Gauge,
+    consumed_queues: Gauge,
+}
+
+impl PulseMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            events: Default::default(),
+            dead_letter_messages: Gauge::default(),
+            consumed_queues: Gauge::default(),
+        };
+        for event in PulseEvent::ALL {
+            let (name, help) = event.metric();
+            registry.register(name, help, metrics.events[event as usize].clone());
+        }
+        registry.register(
+            "hooks_pulse_dead_letter_messages",
+            "Messages in the dead-letter queue at the last check (overflow, delivery limit, or dead-lettered by the \
+             listener)",
+            metrics.dead_letter_messages.clone(),
+        );
+        registry.register(
+            "hooks_pulse_consumed_queues",
+            "Hook queues this listener consumes from",
+            metrics.consumed_queues.clone(),
+        );
+        metrics
     }
 }
 
@@ -335,11 +430,15 @@ mod tests {
         let metrics = Metrics::new();
         metrics.fire(FiredBy::TriggerHook, FireResult::Declined);
         metrics.pulse_message(PulseOutcome::DeadLettered);
+        metrics.pulse_event(PulseEvent::Reconnected);
+        metrics.pulse_dead_letter_depth(3);
         metrics.http_request("triggerHook", 200, Duration::from_millis(3));
         metrics.schedule_lag(Duration::from_millis(20));
         let text = metrics.render();
         assert!(text.contains(r#"hooks_fires_total{fired_by="triggerHook",result="declined"} 1"#), "{text}");
         assert!(text.contains(r#"hooks_pulse_messages_total{outcome="dead_lettered"} 1"#), "{text}");
+        assert!(text.contains("hooks_pulse_reconnects_total 1"), "{text}");
+        assert!(text.contains("hooks_pulse_dead_letter_messages 3"), "{text}");
         assert!(text.contains(r#"http_requests_total{method="triggerHook",status="200"} 1"#), "{text}");
         assert!(text.contains(r#"http_request_duration_seconds_count{method="triggerHook"} 1"#), "{text}");
         assert!(text.contains("hooks_schedule_lag_seconds_count 1"), "{text}");

@@ -8,7 +8,7 @@ use hooks_core::storage::batch;
 use hooks_core::storage::last_fires::{LastFire, record_last_fires_of_existing_hooks};
 use hooks_core::storage::pulse::{PulseFire, finish_pulse_fires, insert_pulse_fires};
 use hooks_core::storage::{Pool, StorageError};
-use hooks_core::{Attempt, FireError, FireOutcome};
+use hooks_core::{Attempt, FireError, FireOutcome, HookKey};
 
 // Enough to amortise a commit; small enough that one batch's round trips stay short.
 const MAX_BATCH: usize = 128;
@@ -50,9 +50,9 @@ impl Batcher {
 
     /// Records the attempt as a last fire and marks the message's fire done, in one transaction, committed when
     /// this returns.
-    pub(crate) async fn record(&self, g: &str, h: &str, task_id: &str, attempt: Attempt) -> Recorded {
+    pub(crate) async fn record(&self, hook: &HookKey, task_id: &str, attempt: Attempt) -> Recorded {
         let (result, last_fire) = attempt.into_parts();
-        let key = (g.to_owned(), h.to_owned(), task_id.to_owned());
+        let key = (hook.group.to_string(), hook.id.to_string(), task_id.to_owned());
         self.records.submit(Finished { key, last_fire }).await?;
         Ok(result)
     }

@@ -1,4 +1,5 @@
-//! Hook definitions kept in memory between messages, dropped on every change to the hook.
+//! Hook definitions as they are now: read from the database, kept in memory between messages and dropped on every
+//! change to the hook.
 //!
 //! A change is announced by Postgres NOTIFY and the hook-changed exchanges; a load that raced with a change is not
 //! kept (the generation moved on while it was loading), so a stale definition never outlives its notification.
@@ -6,50 +7,66 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hooks_core::HookDefinition;
+use hooks_core::crypto::Keyring;
+use hooks_core::storage::hooks::find_hook;
+use hooks_core::storage::{Pool, StorageError};
+use hooks_core::{HookDefinition, HookKey};
+
+use crate::changes::Change;
 
 #[derive(Default)]
-struct Inner {
-    hooks: HashMap<(String, String), Arc<HookDefinition>>,
+struct Cached {
+    hooks: HashMap<HookKey, Arc<HookDefinition>>,
     generation: u64,
 }
 
 /// The cache, shared by the listener's tasks.
-#[derive(Default)]
 pub(crate) struct HookCache {
-    inner: Mutex<Inner>,
+    pool: Pool,
+    keyring: Arc<Keyring>,
+    cached: Mutex<Cached>,
 }
 
 impl HookCache {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// An empty cache of the hooks in `pool`, whose secrets `keyring` opens.
+    pub(crate) fn new(pool: Pool, keyring: Arc<Keyring>) -> Self {
+        Self { pool, keyring, cached: Mutex::new(Cached::default()) }
     }
 
-    /// The cached definition, and the generation to pass to [`HookCache::insert`] after loading it otherwise.
-    pub(crate) fn get(&self, g: &str, h: &str) -> (Option<Arc<HookDefinition>>, u64) {
-        let inner = self.lock();
-        (inner.hooks.get(&(g.to_owned(), h.to_owned())).cloned(), inner.generation)
+    fn lock(&self) -> MutexGuard<'_, Cached> {
+        self.cached.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Keeps a definition loaded at `generation`, unless a change came in since.
-    pub(crate) fn insert(&self, generation: u64, def: Arc<HookDefinition>) {
-        let mut inner = self.lock();
-        if inner.generation == generation {
-            inner.hooks.insert((def.hook_group_id.to_string(), def.hook_id.to_string()), def);
+    /// The hook's definition as it is now, or `None` when the hook no longer exists.
+    pub(crate) async fn definition(&self, hook: &HookKey) -> Result<Option<Arc<HookDefinition>>, StorageError> {
+        let generation = {
+            let cached = self.lock();
+            if let Some(def) = cached.hooks.get(hook) {
+                return Ok(Some(def.clone()));
+            }
+            cached.generation
+        };
+        let mut conn = self.pool.get().await?;
+        let Some(found) = find_hook(&mut conn, &self.keyring, hook.group.as_str(), hook.id.as_str()).await? else {
+            return Ok(None);
+        };
+        let def = Arc::new(found.definition);
+        let mut cached = self.lock();
+        if cached.generation == generation {
+            cached.hooks.insert(hook.clone(), def.clone());
         }
+        Ok(Some(def))
     }
 
-    /// Drops one hook.
-    pub(crate) fn invalidate(&self, g: &str, h: &str) {
-        let mut inner = self.lock();
-        inner.generation += 1;
-        inner.hooks.remove(&(g.to_owned(), h.to_owned()));
-    }
-
-    /// Drops every hook (changes may have been missed).
-    pub(crate) fn clear(&self) {
-        let mut inner = self.lock();
-        inner.generation += 1;
-        inner.hooks.clear();
+    /// Drops what `change` may have made stale: one hook, or every hook.
+    pub(crate) fn forget(&self, change: &Change) {
+        let mut cached = self.lock();
+        cached.generation += 1;
+        match change {
+            Change::Hook(hook) => {
+                cached.hooks.remove(hook);
+            }
+            Change::All => cached.hooks.clear(),
+        }
     }
 }

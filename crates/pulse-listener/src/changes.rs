@@ -1,90 +1,47 @@
-//! Hook changes, from two sources that both say which hook changed: Postgres NOTIFY on `hooks_changed` (sent by a
-//! trigger on every change to a hook's definition) and the hook-changed exchanges the api-server publishes to.
-//! Either one alone is enough; the periodic full reconcile is the safety net under both.
+//! Hook changes, from two sources that both say which hook changed: Postgres NOTIFY on `hooks_changed`, through
+//! `hooks_core::changes`, and the hook-changed exchanges the api-server publishes to. Either one alone is enough;
+//! the periodic full reconcile is the safety net under both. The listener reacts to both alike: it forgets the
+//! cached definition, then has the session reconcile the hook.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use futures::StreamExt as _;
+use hooks_core::SecretString;
+pub(crate) use hooks_core::changes::Change;
+use hooks_core::changes::{self, Subscription};
 use hooks_core::pulse::{Names, PulseError, broker::short};
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};
-use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use crate::cache::HookCache;
 
-/// What changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Change {
-    /// One hook.
-    Hook(String, String),
-    /// Possibly any hook (notifications may have been missed).
-    All,
+/// The listener's reaction to a change, whichever source announced it.
+#[derive(Clone)]
+pub(crate) struct Reaction {
+    cache: Arc<HookCache>,
+    reconcile: UnboundedSender<Change>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Changed {
-    hook_group_id: String,
-    hook_id: String,
-}
-
-fn parse(payload: &[u8]) -> Change {
-    match serde_json::from_slice::<Changed>(payload) {
-        Ok(c) => Change::Hook(c.hook_group_id, c.hook_id),
-        Err(_) => Change::All,
+impl Reaction {
+    /// Forgets changed hooks in `cache` and sends them to `reconcile`.
+    pub(crate) fn new(cache: Arc<HookCache>, reconcile: UnboundedSender<Change>) -> Self {
+        Self { cache, reconcile }
     }
-}
 
-fn announce(change: Change, cache: &HookCache, tx: &UnboundedSender<Change>) {
-    // Drop the cached definition before anyone hears of the change, so no message is checked against it after.
-    match &change {
-        Change::Hook(g, h) => cache.invalidate(g, h),
-        Change::All => cache.clear(),
+    fn react(&self, change: Change) {
+        // Drop the cached definition before anyone hears of the change, so no message is checked against it after.
+        self.cache.forget(&change);
+        // The receiver goes only when the listener stops.
+        let _ = self.reconcile.send(change);
     }
-    let _ = tx.send(change);
-}
 
-/// Stops the task it guards when dropped.
-pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
+    /// Reacts to the changes Postgres announces until the subscription is dropped.
+    pub(crate) fn subscribe(self, database_url: SecretString) -> Subscription {
+        changes::subscribe(database_url, move |change| self.react(change))
     }
-}
-
-/// LISTENs on `hooks_changed` on a connection of its own, reconnecting with backoff when it drops.
-pub(crate) fn listen_database(database_url: String, cache: Arc<HookCache>, tx: UnboundedSender<Change>) -> AbortOnDrop {
-    AbortOnDrop(tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match listen_once(&database_url, &cache, &tx).await {
-                Ok(()) => backoff = Duration::from_millis(100),
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "LISTEN hooks_changed failed; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
-            }
-        }
-    }))
-}
-
-async fn listen_once(database_url: &str, cache: &HookCache, tx: &UnboundedSender<Change>) -> anyhow::Result<()> {
-    let mut conn = AsyncPgConnection::establish(database_url).await?;
-    diesel::sql_query("LISTEN hooks_changed").execute(&mut conn).await?;
-    // Changes made while not listening were missed: look at everything again.
-    announce(Change::All, cache, tx);
-    let mut notifications = Box::pin(conn.notifications_stream());
-    while let Some(n) = notifications.next().await {
-        announce(parse(n?.payload.as_bytes()), cache, tx);
-    }
-    anyhow::bail!("the LISTEN connection closed")
 }
 
 /// Consumes the hook-changed exchanges on a queue of this session's own (exclusive: it goes with the connection),
@@ -93,8 +50,7 @@ pub(crate) async fn consume_hook_changes(
     connection: &Connection,
     names: &Names,
     session_id: &str,
-    cache: Arc<HookCache>,
-    tx: UnboundedSender<Change>,
+    reaction: Reaction,
     tasks: &mut JoinSet<()>,
 ) -> Result<Channel, PulseError> {
     let failed = |action: String| move |source| PulseError::Broker { action, source };
@@ -125,7 +81,7 @@ pub(crate) async fn consume_hook_changes(
         .map_err(failed(format!("consuming from {queue}")))?;
     tasks.spawn(async move {
         while let Some(Ok(delivery)) = consumer.next().await {
-            announce(parse(&delivery.data), &cache, &tx);
+            reaction.react(Change::from_payload(&delivery.data));
         }
     });
     Ok(channel)
@@ -134,14 +90,14 @@ pub(crate) async fn consume_hook_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hooks_core::HookKey;
 
+    // The exchanges' messages and the NOTIFY payloads are read alike.
     #[test]
     fn change_payloads_name_the_hook_or_mean_everything() {
-        assert_eq!(
-            parse(br#"{"op":"UPDATE","hookGroupId":"g","hookId":"a/b"}"#),
-            Change::Hook("g".into(), "a/b".into())
-        );
-        assert_eq!(parse(br#"{"hookGroupId":"g","hookId":"h","extra":1}"#), Change::Hook("g".into(), "h".into()));
-        assert_eq!(parse(b"not json"), Change::All);
+        let hook = |g: &str, h: &str| Change::Hook(HookKey::from_stored(g, h));
+        assert_eq!(Change::from_payload(br#"{"op":"UPDATE","hookGroupId":"g","hookId":"a/b"}"#), hook("g", "a/b"));
+        assert_eq!(Change::from_payload(br#"{"hookGroupId":"g","hookId":"h","extra":1}"#), hook("g", "h"));
+        assert_eq!(Change::from_payload(b"not json"), Change::All);
     }
 }

@@ -9,13 +9,22 @@
 mod batch;
 mod cache;
 mod changes;
+mod claim;
+mod consumer;
+mod discards;
 mod handler;
+mod in_flight;
 mod listener;
 mod message;
+mod options;
+mod reconciling;
+mod session;
 mod settings;
 mod stats;
+mod upkeep;
 
-pub use listener::{Listener, ListenerOptions};
+pub use listener::Listener;
+pub use options::ListenerOptions;
 pub use settings::Settings;
 pub use stats::Stats;
 

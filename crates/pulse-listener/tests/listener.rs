@@ -194,6 +194,9 @@ async fn message_outcomes_are_counted_in_the_metrics_and_the_broker_shows_in_hea
     }
     assert!(!text.contains(r#"outcome="failed""#), "{text}");
     assert!(text.contains(r#"hooks_fires_total{fired_by="pulseMessage",result="success"} 1"#), "{text}");
+    for line in ["hooks_pulse_deliveries_total 3", "hooks_pulse_acks_total 3", "hooks_pulse_consumed_queues 2"] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
     running.stop().await;
 }
 

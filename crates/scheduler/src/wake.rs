@@ -1,42 +1,17 @@
-//! Wake-ups on hook changes: a dedicated connection LISTENs on `hooks_changed` (sent by a trigger on every change
-//! to a hook's definition), reconnecting when it drops.
+//! Wake-ups on hook changes: every change announced on `hooks_changed` wakes a worker to read the earliest slot
+//! again (a new or updated hook may be due before the one it sleeps for).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-use futures::StreamExt as _;
+use hooks_core::SecretString;
+use hooks_core::changes;
 use tokio::sync::Notify;
 
-/// Starts listening; the returned `Notify` is signalled on every change.
+/// Starts listening for the rest of the process; the returned `Notify` is signalled on every change, and each time
+/// listening starts again (changes may have been missed meanwhile).
 pub fn listen(database_url: String) -> Arc<Notify> {
     let wake = Arc::new(Notify::new());
     let signal = wake.clone();
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match listen_once(&database_url, &signal).await {
-                Ok(()) => backoff = Duration::from_millis(100),
-                Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN hooks_changed failed; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
-            }
-            // Changes may have been missed while disconnected: wake once to re-read the earliest slot.
-            signal.notify_one();
-        }
-    });
+    changes::subscribe(SecretString::new(database_url), move |_| signal.notify_one()).detach();
     wake
-}
-
-async fn listen_once(database_url: &str, signal: &Notify) -> anyhow::Result<()> {
-    let mut conn = AsyncPgConnection::establish(database_url).await?;
-    diesel::sql_query("LISTEN hooks_changed").execute(&mut conn).await?;
-    let mut notifications = Box::pin(conn.notifications_stream());
-    while let Some(n) = notifications.next().await {
-        n?;
-        signal.notify_one();
-    }
-    anyhow::bail!("the LISTEN connection closed")
 }

@@ -14,6 +14,7 @@ use regex::Regex;
 
 use super::PulseError;
 use super::broker::{Declared, Topology};
+use crate::HookKey;
 use crate::hook::Binding;
 use crate::storage::pulse::{
     PulseQueue, delete_pulse_queue, find_hook_bindings, find_pulse_queue, list_hook_bindings, list_pulse_queues,
@@ -50,10 +51,8 @@ impl Scope {
 /// A hook's queue that this replica consumes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HookQueue {
-    /// The hook's group.
-    pub hook_group_id: String,
     /// The hook.
-    pub hook_id: String,
+    pub hook: HookKey,
     /// The queue's name on the broker.
     pub queue_name: String,
 }
@@ -64,10 +63,10 @@ pub struct Pass {
     /// The queues of the hooks visited that this replica serves (for a full pass: all of them).
     pub queues: Vec<HookQueue>,
     /// Hooks visited that this replica does not serve (removed, without bindings, or out of its scope).
-    pub released: Vec<(String, String)>,
+    pub released: Vec<HookKey>,
     /// Hooks whose queue, known on this connection, was lost by the broker and created again: whoever consumed
     /// from it must consume anew.
-    pub consume_anew: Vec<(String, String)>,
+    pub consume_anew: Vec<HookKey>,
     /// Bindings not made because the exchange does not exist (yet) or may not be used; retried by the next pass.
     pub missing_exchanges: usize,
     /// Queues deleted.
@@ -96,9 +95,14 @@ impl Reconciler {
     /// Reconciles every hook that has bindings or a queue.
     pub async fn reconcile_all(&self, pool: &Pool, topology: &mut Topology) -> Result<Pass, PulseError> {
         let mut conn = lock_connection(pool).await?;
-        let mut ids: Vec<(String, String)> =
-            list_hook_bindings(&mut conn).await?.into_iter().map(|h| (h.hook_group_id, h.hook_id)).collect();
-        ids.extend(list_pulse_queues(&mut conn).await?.into_iter().map(|q| (q.hook_group_id, q.hook_id)));
+        let mut ids: Vec<HookKey> = list_hook_bindings(&mut conn)
+            .await?
+            .into_iter()
+            .map(|h| HookKey::from_stored(h.hook_group_id, h.hook_id))
+            .collect();
+        ids.extend(
+            list_pulse_queues(&mut conn).await?.into_iter().map(|q| HookKey::from_stored(q.hook_group_id, q.hook_id)),
+        );
         ids.sort();
         ids.dedup();
         self.reconcile_ids(&mut conn, topology, &ids).await
@@ -109,7 +113,7 @@ impl Reconciler {
         &self,
         pool: &Pool,
         topology: &mut Topology,
-        hooks: &[(String, String)],
+        hooks: &[HookKey],
     ) -> Result<Pass, PulseError> {
         let mut conn = lock_connection(pool).await?;
         self.reconcile_ids(&mut conn, topology, hooks).await
@@ -119,16 +123,16 @@ impl Reconciler {
         &self,
         conn: &mut AsyncPgConnection,
         topology: &mut Topology,
-        ids: &[(String, String)],
+        ids: &[HookKey],
     ) -> Result<Pass, PulseError> {
         let mut pass = Pass::default();
-        for (g, h) in ids {
-            match self.reconcile_hook(conn, topology, g, h, &mut pass).await {
+        for hook in ids {
+            match self.reconcile_hook(conn, topology, hook, &mut pass).await {
                 Ok(()) => {}
                 Err(e @ PulseError::Storage(_)) => return Err(e),
                 Err(e) if !topology.connected() => return Err(e),
                 Err(e) => {
-                    tracing::error!(hook_group_id = %g, hook_id = %h, error = %e, "cannot reconcile the hook's queue");
+                    tracing::error!(%hook, error = %e, "cannot reconcile the hook's queue");
                     pass.failed += 1;
                 }
             }
@@ -140,12 +144,11 @@ impl Reconciler {
         &self,
         conn: &mut AsyncPgConnection,
         topology: &mut Topology,
-        g: &str,
-        h: &str,
+        hook: &HookKey,
         pass: &mut Pass,
     ) -> Result<(), PulseError> {
         lock_reconcile(conn).await?;
-        let applied = self.apply(conn, topology, g, h, pass).await;
+        let applied = self.apply(conn, topology, hook, pass).await;
         // On failure to unlock, the caller drops the connection, which releases the lock.
         let unlocked = unlock_reconcile(conn).await;
         applied?;
@@ -156,26 +159,26 @@ impl Reconciler {
         &self,
         conn: &mut AsyncPgConnection,
         topology: &mut Topology,
-        g: &str,
-        h: &str,
+        hook: &HookKey,
         pass: &mut Pass,
     ) -> Result<(), PulseError> {
+        let (g, h) = (hook.group.as_str(), hook.id.as_str());
         let wanted = find_hook_bindings(conn, g, h).await?.map(|b| b.bindings).unwrap_or_default();
         let stored = find_pulse_queue(conn, g, h).await?;
         if wanted.is_empty() {
-            pass.released.push((g.to_owned(), h.to_owned()));
+            pass.released.push(hook.clone());
             if let Some(stored) = stored
                 && (stored.bindings.is_empty() || self.scope.includes(&stored.bindings))
             {
                 let dropped = topology.delete_queue(&stored.queue_name).await?;
                 delete_pulse_queue(conn, g, h).await?;
                 pass.deleted_queues += 1;
-                tracing::info!(hook_group_id = g, hook_id = h, queue = %stored.queue_name, dropped, "hook queue deleted");
+                tracing::info!(%hook, queue = %stored.queue_name, dropped, "hook queue deleted");
             }
             return Ok(());
         }
         if !self.scope.includes(&wanted) {
-            pass.released.push((g.to_owned(), h.to_owned()));
+            pass.released.push(hook.clone());
             return Ok(());
         }
         let queue_name = stored.as_ref().map_or_else(|| topology.names().hook_queue(g, h), |q| q.queue_name.clone());
@@ -194,12 +197,11 @@ impl Reconciler {
         match topology.declare_hook_queue(&queue_name).await? {
             Declared::Existing => {}
             Declared::Created => {
-                tracing::warn!(hook_group_id = g, hook_id = h, queue = %queue_name, "the hook's queue was missing on the broker; declared and bound again");
-                pass.consume_anew.push((g.to_owned(), h.to_owned()));
+                tracing::warn!(%hook, queue = %queue_name, "the hook's queue was missing on the broker; declared and bound again");
+                pass.consume_anew.push(hook.clone());
             }
             Declared::OtherArguments => tracing::warn!(
-                hook_group_id = g,
-                hook_id = h,
+                %hook,
                 queue = %queue_name,
                 "the hook's queue exists with other arguments (length limit, dead-lettering); using it as it is. \
                  Delete the queue to have it declared anew"
@@ -212,8 +214,7 @@ impl Reconciler {
                 Err(e) if matches!(e.reply_code(), Some(404 | 403)) => {
                     pass.missing_exchanges += 1;
                     tracing::warn!(
-                        hook_group_id = g,
-                        hook_id = h,
+                        %hook,
                         exchange = %binding.exchange,
                         error = %e,
                         "cannot bind the hook's queue yet (the exchange does not exist or may not be used); will retry"
@@ -228,7 +229,7 @@ impl Reconciler {
         if bound != union {
             save_pulse_queue(conn, &record(bound)).await?;
         }
-        pass.queues.push(HookQueue { hook_group_id: g.to_owned(), hook_id: h.to_owned(), queue_name });
+        pass.queues.push(HookQueue { hook: hook.clone(), queue_name });
         Ok(())
     }
 }
