@@ -5,18 +5,13 @@
 //! cached definition and reconciles); this module keeps the LISTEN connection, one of its own outside the pool, and
 //! connects it again with backoff whenever it drops.
 
-use std::time::Duration;
-
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use futures::StreamExt as _;
 use serde::Deserialize;
 use tokio::task::JoinHandle;
 
+use crate::backoff::Backoff;
 use crate::{HookKey, SecretString};
-
-// While connecting keeps failing, the delay before the next try doubles from the first to the longest.
-const FIRST_RETRY: Duration = Duration::from_millis(100);
-const LONGEST_RETRY: Duration = Duration::from_secs(10);
 
 /// What changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,15 +75,15 @@ impl Drop for Subscription {
 /// listening task, so it should only signal, forget or send.
 pub fn subscribe(database_url: SecretString, react: impl Fn(Change) + Send + Sync + 'static) -> Subscription {
     Subscription(Some(tokio::spawn(async move {
-        let mut retry_in = FIRST_RETRY;
+        let mut delays = Backoff::RECONNECT.delays();
         loop {
             let stopped = listen(&database_url, &react).await;
             if stopped.had_listened {
-                retry_in = FIRST_RETRY;
+                delays.reset();
             }
+            let retry_in = delays.next_delay();
             tracing::warn!(error = %stopped.error, retry_in = ?retry_in, "LISTEN hooks_changed failed; reconnecting");
             tokio::time::sleep(retry_in).await;
-            retry_in = (retry_in * 2).min(LONGEST_RETRY);
         }
     })))
 }

@@ -8,6 +8,7 @@
 //! last-fire row (see [`fire`]).
 
 pub mod auth;
+pub mod backoff;
 pub mod changes;
 pub mod config;
 pub mod cron;

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hooks_core::backoff::Backoff;
 use hooks_core::metrics::{PulseEvent, PulseOutcome};
 use hooks_core::pulse::HookQueue;
 use hooks_core::storage::StorageError;
@@ -195,15 +196,15 @@ impl Handler {
             // serde's message gives the position, never the content.
             Err(e) => return Disposition::DeadLetter(format!("the body is not JSON ({e})")),
         };
-        let mut backoff = self.context.retry_base;
+        let mut delays = Backoff::new(self.context.retry_base, self.context.retry_max).delays();
         loop {
             match self.try_once(&payload).await {
                 Step::Done(disposition) => return disposition,
                 Step::Retry(e) => {
                     self.context.counters.event(PulseEvent::Retried);
-                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot handle the message yet; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(self.context.retry_max);
+                    let retry_in = delays.next_delay();
+                    tracing::warn!(error = %e, ?retry_in, "cannot handle the message yet; retrying");
+                    tokio::time::sleep(retry_in).await;
                 }
             }
         }

@@ -163,7 +163,7 @@ impl Reconciling {
             Err(e) if !connected => return PassOutcome::Lost(e.to_string()),
             Err(e) => {
                 self.failures += 1;
-                let delay = backoff(self.failures);
+                let delay = hooks_core::backoff::Backoff::RECONNECT.delay(self.failures.saturating_add(1));
                 tracing::warn!(error = %e, retry_in = ?delay, "cannot reconcile the broker; retrying");
                 self.defer(pending, delay);
                 return PassOutcome::Retrying;
@@ -183,8 +183,4 @@ impl Reconciling {
         let at = Instant::now() + delay;
         self.deferred_at = Some(self.deferred_at.map_or(at, |t| t.min(at)));
     }
-}
-
-fn backoff(failures: u32) -> Duration {
-    (Duration::from_millis(100) * 2u32.saturating_pow(failures.min(10))).min(Duration::from_secs(10))
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use futures::{FutureExt as _, StreamExt as _};
+use hooks_core::backoff::Backoff;
 use hooks_core::crypto::Keyring;
 use hooks_core::notify::Notifier;
 use hooks_core::render::Renderer;
@@ -59,8 +60,7 @@ const IDLE_RECHECK: Duration = Duration::from_secs(60);
 // A due slot held by another worker or replica is being fired: look again this often until it is settled.
 const BUSY_RECHECK: Duration = Duration::from_millis(50);
 // Backoff for a slot whose task creation failed transiently: 1 s, 2 s, 4 s, ... up to a minute.
-const RETRY_BASE: TimeDelta = TimeDelta::seconds(1);
-const RETRY_MAX: TimeDelta = TimeDelta::seconds(60);
+const SLOT_RETRY: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
 // At most one failure email per hook this often; the next says how many failures it covers.
 const EMAIL_INTERVAL: TimeDelta = TimeDelta::hours(1);
 
@@ -138,7 +138,7 @@ impl Scheduler {
                     Err(e) => {
                         // Unusable until someone fixes it (e.g. its key was removed): look again in a minute.
                         tracing::error!(hook_group_id = %g, hook_id = %h, error = %e, "cannot fire hook");
-                        retry_slot_at(tx, &g, &h, now + RETRY_MAX, 0).await?;
+                        retry_slot_at(tx, &g, &h, now + delta(SLOT_RETRY.longest), 0).await?;
                     }
                 }
             }
@@ -211,7 +211,7 @@ impl Scheduler {
         match result {
             Err(e) if e.is_transient() => {
                 let failures = p.hook.schedule_failures + 1;
-                let delay = (RETRY_BASE * 2i32.saturating_pow(failures.clamp(1, 16) as u32 - 1)).min(RETRY_MAX);
+                let delay = delta(SLOT_RETRY.delay(u32::try_from(failures).unwrap_or(u32::MAX)));
                 let slot = time::to_json(p.slot);
                 if now + delay <= p.slot + self.options.retry_window {
                     tracing::warn!(hook_group_id = g, hook_id = h, %slot, error = %e, failures, retry_in = %delay, "slot failed transiently; retrying it under the same taskId");
@@ -289,19 +289,18 @@ impl Scheduler {
     /// One worker: a batch, then sleep until the next may be due, a hook change or shutdown.
     async fn work(&self, wake: &Notify, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut error_backoff = Duration::from_millis(100);
+        let mut delays = Backoff::RECONNECT.delays();
         loop {
             let wait = match self.run_next().await {
                 // More may be due: go again at once, but only after looking at shutdown (below).
                 Ok(n) if n > 0 => Duration::ZERO,
                 Ok(_) => {
-                    error_backoff = Duration::from_millis(100);
+                    delays.reset();
                     self.until_next_due().await
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "scheduler batch failed");
-                    error_backoff = (error_backoff * 2).min(Duration::from_secs(10));
-                    error_backoff
+                    delays.next_delay()
                 }
             };
             tokio::select! {
@@ -333,4 +332,9 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// A delay as a time span (a delay too long for one is as good as forever).
+fn delta(delay: Duration) -> TimeDelta {
+    TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX)
 }

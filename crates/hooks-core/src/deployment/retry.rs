@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable as _};
+use backon::Retryable as _;
+
+use crate::backoff::Backoff;
 
 use super::CallError;
 
@@ -34,12 +36,7 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CallError>>,
     {
-        let backoff = ExponentialBuilder::new()
-            .with_min_delay(self.base_delay)
-            .with_max_delay(self.max_delay)
-            .with_factor(2.0)
-            .with_max_times(self.retries)
-            .with_jitter();
+        let backoff = Backoff::new(self.base_delay, self.max_delay).backon(self.retries);
         attempt.retry(backoff).sleep(tokio::time::sleep).when(CallError::is_retried).await
     }
 }

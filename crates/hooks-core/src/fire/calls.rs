@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{BackoffBuilder as _, ExponentialBuilder};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use futures::future::BoxFuture;
@@ -18,6 +17,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use super::{FireContext, FireError, FireOptions, FireOutcome, Firer};
+use crate::backoff::Backoff;
 use crate::hook::HookDefinition;
 use crate::sink::TaskSink;
 use crate::storage::batch::Batcher;
@@ -29,6 +29,8 @@ const MAX_BATCH: usize = 256;
 /// Outcomes waiting to be written after the database refused them; beyond this, an outcome is left to
 /// [`CallFires::settle_left_behind`] (its pending row is already written, so nothing is lost).
 const MAX_WAITING: usize = 10_000;
+/// How an outcome the database refused is retried.
+const RECORD_RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
 /// How many pending fires one settling pass looks at.
 const SETTLE_BATCH: i64 = 100;
 
@@ -158,14 +160,9 @@ impl CallFires {
 /// with backoff (100 ms doubling to 30 s) until it is written. Ends when the last handle is dropped.
 async fn write_until_written(writer: Batcher<LastFire, Recorded>, mut refused: mpsc::Receiver<LastFire>) {
     while let Some(last_fire) = refused.recv().await {
-        let mut delays = ExponentialBuilder::new()
-            .with_min_delay(Duration::from_millis(100))
-            .with_max_delay(Duration::from_secs(30))
-            .without_max_times()
-            .with_jitter()
-            .build();
+        let mut delays = RECORD_RETRY.delays();
         while let Err(e) = writer.submit(last_fire.clone()).await {
-            let delay = delays.next().unwrap_or(Duration::from_secs(30));
+            let delay = delays.next_delay();
             tracing::warn!(task_id = %last_fire.task_id, error = %e, retry_in = ?delay, "cannot record a fire's outcome yet");
             tokio::time::sleep(delay).await;
         }

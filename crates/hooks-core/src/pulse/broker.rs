@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::ValueEnum;
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions};
@@ -95,14 +94,14 @@ pub async fn connect(url: &SecretString, connection_name: &str) -> Result<Connec
 /// Connects, retrying with exponential backoff (100 ms doubling to 10 s) until it succeeds; each failure is logged.
 /// Cancel it by dropping the future.
 pub async fn connect_with_backoff(url: &SecretString, connection_name: &str) -> Connection {
-    let mut backoff = Duration::from_millis(100);
+    let mut delays = crate::backoff::Backoff::RECONNECT.delays();
     loop {
         match connect(url, connection_name).await {
             Ok(connection) => return connection,
             Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "cannot connect to the broker");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                let retry_in = delays.next_delay();
+                tracing::warn!(error = %e, ?retry_in, "cannot connect to the broker");
+                tokio::time::sleep(retry_in).await;
             }
         }
     }

@@ -95,7 +95,7 @@ impl PublisherTask {
 
 async fn run(url: SecretString, names: Names, mut rx: mpsc::UnboundedReceiver<Announcement>) {
     let mut pending: VecDeque<Announcement> = VecDeque::new();
-    let mut backoff = Duration::from_millis(100);
+    let mut delays = crate::backoff::Backoff::RECONNECT.delays();
     loop {
         // Wait for work before connecting, so a process that never changes a hook needs no broker.
         if pending.is_empty() {
@@ -108,10 +108,10 @@ async fn run(url: SecretString, names: Names, mut rx: mpsc::UnboundedReceiver<An
         match publish_pending(&connection, &names, &mut pending, &mut rx).await {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(error = %e, pending = pending.len(), retry_in = ?backoff, "publishing hook changes failed");
+                let retry_in = delays.next_delay();
+                tracing::warn!(error = %e, pending = pending.len(), ?retry_in, "publishing hook changes failed");
                 let _ = connection.close(200, "reconnecting".into()).await;
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                tokio::time::sleep(retry_in).await;
             }
         }
     }
