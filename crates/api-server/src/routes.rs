@@ -4,6 +4,7 @@
 use actix_web::http::Method;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
+use hooks_core::storage::fire_log::{self, FireEvent, LogCursor, Outcome};
 use hooks_core::storage::hooks::{self as store, CreateOutcome};
 use hooks_core::storage::last_fires::{self, PageCursor};
 use hooks_core::{
@@ -169,6 +170,13 @@ const API_ROUTES: &[ApiRoute] = &[
         name: "listLastFires",
         scopes: Scopes::One("hooks:list-last-fires:<hookGroupId>/<hookId>"),
         to: |r| r.to(list_last_fires),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/fire-log",
+        method: Method::GET,
+        name: "listFireLog",
+        scopes: Scopes::One("hooks:list-last-fires:<hookGroupId>/<hookId>"),
+        to: |r| r.to(list_fire_log),
     },
     ApiRoute {
         path: HOOK,
@@ -496,7 +504,24 @@ async fn trigger_hook_with_token(
     if !hook.trigger_token.constant_time_eq(&token) {
         return Err(call.error(ErrorCode::AuthenticationFailed, "invalid hook token"));
     }
-    fire(&st, &call, &hook, FireContext::trigger_hook_with_token(call.body.clone())).await
+    let mut ctx = FireContext::trigger_hook_with_token(call.body.clone());
+    if let Some(delivery) = delivery_id(&req) {
+        ctx = ctx.with_source("deliveryId", delivery);
+    }
+    fire(&st, &call, &hook, ctx).await
+}
+
+/// Headers webhook senders name their delivery with (GitHub, GitLab, then a generic request id), the first
+/// present wins; kept in the fire log so a user can match an event to the sender's delivery log.
+const DELIVERY_ID_HEADERS: [&str; 3] = ["x-github-delivery", "x-gitlab-event-uuid", "x-request-id"];
+/// The longest delivery id kept; longer ones are not ids.
+const MAX_DELIVERY_ID: usize = 200;
+
+fn delivery_id(req: &HttpRequest) -> Option<&str> {
+    DELIVERY_ID_HEADERS
+        .iter()
+        .filter_map(|name| req.headers().get(*name)?.to_str().ok())
+        .find(|id| !id.is_empty() && id.len() <= MAX_DELIVERY_ID && id.bytes().all(|b| b.is_ascii_graphic()))
 }
 
 fn check_trigger_body(call: &Call, req: &HttpRequest, st: &AppState) -> Result<(), ApiError> {
@@ -508,6 +533,10 @@ fn check_trigger_body(call: &Call, req: &HttpRequest, st: &AppState) -> Result<(
 async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireContext) -> Reply {
     let def = &hook.definition;
     if let Err(e) = def.trigger_schema.validate(&call.body) {
+        let key = hooks_core::HookKey::new(def.hook_group_id.clone(), def.hook_id.clone());
+        let error = format!("the payload does not match the hook's triggerSchema: {}", e.locations.join("; "));
+        let event = FireEvent::without_task(&key, ctx.fired_by, Outcome::PayloadRejected, error, ctx.source);
+        st.call_fires.record_refused(event).await;
         return Err(call.error(ErrorCode::InputError, e.to_string()));
     }
     let mut opts = FireOptions::default();
@@ -546,16 +575,17 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
 }
 
 const MAX_PAGE: usize = 1000;
+/// How long listLastFires waits for the queue to say what became of a page's tasks; those it has not answered
+/// for by then are `unknown`, so a slow or failing queue never makes the listing slow or fail.
+const TASK_STATE_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
 
-async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
-    let (g, h) = path.into_inner();
-    let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
-    authorize(&st, &req, &body, &call).await?;
-    call.check_ids(&g, Some(&h))?;
-    let query = call.check_query(&req, &["continuationToken", "limit"])?;
+/// A page's `limit` (1 to [`MAX_PAGE`], [`MAX_PAGE`] when absent) and `continuationToken`, as listLastFires reads
+/// them.
+fn page_query(call: &Call, req: &HttpRequest) -> Result<(usize, Option<String>), ApiError> {
+    let query = call.check_query(req, &["continuationToken", "limit"])?;
     let mut limit = MAX_PAGE;
-    let mut after = None;
-    for (k, v) in &query {
+    let mut token = None;
+    for (k, v) in query {
         match k.as_str() {
             "limit" => {
                 limit = v
@@ -570,30 +600,48 @@ async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: B
                     })?
                     .clamp(1, MAX_PAGE);
             }
-            "continuationToken" => {
-                after = Some(
-                    decode_cursor(v).ok_or_else(|| call.error(ErrorCode::InputError, "Invalid continuation token"))?,
-                );
-            }
+            "continuationToken" => token = Some(v),
             _ => {}
         }
     }
+    Ok((limit, token))
+}
+
+fn invalid_token(call: &Call) -> ApiError {
+    call.error(ErrorCode::InputError, "Invalid continuation token")
+}
+
+async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
+    let (g, h) = path.into_inner();
+    let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
+    authorize(&st, &req, &body, &call).await?;
+    call.check_ids(&g, Some(&h))?;
+    let (limit, token) = page_query(&call, &req)?;
+    let after = token.map(|t| decode_cursor(&t).ok_or_else(|| invalid_token(&call))).transpose()?;
     let mut conn = st.conn(&call).await?;
     let mut rows = last_fires::list_last_fires(&mut conn, &g, &h, limit as i64 + 1, after.as_ref())
         .await
         .map_err(|e| internal(&call, &e))?;
+    drop(conn);
     if rows.is_empty() {
         return Err(call.error(ErrorCode::ResourceNotFound, "No such hook or never fired"));
     }
     let more = rows.len() > limit;
     rows.truncate(limit);
+    // A failed fire's taskId names no task; asking for it would only cost a lookup.
+    let task_ids: Vec<TaskId> =
+        rows.iter().filter(|f| f.result == "success").filter_map(|f| TaskId::parse(&f.task_id).ok()).collect();
+    let states = st.task_states.states(&task_ids, TASK_STATE_BUDGET).await;
+    let state_of: std::collections::HashMap<&str, &'static str> =
+        task_ids.iter().zip(&states).filter_map(|(id, s)| Some((id.as_str(), s.as_ref()?.as_str()))).collect();
     let fires: Vec<Value> = rows
         .iter()
         .map(|f| {
+            let state = state_of.get(f.task_id.as_str()).copied().unwrap_or("unknown");
             json!({
                 "hookGroupId": f.hook_group_id, "hookId": f.hook_id, "firedBy": f.fired_by, "taskId": f.task_id,
                 "taskCreateTime": time::to_json(f.task_create_time), "result": f.result, "error": f.error,
-                "taskState": "unknown",
+                "taskState": state,
             })
         })
         .collect();
@@ -609,18 +657,73 @@ async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: B
 
 /// An opaque page token: the last listed fire's time (µs) and task id, url-safe base64.
 fn encode_cursor(c: &PageCursor) -> String {
-    use base64::Engine as _;
-    let raw = format!("{}:{}", c.task_create_time.timestamp_micros(), c.task_id);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    encode_token(c.task_create_time, &c.task_id)
 }
 
 fn decode_cursor(token: &str) -> Option<PageCursor> {
+    let (task_create_time, task_id) = decode_token(token)?;
+    Some(PageCursor { task_create_time, task_id })
+}
+
+fn encode_token(time: chrono::DateTime<chrono::Utc>, tie_break: &str) -> String {
+    use base64::Engine as _;
+    let raw = format!("{}:{tie_break}", time.timestamp_micros());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_token(token: &str) -> Option<(chrono::DateTime<chrono::Utc>, String)> {
     use base64::Engine as _;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
     let raw = String::from_utf8(raw).ok()?;
-    let (micros, task_id) = raw.split_once(':')?;
-    let task_create_time = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-    Some(PageCursor { task_create_time, task_id: task_id.to_owned() })
+    let (micros, tie_break) = raw.split_once(':')?;
+    Some((chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?, tie_break.to_owned()))
+}
+
+/// The hook's fire log, newest first, paginated like listLastFires: an existing hook with no events has an empty
+/// log; an unknown hook is a 404.
+async fn list_fire_log(req: HttpRequest, path: Path<(String, String)>, body: Body, st: Data<AppState>) -> Reply {
+    let (g, h) = path.into_inner();
+    let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
+    authorize(&st, &req, &body, &call).await?;
+    call.check_ids(&g, Some(&h))?;
+    let (limit, token) = page_query(&call, &req)?;
+    let after = token
+        .map(|t| {
+            let (time, id) = decode_token(&t).ok_or_else(|| invalid_token(&call))?;
+            Ok::<_, ApiError>(LogCursor { time, id: id.parse().map_err(|_| invalid_token(&call))? })
+        })
+        .transpose()?;
+    let mut conn = st.conn(&call).await?;
+    let mut events =
+        fire_log::list_fire_log(&mut conn, &g, &h, limit as i64 + 1, after).await.map_err(|e| internal(&call, &e))?;
+    drop(conn);
+    if events.is_empty() {
+        find(&st, &call, &g, &h).await?;
+    }
+    let more = events.len() > limit;
+    events.truncate(limit);
+    let listed: Vec<Value> = events
+        .iter()
+        .map(|logged| {
+            let e = &logged.event;
+            let mut event = json!({
+                "time": time::to_json(e.time), "firedBy": e.fired_by.as_str(), "outcome": e.outcome.as_str(),
+                "source": e.source,
+            });
+            if let Some(task_id) = &e.task_id {
+                event["taskId"] = json!(task_id);
+            }
+            if let Some(error) = &e.error {
+                event["error"] = json!(error);
+            }
+            event
+        })
+        .collect();
+    let mut reply = json!({"events": listed});
+    if more && let Some(last) = events.last() {
+        reply["continuationToken"] = json!(encode_token(last.cursor.time, &last.cursor.id.to_string()));
+    }
+    Ok(HttpResponse::Ok().json(reply))
 }
 
 #[cfg(test)]

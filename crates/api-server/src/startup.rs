@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
 use hooks_core::pulse::{HookChangePublisher, Names, PublisherTask};
+use hooks_core::sink::TaskStates;
 use hooks_core::storage::hooks::HookFinder;
 use hooks_core::{CallFires, Firer, hook_files, shutdown};
 
@@ -92,6 +93,7 @@ impl Application {
             schemas,
             started: Instant::now(),
             firer: Firer::new(renderer, sink.clone()).with_metrics(metrics.clone()),
+            task_states: TaskStates::new(sink.clone()),
             call_fires: CallFires::start(pool.clone()),
             health: Health::new(pool.clone()),
             hooks: HookFinder::new(pool.clone(), keyring.clone()),

@@ -7,6 +7,7 @@ use hooks_core::crypto::Keyring;
 use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
 use hooks_core::pulse::HookChangePublisher;
+use hooks_core::sink::TaskStates;
 use hooks_core::storage::hooks::HookFinder;
 use hooks_core::storage::{Pool, PooledConnection};
 use hooks_core::{CallFires, ExchangeDenylist, Firer};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub firer: Firer,
     /// Records those fires.
     pub call_fires: CallFires,
+    /// The states of fired tasks, for listLastFires.
+    pub task_states: TaskStates,
     /// Exchanges hooks may not bind to.
     pub denylist: ExchangeDenylist,
     /// Verifies Hawk credentials.

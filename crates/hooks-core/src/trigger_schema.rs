@@ -81,6 +81,10 @@ fn never_valid() -> Validator {
 pub struct PayloadError {
     /// Each problem as `<JSON pointer into the payload>: <message>`.
     pub problems: Vec<String>,
+    /// Each problem without what the payload holds (messages may quote it): where, and which part of the schema
+    /// refused it, as `payload/n: refused by the triggerSchema's #/properties/n/minimum`. What logs and the fire
+    /// log keep.
+    pub locations: Vec<String>,
 }
 
 impl TriggerSchema {
@@ -135,9 +139,16 @@ impl TriggerSchema {
         if self.validator.is_valid(payload) {
             return Ok(());
         }
-        let problems =
-            self.validator.iter_errors(payload).map(|e| describe_error("payload", &self.source, payload, &e)).collect();
-        Err(PayloadError { problems })
+        let (problems, locations) = self
+            .validator
+            .iter_errors(payload)
+            .map(|e| {
+                let location =
+                    format!("payload{}: refused by the triggerSchema's #{}", e.instance_path(), e.schema_path());
+                (describe_error("payload", &self.source, payload, &e), location)
+            })
+            .unzip();
+        Err(PayloadError { problems, locations })
     }
 }
 

@@ -97,8 +97,11 @@ impl TaskSink for CutsTheDatabase {
         Ok(())
     }
 
-    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, hooks_core::sink::TaskLookupError> {
-        self.inner.task_exists(task_id).await
+    async fn task_state(
+        &self,
+        task_id: &TaskId,
+    ) -> Result<Option<hooks_core::sink::TaskState>, hooks_core::sink::TaskLookupError> {
+        self.inner.task_state(task_id).await
     }
 
     fn name(&self) -> &'static str {

@@ -5,6 +5,7 @@
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use futures::future::BoxFuture;
 use hooks_core::storage::batch;
+use hooks_core::storage::fire_log::{FireEvent, record_fire_events};
 use hooks_core::storage::last_fires::{LastFire, record_last_fires_of_existing_hooks};
 use hooks_core::storage::pulse::{PulseFire, finish_pulse_fires, insert_pulse_fires};
 use hooks_core::storage::{Pool, StorageError};
@@ -21,10 +22,12 @@ pub(crate) type BatchError = std::sync::Arc<StorageError>;
 /// What recording a fire gives back: the fire's own result, or the failure to record it.
 pub(crate) type Recorded = Result<Result<FireOutcome, FireError>, BatchError>;
 
-/// A message's fire, done: its `pulse_fires` key and its last fire (none when the template declined).
+/// What a message leaves to record: its `pulse_fires` key to mark done and its last fire (for a fire; none when
+/// the template declined), and its fire-log event.
 struct Finished {
-    key: (String, String, String),
+    key: Option<(String, String, String)>,
     last_fire: Option<LastFire>,
+    event: FireEvent,
 }
 
 /// The handle messages write through; cheap to clone.
@@ -51,10 +54,16 @@ impl Batcher {
     /// Records the attempt as a last fire and marks the message's fire done, in one transaction, committed when
     /// this returns.
     pub(crate) async fn record(&self, hook: &HookKey, task_id: &str, attempt: Attempt) -> Recorded {
-        let (result, last_fire) = attempt.into_parts();
-        let key = (hook.group.to_string(), hook.id.to_string(), task_id.to_owned());
-        self.records.submit(Finished { key, last_fire }).await?;
+        let (result, last_fire, event) = attempt.into_parts();
+        let key = Some((hook.group.to_string(), hook.id.to_string(), task_id.to_owned()));
+        self.records.submit(Finished { key, last_fire, event }).await?;
         Ok(result)
+    }
+
+    /// Records a fire-log event of a message that did not fire (refused, dead-lettered), committed when this
+    /// returns.
+    pub(crate) async fn log(&self, event: FireEvent) -> Result<(), BatchError> {
+        self.records.submit(Finished { key: None, last_fire: None, event }).await
     }
 }
 
@@ -74,9 +83,11 @@ fn write_records<'c>(
 ) -> BoxFuture<'c, Result<Vec<()>, StorageError>> {
     Box::pin(async move {
         let fires: Vec<LastFire> = finished.iter().filter_map(|f| f.last_fire.clone()).collect();
-        let keys: Vec<(String, String, String)> = finished.iter().map(|f| f.key.clone()).collect();
+        let events: Vec<FireEvent> = finished.iter().map(|f| f.event.clone()).collect();
+        let keys: Vec<(String, String, String)> = finished.iter().filter_map(|f| f.key.clone()).collect();
         conn.transaction::<_, StorageError, _>(async |tx| {
             record_last_fires_of_existing_hooks(tx, &fires).await?;
+            record_fire_events(tx, &events).await?;
             finish_pulse_fires(tx, &keys).await
         })
         .await?;

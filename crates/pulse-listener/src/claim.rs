@@ -7,6 +7,7 @@
 //! acknowledgement was lost.
 
 use chrono::{DateTime, Utc};
+use hooks_core::storage::fire_log::FireEvent;
 use hooks_core::storage::pulse::{PulseFire, claim_pulse_fire};
 use hooks_core::storage::{Pool, StorageError};
 use hooks_core::{Attempt, HookKey, TaskId, time};
@@ -99,9 +100,15 @@ impl Claims {
         claim_pulse_fire(&mut conn, hook.group.as_str(), hook.id.as_str(), message.key(), session).await
     }
 
-    /// Records the attempt as the hook's last fire and marks the claimed fire done, in one transaction.
+    /// Records the attempt as the hook's last fire and in its fire log and marks the claimed fire done, in one
+    /// transaction.
     pub(crate) async fn finish(&self, hook: &HookKey, fire: &Claimed, attempt: Attempt) -> Recorded {
         self.batcher.record(hook, fire.task_id.as_str(), attempt).await
+    }
+
+    /// Records the fire-log event of a message that claimed no fire (refused or dead-lettered).
+    pub(crate) async fn log(&self, event: FireEvent) -> Result<(), BatchError> {
+        self.batcher.log(event).await
     }
 }
 

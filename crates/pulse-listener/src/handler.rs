@@ -11,8 +11,9 @@ use hooks_core::backoff::Backoff;
 use hooks_core::metrics::{PulseEvent, PulseOutcome};
 use hooks_core::pulse::HookQueue;
 use hooks_core::storage::StorageError;
+use hooks_core::storage::fire_log::{FireEvent, Outcome};
 use hooks_core::trigger_schema::MAX_PAYLOAD_BYTES;
-use hooks_core::{FireContext, FireOptions, FireOutcome, Firer};
+use hooks_core::{FireContext, FireOptions, FireOutcome, FiredBy, Firer};
 use lapin::Channel;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
@@ -159,6 +160,17 @@ impl Handler {
             Disposition::Ack => acker.ack(BasicAckOptions::default()).await,
             Disposition::DeadLetter(reason) => {
                 counters.outcome(PulseOutcome::DeadLettered);
+                // The message itself is kept in the dead-letter queue; the log entry is what a user reads first.
+                let event = FireEvent::without_task(
+                    hook,
+                    FiredBy::PulseMessage,
+                    Outcome::DeadLettered,
+                    reason.clone(),
+                    self.message.source(),
+                );
+                if let Err(e) = self.context.claims.log(event).await {
+                    tracing::warn!(%hook, error = %e, "cannot write the dead-lettered message into the fire log");
+                }
                 tracing::warn!(
                     %hook,
                     exchange = %self.message.exchange,
@@ -224,6 +236,18 @@ impl Handler {
             Err(e) => return e.into(),
         };
         if let Err(e) = def.trigger_schema.validate(payload) {
+            // Recorded before the message is acknowledged, as a fire is; the schema's words, never the payload.
+            let error = format!("the payload does not match the hook's triggerSchema: {}", e.locations.join("; "));
+            let event = FireEvent::without_task(
+                hook,
+                FiredBy::PulseMessage,
+                Outcome::PayloadRejected,
+                error,
+                self.message.source(),
+            );
+            if let Err(e) = context.claims.log(event).await {
+                return ClaimError::Batch(e).into();
+            }
             context.counters.outcome(PulseOutcome::Invalid);
             context.discards.discard(hook, &self.message, &e);
             return Step::Done(Disposition::Ack);
@@ -237,7 +261,10 @@ impl Handler {
         };
         // Hold a permit only while firing: a message waiting out a backoff does not hold up others.
         let _permit = context.permits.acquire().await;
-        let ctx = FireContext::pulse_message(payload.clone(), &self.message.exchange, &self.message.routing_key);
+        let mut ctx = FireContext::pulse_message(payload.clone(), &self.message.exchange, &self.message.routing_key);
+        if let Some(id) = &self.message.message_id {
+            ctx = ctx.with_source("messageId", id.as_str());
+        }
         let opts = FireOptions { task_id: Some(fire.task_id.clone()), now: Some(fire.now) };
         let attempt = context.firer.attempt(&def, ctx, opts).await;
         if let Err(e) = attempt.result()

@@ -13,6 +13,8 @@ pub(crate) struct Message {
     pub(crate) routing_key: String,
     /// Whether the broker delivered it before (to a consumer that did not acknowledge it).
     pub(crate) redelivered: bool,
+    /// Its `message-id` property, when the publisher set one.
+    pub(crate) message_id: Option<String>,
     /// The body.
     pub(crate) body: Vec<u8>,
     /// SHA-256 of everything that identifies the message (see [`Message::key`]).
@@ -33,12 +35,25 @@ impl Message {
                 other => text(other).into_iter().collect(),
             })
             .unwrap_or_default();
-        let message_id = properties.message_id().as_ref().map(ToString::to_string).unwrap_or_default();
+        let message_id = properties.message_id().as_ref().map(ToString::to_string);
         let timestamp = properties.timestamp().map(|t| t.to_string()).unwrap_or_default();
         let exchange = delivery.exchange.to_string();
         let routing_key = delivery.routing_key.to_string();
-        let key = identity(&exchange, &routing_key, &cc, &message_id, &timestamp, &delivery.data);
-        Self { exchange, routing_key, redelivered: delivery.redelivered, body: delivery.data.clone(), key }
+        let id = message_id.as_deref().unwrap_or_default();
+        let key = identity(&exchange, &routing_key, &cc, id, &timestamp, &delivery.data);
+        let body = delivery.data.clone();
+        Self { exchange, routing_key, redelivered: delivery.redelivered, message_id, body, key }
+    }
+
+    /// Which message this is, for the fire log: its exchange, routing key and message id (never its body).
+    pub(crate) fn source(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut source = serde_json::Map::new();
+        source.insert("exchange".into(), self.exchange.clone().into());
+        source.insert("routingKey".into(), self.routing_key.clone().into());
+        if let Some(id) = &self.message_id {
+            source.insert("messageId".into(), id.clone().into());
+        }
+        source
     }
 
     /// The message's identity: a redelivery has the same one. Byte-identical messages share it too, which is why

@@ -1,4 +1,5 @@
-//! Forgets old last fires: shortly after start, then once a day, in small batches. Audit history is kept.
+//! Forgets old last fires and fire-log events: shortly after start, then once a day, in small batches. Audit
+//! history is kept.
 //!
 //! Every scheduler replica runs it; that is harmless, since each batch skips the rows another replica is
 //! deleting at that moment.
@@ -6,13 +7,14 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
+use hooks_core::storage::fire_log::expire_fire_log;
 use hooks_core::storage::last_fires::expire_last_fires;
 use hooks_core::storage::{Pool, StorageError};
 
 /// How and when last fires expire.
 #[derive(Debug, Clone)]
 pub struct ExpiryOptions {
-    /// Last fires older than this are deleted.
+    /// Last fires and fire-log events older than this are deleted.
     pub retention: Duration,
     /// Rows deleted per statement.
     pub batch_size: i64,
@@ -42,22 +44,34 @@ pub struct Expired {
     pub batches: usize,
 }
 
-/// Deletes every last fire older than the retention, one batch per statement (each its own transaction), until a
-/// batch comes back short.
+/// Deletes every last fire and fire-log event older than the retention, one batch per statement (each its own
+/// transaction), until a batch comes back short.
 pub async fn expire_once(pool: &Pool, options: &ExpiryOptions) -> Result<Expired, StorageError> {
     let retention = TimeDelta::from_std(options.retention).unwrap_or(TimeDelta::MAX);
     let before = Utc::now().checked_sub_signed(retention).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
     let limit = options.batch_size.max(1);
     let mut expired = Expired::default();
-    loop {
-        let mut conn = pool.get().await?;
-        let deleted = expire_last_fires(&mut conn, before, limit).await?;
-        expired.rows += deleted;
-        expired.batches += 1;
-        if i64::try_from(deleted).unwrap_or(i64::MAX) < limit {
-            return Ok(expired);
+    for table in [Table::LastFires, Table::FireLog] {
+        loop {
+            let mut conn = pool.get().await?;
+            let deleted = match table {
+                Table::LastFires => expire_last_fires(&mut conn, before, limit).await?,
+                Table::FireLog => expire_fire_log(&mut conn, before, limit).await?,
+            };
+            expired.rows += deleted;
+            expired.batches += 1;
+            if i64::try_from(deleted).unwrap_or(i64::MAX) < limit {
+                break;
+            }
         }
     }
+    Ok(expired)
+}
+
+#[derive(Clone, Copy)]
+enum Table {
+    LastFires,
+    FireLog,
 }
 
 /// Runs a pass after `first_pass_after`, then every `interval`, forever (abort the task to stop it).

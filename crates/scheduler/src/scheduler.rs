@@ -15,6 +15,7 @@ use hooks_core::notify::Notifier;
 use hooks_core::render::Renderer;
 use hooks_core::sink::TaskSink;
 use hooks_core::slot::{CatchUp, slot_to_fire};
+use hooks_core::storage::fire_log::{FireEvent, Outcome, record_fire_events};
 use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, note_schedule_failure, retry_slot_at};
 use hooks_core::storage::last_fires::{LastFire, record_last_fires};
 use hooks_core::storage::{Pool, StorageError};
@@ -115,6 +116,7 @@ impl Scheduler {
             let rows = claim_due_hooks(tx, horizon, limit).await?;
             let claimed = rows.len();
             let mut planned = Vec::with_capacity(claimed);
+            let mut events = Vec::new();
             for row in rows {
                 let (g, h, due) = (row.hook_group_id.clone(), row.hook_id.clone(), row.next_scheduled_date);
                 let retry_at = row.schedule_retry_at;
@@ -131,6 +133,7 @@ impl Scheduler {
                         if skipped > 0 {
                             self.firer.metrics().slots_skipped(skipped);
                             tracing::warn!(hook_group_id = %g, hook_id = %h, skipped, slot = %time::to_json(slot), "missed slots skipped");
+                            events.push(missed_slots(&hook, due, slot, skipped, self.options.catch_up));
                         }
                         let not_before = retry_at.map_or(slot, |r| r.max(slot));
                         planned.push(Planned { hook, slot, not_before });
@@ -152,7 +155,8 @@ impl Scheduler {
                 };
                 // One trace per slot, not one per batch.
                 let span = tracing::info_span!(parent: None, "slot", hook_group_id = %def.hook_group_id, hook_id = %def.hook_id, slot = %p.slot);
-                let prepared = self.firer.prepare(def, FireContext::schedule(), opts).instrument(span.clone()).await;
+                let ctx = FireContext::schedule().with_source("slot", time::to_json(p.slot));
+                let prepared = self.firer.prepare(def, ctx, opts).instrument(span.clone()).await;
                 (p, prepared, span)
             }))
             .await;
@@ -178,22 +182,24 @@ impl Scheduler {
             let mut moves = Vec::with_capacity(attempts.len());
             for (planned, attempt) in attempts {
                 let (g, h) = (planned.hook.definition.hook_group_id.to_string(), planned.hook.definition.hook_id.to_string());
-                let (last_fire, next) = self.settle(tx, planned, attempt, now).await?;
+                let (last_fire, event, next) = self.settle(tx, planned, attempt, now).await?;
                 fires.extend(last_fire);
+                events.extend(event);
                 if let Some(next) = next {
                     moves.push((g, h, next));
                 }
             }
             // One statement each for the whole batch: the claim's locks keep every row in place meanwhile.
             record_last_fires(tx, &fires).await?;
+            record_fire_events(tx, &events).await?;
             advance_slots(tx, &moves).await?;
             Ok(claimed)
         })
         .await
     }
 
-    /// Decides what one attempt means for its hook: returns the last fire to record and, when the hook moves on,
-    /// its next slot (`Some(None)`: no more slots). A transient failure (a queue 5xx, the network, no render
+    /// Decides what one attempt means for its hook: returns the last fire and fire-log event to record and, when
+    /// the hook moves on, its next slot (`Some(None)`: no more slots). A transient failure (a queue 5xx, the network, no render
     /// worker) is nobody's fault in the hook: it keeps the slot and its taskId and is retried with backoff while
     /// the slot is within the retry window, and is neither recorded as an error nor emailed about; past the window
     /// the slot is skipped. Only a permanent failure (a render error, a 4xx) is recorded and told to the owner.
@@ -203,11 +209,11 @@ impl Scheduler {
         p: Planned,
         attempt: Attempt,
         now: DateTime<Utc>,
-    ) -> Result<(Option<LastFire>, Option<Option<DateTime<Utc>>>), StorageError> {
+    ) -> Result<(Option<LastFire>, Option<FireEvent>, Option<Option<DateTime<Utc>>>), StorageError> {
         let def = &p.hook.definition;
         let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
         let next = def.schedule.next_after(p.slot);
-        let (result, last_fire) = attempt.into_parts();
+        let (result, last_fire, event) = attempt.into_parts();
         match result {
             Err(e) if e.is_transient() => {
                 let failures = p.hook.schedule_failures + 1;
@@ -216,16 +222,17 @@ impl Scheduler {
                 if now + delay <= p.slot + self.options.retry_window {
                     tracing::warn!(hook_group_id = g, hook_id = h, %slot, error = %e, failures, retry_in = %delay, "slot failed transiently; retrying it under the same taskId");
                     retry_slot_at(tx, g, h, now + delay, failures).await?;
-                    return Ok((None, None));
+                    return Ok((None, None, None));
                 }
                 self.firer.metrics().slots_skipped(1);
                 tracing::error!(hook_group_id = g, hook_id = h, %slot, error = %e, failures, "slot kept failing transiently for the whole retry window (--catch-up-window); skipped");
-                return Ok((None, Some(next)));
+                let reason = format!("failed {failures} times, for the whole retry window; the last error: {e}");
+                return Ok((None, Some(event.with_outcome(Outcome::SkippedSlot, reason)), Some(next)));
             }
             Err(e) => self.tell_owner(tx, &p, &e, next, now).await?,
             Ok(_) => {}
         }
-        Ok((last_fire, Some(next)))
+        Ok((last_fire, Some(event), Some(next)))
     }
 
     /// Emails the owner about a slot that failed for good, when the hook asks for it: at most once an
@@ -337,4 +344,24 @@ impl Scheduler {
 /// A delay as a time span (a delay too long for one is as good as forever).
 fn delta(delay: Duration) -> TimeDelta {
     TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX)
+}
+
+/// The fire-log event for slots the catch-up policy passed over, from `first` to the one before `fired`.
+fn missed_slots(hook: &Hook, first: DateTime<Utc>, fired: DateTime<Utc>, skipped: u64, catch_up: CatchUp) -> FireEvent {
+    let def = &hook.definition;
+    let mut source = serde_json::Map::new();
+    source.insert("slot".into(), time::to_json(first).into());
+    source.insert("skippedSlots".into(), skipped.into());
+    let policy = match catch_up {
+        CatchUp::Latest => "only the latest missed slot fires",
+        CatchUp::All { .. } => "slots older than the catch-up window are not fired",
+    };
+    let reason = format!(
+        "{skipped} slot(s) from {} were missed while no scheduler ran, and skipped ({policy}); the slot fired \
+         instead is {}",
+        time::to_json(first),
+        time::to_json(fired)
+    );
+    let key = hooks_core::HookKey::new(def.hook_group_id.clone(), def.hook_id.clone());
+    FireEvent::without_task(&key, hooks_core::FiredBy::Schedule, Outcome::SkippedSlot, reason, source)
 }

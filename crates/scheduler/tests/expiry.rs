@@ -1,4 +1,5 @@
-//! Expiry of old last fires: only rows older than the retention go, in batches; audit history stays.
+//! Expiry of old last fires and fire-log events: only rows older than the retention go, in batches; audit history
+//! stays.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 mod common;
@@ -19,6 +20,22 @@ async fn fires(env: &Env, hook: &str, n: i64, age_days: i64) {
     diesel::sql_query(
         "INSERT INTO last_fires (hook_group_id, hook_id, fired_by, task_id, task_create_time, result, error) \
          SELECT 'sched', $1, 'schedule', $1 || '-' || $3 || '-' || i, now() - make_interval(secs => $2 + i), 'success', '' \
+         FROM generate_series(1, $3) AS i",
+    )
+    .bind::<Text, _>(hook)
+    .bind::<BigInt, _>(age_days * DAY)
+    .bind::<BigInt, _>(n)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+/// Inserts `n` fire-log events of `hook`, `age_days` old (each a second apart).
+async fn events(env: &Env, hook: &str, n: i64, age_days: i64) {
+    let mut conn = env.db.pool.get().await.unwrap();
+    diesel::sql_query(
+        "INSERT INTO fire_log (hook_group_id, hook_id, time, fired_by, outcome, source) \
+         SELECT 'sched', $1, now() - make_interval(secs => $2 + i), 'schedule', 'declined', '{}' \
          FROM generate_series(1, $3) AS i",
     )
     .bind::<Text, _>(hook)
@@ -52,6 +69,8 @@ async fn expiry_deletes_only_fires_older_than_the_retention_in_batches_and_keeps
     fires(&env, "b", 1000, 366).await;
     fires(&env, "a", 20, 10).await;
     fires(&env, "b", 5, 364).await;
+    events(&env, "a", 1200, 400).await;
+    events(&env, "b", 3, 364).await;
     let mut conn = env.db.pool.get().await.unwrap();
     diesel::sql_query(
         "INSERT INTO audit_history (hook_group_id, hook_id, client_id, action, created) \
@@ -65,17 +84,18 @@ async fn expiry_deletes_only_fires_older_than_the_retention_in_batches_and_keeps
 
     let expired = expire_once(&env.db.pool, &options(365, 1000)).await.unwrap();
 
-    assert_eq!(expired, Expired { rows: 2500, batches: 3 }, "1000 + 1000 + 500");
+    assert_eq!(expired, Expired { rows: 3700, batches: 5 }, "last fires 1000 + 1000 + 500, events 1000 + 200");
     assert_eq!(count(&env, "SELECT count(*) AS n FROM last_fires").await, 25, "the newest are kept");
     assert_eq!(
         count(&env, "SELECT count(*) AS n FROM last_fires WHERE task_create_time < now() - interval '365 days'").await,
         0
     );
     assert_eq!(count(&env, "SELECT count(*) AS n FROM last_fires WHERE hook_id = 'b'").await, 5);
+    assert_eq!(count(&env, "SELECT count(*) AS n FROM fire_log").await, 3, "the newest events are kept");
     assert_eq!(count(&env, "SELECT count(*) AS n FROM audit_history").await, audit_before, "audit history is kept");
 
     let again = expire_once(&env.db.pool, &options(365, 1000)).await.unwrap();
-    assert_eq!(again, Expired { rows: 0, batches: 1 });
+    assert_eq!(again, Expired { rows: 0, batches: 2 }, "one short batch per table");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Response, Url};
 use serde::Serialize;
+use serde_json::Value;
 
 pub use error::{CallError, DeploymentError};
 pub use retry::RetryPolicy;
@@ -139,29 +140,45 @@ impl Deployment {
             .await
     }
 
-    /// Whether `GET <rootUrl>/<path>` finds something (200) or not (404), unsigned (for public resources such
-    /// as a task's status), retrying 5xx answers and network errors as `retry` says.
-    pub async fn exists(&self, path: &str, retry: &RetryPolicy) -> Result<bool, CallError> {
+    /// The JSON at `GET <rootUrl>/<path>`, or `None` when there is nothing there (404); unsigned (for public
+    /// resources such as a task's status), retrying 5xx answers and network errors as `retry` says.
+    pub async fn get_public(&self, path: &str, retry: &RetryPolicy) -> Result<Option<Value>, CallError> {
         let url = self.url(path);
         retry
             .run(|| async {
-                match answer(self.inner.http.get(&url).send().await).await {
-                    Err(CallError::Rejected { status: 404, .. }) => Ok(false),
-                    other => other.map(|()| true),
+                match checked(self.inner.http.get(&url).send().await).await {
+                    Ok(response) => {
+                        let body = response
+                            .bytes()
+                            .await
+                            .map_err(|e| CallError::Unavailable { status: None, message: error_chain(e) })?;
+                        serde_json::from_slice(&body).map(Some).map_err(|e| CallError::Unavailable {
+                            status: None,
+                            message: format!("the answer is not JSON: {e}"),
+                        })
+                    }
+                    Err(CallError::Rejected { status: 404, .. }) => Ok(None),
+                    Err(e) => Err(e),
                 }
             })
             .await
     }
 }
 
-/// What one attempt's answer means.
+/// What one attempt's answer means, its body not needed.
 async fn answer(sent: reqwest::Result<Response>) -> Result<(), CallError> {
+    let response = checked(sent).await?;
+    // The task (or email) exists once the status says so, whatever happens to the rest of the body.
+    let _ = response.bytes().await;
+    Ok(())
+}
+
+/// The response if it is a success; otherwise what its status means (its body read for the error).
+async fn checked(sent: reqwest::Result<Response>) -> Result<Response, CallError> {
     let response = sent.map_err(|e| CallError::Unavailable { status: None, message: error_chain(e) })?;
     let status = response.status();
     if status.is_success() {
-        // The task (or email) exists once the status says so, whatever happens to the rest of the body.
-        let _ = response.bytes().await;
-        return Ok(());
+        return Ok(response);
     }
     // reqwest's own words ("HTTP status client error (403 Forbidden) for url (…)"), as the taskcluster crate gave.
     let described = response.error_for_status_ref().err().map(error_chain).unwrap_or_else(|| status.to_string());

@@ -21,6 +21,7 @@ use crate::backoff::Backoff;
 use crate::hook::HookDefinition;
 use crate::sink::TaskSink;
 use crate::storage::batch::Batcher;
+use crate::storage::fire_log::{self, FireEvent, Outcome};
 use crate::storage::last_fires::{self, LastFire, Recorded};
 use crate::storage::{Pool, StorageError};
 
@@ -34,18 +35,28 @@ const RECORD_RETRY: Backoff = Backoff::new(Duration::from_millis(100), Duration:
 /// How many pending fires one settling pass looks at.
 const SETTLE_BATCH: i64 = 100;
 
-/// Writes API calls' last fires; clones share one writer. Only the api-server starts one.
+/// Writes API calls' last fires and fire-log events; clones share one writer. Only the api-server starts one.
 #[derive(Clone)]
 pub struct CallFires {
-    writer: Batcher<LastFire, Recorded>,
-    waiting: mpsc::Sender<LastFire>,
+    writer: Batcher<CallRecord, Recorded>,
+    waiting: mpsc::Sender<CallRecord>,
+}
+
+/// One write for a call: its last fire (pending, or its outcome) and its fire-log event, either of which may be
+/// absent (a pending fire has no event yet; a declined or refused call has no last fire). Both writes are
+/// idempotent (an upsert; an event kept once per outcome and taskId), so a write retried after a lost commit
+/// records nothing twice.
+#[derive(Debug, Clone)]
+struct CallRecord {
+    last_fire: Option<LastFire>,
+    event: Option<FireEvent>,
 }
 
 impl CallFires {
     /// Starts the writer (and the writer of outcomes the database refused at first) on the current Tokio runtime:
     /// the daemon's main one, since an actix worker's runtime stops before the other workers' last requests end.
     pub fn start(pool: Pool) -> Self {
-        let writer = Batcher::spawn(pool, MAX_BATCH, write_last_fires);
+        let writer = Batcher::spawn(pool, MAX_BATCH, write_call_records);
         let (waiting, refused) = mpsc::channel(MAX_WAITING);
         tokio::spawn(write_until_written(writer.clone(), refused));
         Self { writer, waiting }
@@ -63,30 +74,32 @@ impl CallFires {
     ) -> Result<FireOutcome, FireError> {
         let prepared = firer.prepare(hook, ctx, opts).await;
         if let Some(pending) = prepared.pending() {
+            let pending = CallRecord { last_fire: Some(pending), event: None };
             let written = self.writer.submit(pending).instrument(tracing::info_span!("record_pending_fire")).await;
             if let Err(source) = written {
                 tracing::warn!(task_id = %prepared.task_id(), error = %source, "cannot record the fire; no task created");
                 return Err(FireError::Unrecorded { task_id: prepared.task_id().clone(), source });
             }
         }
-        let (result, last_fire) = firer.create(prepared).await.into_parts();
-        if let Some(last_fire) = last_fire {
-            self.record_outcome(last_fire).instrument(tracing::info_span!("record_last_fire")).await;
-        }
+        let (result, last_fire, event) = firer.create(prepared).await.into_parts();
+        let record = CallRecord { last_fire, event: Some(event) };
+        self.record_outcome(record).instrument(tracing::info_span!("record_last_fire")).await;
         result
     }
 
-    async fn record_outcome(&self, last_fire: LastFire) {
-        let Err(e) = self.writer.submit(last_fire.clone()).await else { return };
-        let task_id = last_fire.task_id.clone();
-        match self.waiting.try_send(last_fire) {
-            Ok(()) => {
-                tracing::warn!(%task_id, error = %e, "cannot record the fire's outcome yet; it will be recorded later")
-            }
+    /// Records, in the fire log only, a call refused before it fired (its payload did not match the triggerSchema).
+    pub async fn record_refused(&self, event: FireEvent) {
+        self.record_outcome(CallRecord { last_fire: None, event: Some(event) }).await;
+    }
+
+    async fn record_outcome(&self, record: CallRecord) {
+        let Err(e) = self.writer.submit(record.clone()).await else { return };
+        match self.waiting.try_send(record) {
+            Ok(()) => tracing::warn!(error = %e, "cannot record the fire's outcome yet; it will be recorded later"),
             Err(_) => tracing::warn!(
-                %task_id,
                 error = %e,
-                "cannot record the fire's outcome, and too many wait already; it stays pending until settled"
+                "cannot record the fire's outcome, and too many wait already; a pending fire stays pending until \
+                 settled, a fire-log event is lost"
             ),
         }
     }
@@ -110,21 +123,38 @@ impl CallFires {
                     continue;
                 }
             };
-            match sink.task_exists(&task_id).await {
-                Ok(true) => fire.result = "success".to_owned(),
+            let outcome = match sink.task_exists(&task_id).await {
+                Ok(true) => {
+                    fire.result = "success".to_owned();
+                    Outcome::Created
+                }
                 Ok(false) => {
                     fire.result = "error".to_owned();
                     fire.error = format!(
                         "no task {task_id} exists: the api-server stopped (or lost the database) between recording \
                          this fire and creating its task"
                     );
+                    Outcome::CreateFailed
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot settle a pending fire yet");
                     continue;
                 }
-            }
-            if last_fires::settle_pending_fire(&mut *pool.get().await?, &fire).await? {
+            };
+            let mut conn = pool.get().await?;
+            if last_fires::settle_pending_fire(&mut conn, &fire).await? {
+                // What the call was is not known any more: only its kind and taskId.
+                let event = FireEvent {
+                    hook_group_id: fire.hook_group_id.clone(),
+                    hook_id: fire.hook_id.clone(),
+                    time: fire.task_create_time,
+                    fired_by: crate::FiredBy::parse(&fire.fired_by).unwrap_or(crate::FiredBy::TriggerHook),
+                    outcome,
+                    task_id: Some(fire.task_id.clone()),
+                    error: (!fire.error.is_empty()).then(|| fire.error.clone()),
+                    source: serde_json::Map::new(),
+                };
+                fire_log::record_fire_events(&mut conn, &[event]).await?;
                 tracing::info!(hook_group_id = %fire.hook_group_id, hook_id = %fire.hook_id, %task_id, result = %fire.result, "settled a fire left pending");
                 settled += 1;
             }
@@ -158,20 +188,34 @@ impl CallFires {
 
 /// Writes the outcomes the database refused when they happened, one at a time in arrival order, each retried
 /// with backoff (100 ms doubling to 30 s) until it is written. Ends when the last handle is dropped.
-async fn write_until_written(writer: Batcher<LastFire, Recorded>, mut refused: mpsc::Receiver<LastFire>) {
-    while let Some(last_fire) = refused.recv().await {
+async fn write_until_written(writer: Batcher<CallRecord, Recorded>, mut refused: mpsc::Receiver<CallRecord>) {
+    while let Some(record) = refused.recv().await {
         let mut delays = RECORD_RETRY.delays();
-        while let Err(e) = writer.submit(last_fire.clone()).await {
+        while let Err(e) = writer.submit(record.clone()).await {
             let delay = delays.next_delay();
-            tracing::warn!(task_id = %last_fire.task_id, error = %e, retry_in = ?delay, "cannot record a fire's outcome yet");
+            tracing::warn!(error = %e, retry_in = ?delay, "cannot record a fire's outcome yet");
             tokio::time::sleep(delay).await;
         }
     }
 }
 
-fn write_last_fires<'c>(
+fn write_call_records<'c>(
     conn: &'c mut AsyncPgConnection,
-    fires: &'c [LastFire],
+    records: &'c [CallRecord],
 ) -> BoxFuture<'c, Result<Vec<Recorded>, StorageError>> {
-    Box::pin(last_fires::record_last_fires_of_existing_hooks(conn, fires))
+    Box::pin(async move {
+        let fires: Vec<LastFire> = records.iter().filter_map(|r| r.last_fire.clone()).collect();
+        let mut recorded = last_fires::record_last_fires_of_existing_hooks(conn, &fires).await?.into_iter();
+        let events: Vec<FireEvent> = records.iter().filter_map(|r| r.event.clone()).collect();
+        fire_log::record_fire_events(conn, &events).await?;
+        // An event alone (a declined or refused call) has nothing to say about a last fire.
+        Ok(records
+            .iter()
+            .map(
+                |r| {
+                    if r.last_fire.is_some() { recorded.next().unwrap_or(Recorded::Written) } else { Recorded::Written }
+                },
+            )
+            .collect())
+    })
 }

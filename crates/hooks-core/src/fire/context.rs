@@ -30,6 +30,13 @@ impl FiredBy {
             Self::PulseMessage => "pulseMessage",
         }
     }
+
+    /// The kind named `name` (as [`FiredBy::as_str`] gives it).
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Schedule, Self::TriggerHook, Self::TriggerHookWithToken, Self::PulseMessage]
+            .into_iter()
+            .find(|f| f.as_str() == name)
+    }
 }
 
 impl fmt::Display for FiredBy {
@@ -49,27 +56,40 @@ pub struct FireContext {
     pub client_id: Option<String>,
     /// Further context keys (a Pulse message's `exchange` and `routingKey`).
     pub extra: Map<String, Value>,
+    /// Which event it was, for the fire log (never the payload): the caller's `clientId`; a message's
+    /// `exchange`, `routingKey` and `messageId`; a slot; a webhook's `deliveryId`.
+    pub source: Map<String, Value>,
 }
 
 impl FireContext {
     /// The context of a scheduled fire.
     pub fn schedule() -> Self {
-        Self { fired_by: FiredBy::Schedule, payload: None, client_id: None, extra: Map::new() }
+        Self { fired_by: FiredBy::Schedule, payload: None, client_id: None, extra: Map::new(), source: Map::new() }
     }
 
     /// The context of a `triggerHook` call by `client_id`.
     pub fn trigger_hook(payload: Value, client_id: impl Into<String>) -> Self {
+        let client_id: String = client_id.into();
+        let mut source = Map::new();
+        source.insert("clientId".into(), Value::String(client_id.clone()));
         Self {
             fired_by: FiredBy::TriggerHook,
             payload: Some(payload),
-            client_id: Some(client_id.into()),
+            client_id: Some(client_id),
             extra: Map::new(),
+            source,
         }
     }
 
     /// The context of a webhook.
     pub fn trigger_hook_with_token(payload: Value) -> Self {
-        Self { fired_by: FiredBy::TriggerHookWithToken, payload: Some(payload), client_id: None, extra: Map::new() }
+        Self {
+            fired_by: FiredBy::TriggerHookWithToken,
+            payload: Some(payload),
+            client_id: None,
+            extra: Map::new(),
+            source: Map::new(),
+        }
     }
 
     /// The context of a Pulse message.
@@ -77,7 +97,14 @@ impl FireContext {
         let mut extra = Map::new();
         extra.insert("exchange".into(), Value::String(exchange.into()));
         extra.insert("routingKey".into(), Value::String(routing_key.into()));
-        Self { fired_by: FiredBy::PulseMessage, payload: Some(payload), client_id: None, extra }
+        let source = extra.clone();
+        Self { fired_by: FiredBy::PulseMessage, payload: Some(payload), client_id: None, extra, source }
+    }
+
+    /// The same context, telling the fire log one more thing about the event.
+    pub fn with_source(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.source.insert(key.to_owned(), value.into());
+        self
     }
 
     pub(super) fn to_json(&self, task_id: &TaskId, now: DateTime<Utc>) -> Map<String, Value> {

@@ -24,6 +24,7 @@ use crate::metrics::{FireResult, Metrics};
 use crate::render::{RenderError, Renderer};
 use crate::sink::{CreateTaskError, TaskSink};
 use crate::storage::StorageError;
+use crate::storage::fire_log::{FireEvent, Outcome};
 use crate::storage::last_fires::{LastFire, PENDING, cap_error};
 use crate::{HookGroupId, HookId, TaskId, time};
 
@@ -104,6 +105,7 @@ pub struct Firer {
 pub struct Attempt {
     result: Result<FireOutcome, FireError>,
     last_fire: Option<LastFire>,
+    event: FireEvent,
 }
 
 impl Attempt {
@@ -112,9 +114,9 @@ impl Attempt {
         &self.result
     }
 
-    /// The fire's result and the last-fire row to write (none for a declined fire).
-    pub fn into_parts(self) -> (Result<FireOutcome, FireError>, Option<LastFire>) {
-        (self.result, self.last_fire)
+    /// The fire's result and what to record: the last-fire row (none for a declined fire) and the fire-log event.
+    pub fn into_parts(self) -> (Result<FireOutcome, FireError>, Option<LastFire>, FireEvent) {
+        (self.result, self.last_fire, self.event)
     }
 }
 
@@ -158,6 +160,7 @@ impl Firer {
             hook_group_id: hook.hook_group_id.clone(),
             hook_id: hook.hook_id.clone(),
             fired_by: ctx.fired_by,
+            source: ctx.source,
             task_id,
             rendered,
         }
@@ -166,24 +169,36 @@ impl Firer {
     /// Creates a prepared task. The last fire's time is now, when the task is created (a slot's task is prepared
     /// ahead of it).
     pub async fn create(&self, prepared: Prepared) -> Attempt {
-        let Prepared { hook_group_id, hook_id, fired_by, task_id, rendered } = prepared;
+        let Prepared { hook_group_id, hook_id, fired_by, source: event_source, task_id, rendered } = prepared;
         let attempt_time = time::now_millis();
         let last_fire = |error: String| {
             let result = if error.is_empty() { "success" } else { "error" };
             last_fire(&hook_group_id, &hook_id, fired_by, &task_id, attempt_time, result, cap_error(error))
+        };
+        let event = |outcome: Outcome, error: Option<String>| FireEvent {
+            hook_group_id: hook_group_id.to_string(),
+            hook_id: hook_id.to_string(),
+            time: attempt_time,
+            fired_by,
+            outcome,
+            task_id: (outcome != Outcome::Declined).then(|| task_id.to_string()),
+            error: error.map(cap_error),
+            source: event_source.clone(),
         };
         let task = match rendered {
             Ok(Some(task)) => task,
             Ok(None) => {
                 self.metrics.fire(fired_by, FireResult::Declined);
                 tracing::info!(%task_id, result = "declined", "hook fire");
-                return Attempt { result: Ok(FireOutcome::Declined), last_fire: None };
+                let event = event(Outcome::Declined, None);
+                return Attempt { result: Ok(FireOutcome::Declined), last_fire: None, event };
             }
             Err(source) => {
                 self.metrics.fire(fired_by, FireResult::Error);
                 tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
                 let lf = last_fire(source.to_string());
-                return Attempt { result: Err(FireError::Render { task_id, source }), last_fire: Some(lf) };
+                let event = event(Outcome::RenderError, Some(source.to_string()));
+                return Attempt { result: Err(FireError::Render { task_id, source }), last_fire: Some(lf), event };
             }
         };
         let started = std::time::Instant::now();
@@ -195,13 +210,15 @@ impl Firer {
                 self.metrics.fire(fired_by, FireResult::Success);
                 tracing::info!(%task_id, result = "success", sink = self.sink.name(), "hook fire");
                 let lf = last_fire(String::new());
-                Attempt { result: Ok(FireOutcome::Created { task_id }), last_fire: Some(lf) }
+                let event = event(Outcome::Created, None);
+                Attempt { result: Ok(FireOutcome::Created { task_id }), last_fire: Some(lf), event }
             }
             Err(source) => {
                 self.metrics.fire(fired_by, FireResult::Error);
                 tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
                 let lf = last_fire(source.to_string());
-                Attempt { result: Err(FireError::CreateTask { task_id, source }), last_fire: Some(lf) }
+                let event = event(Outcome::CreateFailed, Some(source.to_string()));
+                Attempt { result: Err(FireError::CreateTask { task_id, source }), last_fire: Some(lf), event }
             }
         }
     }
@@ -214,6 +231,7 @@ pub struct Prepared {
     hook_group_id: HookGroupId,
     hook_id: HookId,
     fired_by: FiredBy,
+    source: Map<String, Value>,
     task_id: TaskId,
     rendered: Result<Option<Map<String, Value>>, RenderError>,
 }

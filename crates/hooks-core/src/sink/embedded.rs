@@ -6,7 +6,7 @@
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{CreateTaskError, TaskLookupError, TaskSink};
+use super::{CreateTaskError, TaskLookupError, TaskSink, TaskState};
 use crate::storage::batch::Batcher;
 use crate::storage::embedded_tasks::{self, Inserted, NewTask};
 use crate::storage::{Pool, StorageError};
@@ -66,12 +66,15 @@ impl TaskSink for EmbeddedSink {
         }
     }
 
-    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, TaskLookupError> {
+    /// An embedded task never runs: it stays `pending`, as a task no worker has taken.
+    async fn task_state(&self, task_id: &TaskId) -> Result<Option<TaskState>, TaskLookupError> {
         let lookup = async {
             let mut conn = self.pool.get().await?;
             embedded_tasks::task_exists(&mut conn, task_id.as_str()).await
         };
-        lookup.await.map_err(|e| TaskLookupError { task_id: task_id.to_string(), reason: e.to_string() })
+        let exists =
+            lookup.await.map_err(|e| TaskLookupError { task_id: task_id.to_string(), reason: e.to_string() })?;
+        Ok(exists.then_some(TaskState::Pending))
     }
 
     fn name(&self) -> &'static str {

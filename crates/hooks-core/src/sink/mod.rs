@@ -2,11 +2,13 @@
 
 pub mod embedded;
 pub mod queue;
+mod states;
 
 use serde_json::{Map, Value};
 
 pub use embedded::EmbeddedSink;
 pub use queue::QueueSink;
+pub use states::TaskStates;
 
 use crate::{HookGroupId, HookId, TaskId};
 
@@ -63,6 +65,50 @@ impl CreateTaskError {
     }
 }
 
+/// Where a task is in its life, as the queue says (`status.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// Waiting for its dependencies.
+    Unscheduled,
+    /// Waiting for a worker.
+    Pending,
+    /// A worker has it.
+    Running,
+    /// It succeeded.
+    Completed,
+    /// It failed.
+    Failed,
+    /// It did not run to an end (cancelled, deadline exceeded, worker shutdown, ...).
+    Exception,
+}
+
+impl TaskState {
+    const ALL: [TaskState; 6] =
+        [Self::Unscheduled, Self::Pending, Self::Running, Self::Completed, Self::Failed, Self::Exception];
+
+    /// The queue's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unscheduled => "unscheduled",
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Exception => "exception",
+        }
+    }
+
+    /// The state the queue calls `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the task is done for good (its state will not change again).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Exception)
+    }
+}
+
 /// A destination for rendered tasks. Creating the same task id with the same definition twice must succeed
 /// and create one task (the queue's own idempotency), which is what makes re-fires safe.
 #[async_trait::async_trait]
@@ -76,8 +122,13 @@ pub trait TaskSink: Send + Sync {
         task: &Map<String, Value>,
     ) -> Result<(), CreateTaskError>;
 
+    /// The state of task `task_id`, or `None` when there is no such task.
+    async fn task_state(&self, task_id: &TaskId) -> Result<Option<TaskState>, TaskLookupError>;
+
     /// Whether a task `task_id` exists: how a fire whose daemon stopped before recording it learns its outcome.
-    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, TaskLookupError>;
+    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, TaskLookupError> {
+        Ok(self.task_state(task_id).await?.is_some())
+    }
 
     /// A short name for logs and metrics.
     fn name(&self) -> &'static str;

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::{CreateTaskError, TaskLookupError, TaskSink};
+use super::{CreateTaskError, TaskLookupError, TaskSink, TaskState};
 use crate::deployment::{CallError, Deployment, RetryPolicy};
 use crate::{HookGroupId, HookId, TaskId};
 
@@ -45,13 +45,20 @@ impl TaskSink for QueueSink {
         })
     }
 
-    async fn task_exists(&self, task_id: &TaskId) -> Result<bool, TaskLookupError> {
+    async fn task_state(&self, task_id: &TaskId) -> Result<Option<TaskState>, TaskLookupError> {
+        let lookup_error = |reason: String| TaskLookupError { task_id: task_id.to_string(), reason };
         // The queue's task status is public: no credentials are spent on it.
         let path = format!("api/queue/v1/task/{task_id}/status");
-        self.deployment
-            .exists(&path, &self.retry)
-            .await
-            .map_err(|e| TaskLookupError { task_id: task_id.to_string(), reason: e.to_string() })
+        let Some(status) =
+            self.deployment.get_public(&path, &self.retry).await.map_err(|e| lookup_error(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let state = status.pointer("/status/state").and_then(Value::as_str);
+        match state.and_then(TaskState::parse) {
+            Some(state) => Ok(Some(state)),
+            None => Err(lookup_error(format!("the queue's task status has no known status.state: {state:?}"))),
+        }
     }
 
     fn name(&self) -> &'static str {

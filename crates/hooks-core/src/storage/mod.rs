@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod batch;
 pub mod embedded_tasks;
+pub mod fire_log;
 pub mod hooks;
 pub mod last_fires;
 pub mod pulse;

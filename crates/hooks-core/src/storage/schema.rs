@@ -78,8 +78,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    fire_log (id) {
+        id -> Int8,
+        hook_group_id -> Text,
+        hook_id -> Text,
+        time -> Timestamptz,
+        fired_by -> Text,
+        outcome -> Text,
+        task_id -> Nullable<Text>,
+        error -> Nullable<Text>,
+        source -> Jsonb,
+        event_key -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     hooks,
+    fire_log,
     last_fires,
     pulse_queues,
     pulse_fires,

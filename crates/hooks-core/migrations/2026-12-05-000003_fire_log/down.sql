@@ -1,0 +1,1 @@
+DROP TABLE fire_log;
