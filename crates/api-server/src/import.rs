@@ -5,10 +5,8 @@
 use std::fmt;
 
 use anyhow::Context as _;
-use hooks_core::crypto::Keyring;
-use hooks_core::storage::hooks::{self as store, CreateOutcome};
-use hooks_core::storage::{Pool, PooledConnection};
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString, time};
+use hooks_core::storage::{self as store, CreateOutcome, Pool, PooledConnection};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, Keyring, SecretString, time};
 use serde_json::Value;
 use taskcluster::{ClientBuilder, Credentials, Hooks};
 

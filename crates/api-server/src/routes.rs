@@ -4,8 +4,7 @@
 use actix_web::http::Method;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
-use hooks_core::storage::hooks::{self as store, CreateOutcome};
-use hooks_core::storage::last_fires::{self, PageCursor};
+use hooks_core::storage::{self as store, CreateOutcome, PageCursor};
 use hooks_core::{
     FireContext, FireError, FireOptions, FireOutcome, HookDefinition, HookGroupId, HookId, HookInput, TaskId, time,
 };
@@ -17,7 +16,7 @@ use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
 use hooks_core::auth::Caller;
-use hooks_core::js::is_truthy;
+use hooks_core::is_truthy;
 use hooks_core::pulse::HookChange;
 
 /// Where the API's routes live.
@@ -291,7 +290,7 @@ async fn empty_object() -> HttpResponse {
 
 /// `version`: Dockerflow's version object.
 pub async fn version() -> HttpResponse {
-    HttpResponse::Ok().json(hooks_core::health::version())
+    HttpResponse::Ok().json(hooks_core::version())
 }
 
 /// `heartbeat`: 200 `{}` while the database answers, else 503 naming what is down.
@@ -360,7 +359,7 @@ async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: B
     let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
     let hook = find(&st, &call, &g, &h).await?;
     let mut conn = st.conn(&call).await?;
-    let last = last_fires::list_last_fires(&mut conn, &g, &h, 1, None).await.map_err(|e| internal(&call, &e))?;
+    let last = store::list_last_fires(&mut conn, &g, &h, 1, None).await.map_err(|e| internal(&call, &e))?;
     let last_fire = match last.first() {
         None => json!({"result": "no-fire"}),
         Some(f) if f.result == "success" => {
@@ -579,7 +578,7 @@ async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: B
         }
     }
     let mut conn = st.conn(&call).await?;
-    let mut rows = last_fires::list_last_fires(&mut conn, &g, &h, limit as i64 + 1, after.as_ref())
+    let mut rows = store::list_last_fires(&mut conn, &g, &h, limit as i64 + 1, after.as_ref())
         .await
         .map_err(|e| internal(&call, &e))?;
     if rows.is_empty() {

@@ -7,8 +7,8 @@ mod common;
 use std::process::Command;
 
 use common::{TESTER_TOKEN, TestApp, hook_body};
-use hooks_core::crypto::Keyring;
-use hooks_core::storage::hooks::{find_hook, list_hook_groups};
+use hooks_core::Keyring;
+use hooks_core::storage::{find_hook, list_hook_groups};
 use serde_json::json;
 use test_support::TestDb;
 

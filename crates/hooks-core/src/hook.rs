@@ -21,7 +21,7 @@ pub const MAX_DEFINITION_BYTES: usize = 1 << 20;
 
 /// The exchanges no hook may bind to unless configured otherwise: binding to task-created would let a hook
 /// fire on every task it creates (a "task bomb"), and the hook-changed exchanges are internal.
-pub const DEFAULT_EXCHANGE_DENYLIST: [&str; 2] =
+pub(crate) const DEFAULT_EXCHANGE_DENYLIST: [&str; 2] =
     ["exchange/taskcluster-queue/v1/task-created", "exchange/taskcluster-hooks/.*"];
 
 // The format ajv-formats calls "full" email, which the service we replace applies to metadata.owner.

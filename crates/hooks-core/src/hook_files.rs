@@ -6,8 +6,7 @@ use serde::Deserialize;
 
 use crate::crypto::Keyring;
 use crate::hook::{ExchangeDenylist, HookDefinition, HookInput};
-use crate::storage::hooks::{CreateOutcome, create_hook, delete_hook};
-use crate::storage::{Pool, StorageError};
+use crate::storage::{CreateOutcome, Pool, StorageError, create_hook, delete_hook};
 use crate::{HookGroupId, HookId, time};
 
 /// Why a directory of hook files could not be loaded. Names the file.

@@ -10,7 +10,7 @@ use crate::ValidationError;
 use crate::error::static_regex;
 
 /// The longest hookGroupId or hookId accepted, as upstream since v55.3.1.
-pub const MAX_ID_LENGTH: usize = 1000;
+pub(crate) const MAX_ID_LENGTH: usize = 1000;
 
 static HOOK_GROUP_ID: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^[a-zA-Z0-9_-]+$"));
 static HOOK_ID: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^[a-zA-Z0-9_/-]+$"));

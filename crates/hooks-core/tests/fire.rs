@@ -7,15 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use hooks_core::deployment::{Deployment, RetryPolicy};
 use hooks_core::sink::{CreateTaskError, EmbeddedSink, QueueSink, TaskSink};
-use hooks_core::storage::Pool;
-use hooks_core::storage::embedded_tasks::tasks_of_hook;
-use hooks_core::storage::hooks::create_hook;
-use hooks_core::storage::last_fires::list_last_fires;
+use hooks_core::storage::{Pool, create_hook, list_last_fires, tasks_of_hook};
 use hooks_core::{
     CallFires, FireContext, FireError, FireOptions, FireOutcome, Firer, HookDefinition, SecretString, TaskId,
 };
+use hooks_core::{Deployment, RetryPolicy};
 use serde_json::json;
 use test_support::{FakeTaskcluster, TestDb};
 
@@ -152,7 +149,7 @@ async fn a_call_whose_fire_cannot_be_written_down_first_creates_no_task() {
 
 #[tokio::test]
 async fn fires_left_pending_are_hidden_then_settled_from_what_the_queue_holds() {
-    use hooks_core::storage::last_fires::{LastFire, PENDING, record_last_fire};
+    use hooks_core::storage::{LastFire, PENDING, record_last_fire};
     let db = TestDb::new().await;
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h", json!({}));

@@ -5,7 +5,7 @@ mod common;
 
 use hooks_core::ExchangeDenylist;
 use hooks_core::hook_files::{Unusable, load_dir};
-use hooks_core::storage::hooks::find_hook;
+use hooks_core::storage::find_hook;
 use test_support::TestDb;
 
 fn examples() -> std::path::PathBuf {

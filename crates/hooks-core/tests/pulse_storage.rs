@@ -4,11 +4,11 @@
 mod common;
 
 use chrono::{TimeDelta, Utc};
-use hooks_core::storage::hooks::{create_hook, find_hook, update_hook_definition};
-use hooks_core::storage::pulse::{
+use hooks_core::storage::{
     PulseFire, PulseQueue, claim_pulse_fire, delete_pulse_queue, expire_pulse_fires, find_hook_bindings,
-    find_pulse_queue, finish_pulse_fire, insert_pulse_fire, list_hook_bindings, list_pulse_queues, save_pulse_queue,
+    find_pulse_queue, finish_pulse_fires, insert_pulse_fires, list_hook_bindings, list_pulse_queues, save_pulse_queue,
 };
+use hooks_core::storage::{create_hook, find_hook, update_hook_definition};
 use hooks_core::{Binding, time};
 use serde_json::json;
 use test_support::TestDb;
@@ -30,11 +30,11 @@ async fn a_redelivered_message_claims_an_unfinished_fire_of_another_session_each
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
     // Two byte-identical messages were in flight in session A when it died; a third was fired and recorded.
-    insert_pulse_fire(&mut conn, &fire("done", b"k", "A")).await.unwrap();
-    finish_pulse_fire(&mut conn, "g", "h", "done").await.unwrap();
-    insert_pulse_fire(&mut conn, &fire("first", b"k", "A")).await.unwrap();
-    insert_pulse_fire(&mut conn, &fire("second", b"k", "A")).await.unwrap();
-    insert_pulse_fire(&mut conn, &fire("other", b"other key", "A")).await.unwrap();
+    insert_pulse_fires(&mut conn, &[fire("done", b"k", "A")]).await.unwrap();
+    finish_pulse_fires(&mut conn, &[("g".into(), "h".into(), "done".into())]).await.unwrap();
+    insert_pulse_fires(&mut conn, &[fire("first", b"k", "A")]).await.unwrap();
+    insert_pulse_fires(&mut conn, &[fire("second", b"k", "A")]).await.unwrap();
+    insert_pulse_fires(&mut conn, &[fire("other", b"other key", "A")]).await.unwrap();
 
     // Redelivered in session B: each claims a different unfinished fire, then the finished one, then nothing.
     let a = claim_pulse_fire(&mut conn, "g", "h", b"k", "B").await.unwrap().unwrap();
@@ -46,7 +46,7 @@ async fn a_redelivered_message_claims_an_unfinished_fire_of_another_session_each
     assert_eq!((c.task_id.as_str(), c.done), ("done", true));
     assert!(claim_pulse_fire(&mut conn, "g", "h", b"k", "B").await.unwrap().is_none());
     // A fire of this session is never claimed by another of its deliveries.
-    insert_pulse_fire(&mut conn, &fire("mine", b"new", "B")).await.unwrap();
+    insert_pulse_fires(&mut conn, &[fire("mine", b"new", "B")]).await.unwrap();
     assert!(claim_pulse_fire(&mut conn, "g", "h", b"new", "B").await.unwrap().is_none());
     // The claimed row keeps its taskId and `now`.
     assert_eq!(a.fire_now, time::truncate_to_millis(a.fire_now));
@@ -60,7 +60,7 @@ async fn a_redelivery_waits_for_a_fire_being_finished_instead_of_firing_anew() {
     use diesel_async::RunQueryDsl as _;
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
-    insert_pulse_fire(&mut conn, &fire("first", b"k", "A")).await.unwrap();
+    insert_pulse_fires(&mut conn, &[fire("first", b"k", "A")]).await.unwrap();
     // Session A's batch is marking the fire done, its transaction not yet committed.
     let mut batch = db.pool.get().await.unwrap();
     diesel::sql_query("BEGIN").execute(&mut batch).await.unwrap();
@@ -97,7 +97,7 @@ async fn pulse_queues_are_saved_replaced_and_deleted_with_their_fires() {
     assert_eq!(find_pulse_queue(&mut conn, "g", "h").await.unwrap(), Some(queue.clone()));
     assert_eq!(list_pulse_queues(&mut conn).await.unwrap(), vec![queue]);
 
-    insert_pulse_fire(&mut conn, &fire("t", b"k", "A")).await.unwrap();
+    insert_pulse_fires(&mut conn, &[fire("t", b"k", "A")]).await.unwrap();
     delete_pulse_queue(&mut conn, "g", "h").await.unwrap();
     assert!(find_pulse_queue(&mut conn, "g", "h").await.unwrap().is_none());
     assert!(claim_pulse_fire(&mut conn, "g", "h", b"k", "B").await.unwrap().is_none(), "its fires went with it");

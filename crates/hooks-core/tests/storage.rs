@@ -5,14 +5,11 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-use hooks_core::storage::embedded_tasks::{Inserted, insert_task, tasks_of_hook};
-use hooks_core::storage::hooks::{
+use hooks_core::storage::{self, Inserted, insert_task, tasks_of_hook};
+use hooks_core::storage::{
     CreateOutcome, HookFinder, create_hook, delete_hook, find_hook, find_hook_rows, update_hook,
 };
-use hooks_core::storage::last_fires::{
-    LastFire, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks,
-};
-use hooks_core::storage::{self, audit};
+use hooks_core::storage::{LastFire, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks};
 use serde_json::json;
 use test_support::TestDb;
 
@@ -111,7 +108,7 @@ async fn creating_an_existing_hook_returns_it_unchanged_and_audits_once() {
         panic!("second create should find the first");
     };
     assert_eq!(existing.definition, first);
-    let history = audit::history(&mut conn, "g", "h").await.unwrap();
+    let history = storage::audit_history(&mut conn, "g", "h").await.unwrap();
     assert_eq!(
         history.iter().map(|e| (e.client_id.as_str(), e.action.as_str())).collect::<Vec<_>>(),
         [("c1", "created")]
@@ -132,7 +129,7 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     assert!(find_hook(&mut conn, &keyring, "g", "h").await.unwrap().is_none());
     assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty());
     let actions: Vec<String> =
-        audit::history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
+        storage::audit_history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions, ["created", "updated", "deleted"]);
 }
 
@@ -256,7 +253,7 @@ async fn embedded_tasks_are_idempotent_by_id_and_definition() {
 
 #[tokio::test]
 async fn a_batch_of_embedded_tasks_answers_each_task_as_alone() {
-    use hooks_core::storage::embedded_tasks::{NewTask, insert_tasks};
+    use hooks_core::storage::{NewTask, insert_tasks};
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
     let task = |id: &str, n: i32| NewTask {
@@ -298,7 +295,7 @@ async fn hook_changes_are_notified() {
 
 #[tokio::test]
 async fn a_hook_claimed_by_the_scheduler_can_still_record_fires_from_elsewhere() {
-    use hooks_core::storage::hooks::claim_due_hooks;
+    use hooks_core::storage::claim_due_hooks;
     let db = TestDb::new().await;
     let mut scheduler = AsyncPgConnection::establish(&db.url).await.unwrap();
     let def = common::definition("g", "h", json!({"schedule": ["0 * * * * *"]}));
@@ -335,7 +332,7 @@ async fn one_unwritable_row_fails_only_its_own_caller_in_a_batch() {
     create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
         .await
         .unwrap();
-    let batcher = storage::batch::Batcher::spawn(db.pool.clone(), 64, record_through_batch);
+    let batcher = storage::Batcher::spawn(db.pool.clone(), 64, record_through_batch);
     // U+0000 in a text column fails the whole statement in Postgres. On this single-threaded runtime every submit
     // is queued before the writer runs, so all six share one batch.
     let fires: Vec<LastFire> = (0..6)

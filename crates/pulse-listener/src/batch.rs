@@ -4,10 +4,10 @@
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use futures::future::BoxFuture;
-use hooks_core::storage::batch;
-use hooks_core::storage::last_fires::{LastFire, record_last_fires_of_existing_hooks};
-use hooks_core::storage::pulse::{PulseFire, finish_pulse_fires, insert_pulse_fires};
-use hooks_core::storage::{Pool, StorageError};
+use hooks_core::storage::{
+    self, LastFire, Pool, PulseFire, StorageError, finish_pulse_fires, insert_pulse_fires,
+    record_last_fires_of_existing_hooks,
+};
 use hooks_core::{Attempt, FireError, FireOutcome, HookKey};
 
 // Enough to amortise a commit; small enough that one batch's round trips stay short.
@@ -30,16 +30,16 @@ struct Finished {
 /// The handle messages write through; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Batcher {
-    claims: batch::Batcher<PulseFire, ()>,
-    records: batch::Batcher<Finished, ()>,
+    claims: storage::Batcher<PulseFire, ()>,
+    records: storage::Batcher<Finished, ()>,
 }
 
 impl Batcher {
     /// Starts the writers on the current Tokio runtime; they stop when the last handle is dropped.
     pub(crate) fn start(pool: &Pool) -> Self {
         Self {
-            claims: batch::Batcher::spawn_writers(pool.clone(), MAX_BATCH, WRITERS, write_claims),
-            records: batch::Batcher::spawn_writers(pool.clone(), MAX_BATCH, WRITERS, write_records),
+            claims: storage::Batcher::spawn_writers(pool.clone(), MAX_BATCH, WRITERS, write_claims),
+            records: storage::Batcher::spawn_writers(pool.clone(), MAX_BATCH, WRITERS, write_records),
         }
     }
 

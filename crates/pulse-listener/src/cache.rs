@@ -7,10 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hooks_core::crypto::Keyring;
-use hooks_core::storage::hooks::find_hook;
-use hooks_core::storage::{Pool, StorageError};
-use hooks_core::{HookDefinition, HookKey};
+use hooks_core::storage::{Pool, StorageError, find_hook};
+use hooks_core::{HookDefinition, HookKey, Keyring};
 
 use crate::changes::Change;
 

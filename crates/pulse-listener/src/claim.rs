@@ -7,8 +7,7 @@
 //! acknowledgement was lost.
 
 use chrono::{DateTime, Utc};
-use hooks_core::storage::pulse::{PulseFire, claim_pulse_fire};
-use hooks_core::storage::{Pool, StorageError};
+use hooks_core::storage::{Pool, PulseFire, StorageError, claim_pulse_fire};
 use hooks_core::{Attempt, HookKey, TaskId, time};
 use lapin::Channel;
 use lapin::options::BasicQosOptions;

@@ -7,12 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hooks_core::backoff::Backoff;
 use hooks_core::metrics::{PulseEvent, PulseOutcome};
 use hooks_core::pulse::HookQueue;
 use hooks_core::storage::StorageError;
-use hooks_core::trigger_schema::MAX_PAYLOAD_BYTES;
-use hooks_core::{FireContext, FireOptions, FireOutcome, Firer};
+use hooks_core::{Backoff, FireContext, FireOptions, FireOutcome, Firer, MAX_PAYLOAD_BYTES};
 use lapin::Channel;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{Env, GROUP, Running};
-use hooks_core::storage::last_fires::{LastFire, list_last_fires};
+use hooks_core::storage::{LastFire, list_last_fires};
 use serde_json::{Value, json};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -52,7 +52,7 @@ fn hostiles() -> [Hostile; 4] {
         Hostile {
             id: "hostile-cpu",
             // Nested as deep as createHook allows, and unterminated: the parser backtracks through every level.
-            task_payload: json!({"slow": {"$eval": "a[1+".repeat(hooks_core::template_limits::MAX_EXPRESSION_NESTING)}}),
+            task_payload: json!({"slow": {"$eval": "a[1+".repeat(hooks_core::MAX_EXPRESSION_NESTING)}}),
             body: |i| json!({"i": i}),
             says: "render exceeded its 200 ms CPU time limit",
         },

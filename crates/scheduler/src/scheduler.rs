@@ -9,16 +9,16 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use futures::{FutureExt as _, StreamExt as _};
-use hooks_core::backoff::Backoff;
-use hooks_core::crypto::Keyring;
-use hooks_core::notify::Notifier;
 use hooks_core::render::Renderer;
 use hooks_core::sink::TaskSink;
-use hooks_core::slot::{CatchUp, slot_to_fire};
-use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, note_schedule_failure, retry_slot_at};
-use hooks_core::storage::last_fires::{LastFire, record_last_fires};
-use hooks_core::storage::{Pool, StorageError};
-use hooks_core::{Attempt, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, Prepared, time};
+use hooks_core::storage::{
+    LastFire, Pool, StorageError, advance_slots, claim_due_hooks, earliest_due, note_schedule_failure,
+    record_last_fires, retry_slot_at,
+};
+use hooks_core::{
+    Attempt, Backoff, CatchUp, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, Keyring, Notifier,
+    Prepared, slot_to_fire, time,
+};
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, TimeZone, Timelike as _, Utc};
 use common::{Env, minute_floor};
 use diesel_async::RunQueryDsl as _;
-use hooks_core::slot::CatchUp;
-use hooks_core::storage::last_fires::list_last_fires;
+use hooks_core::CatchUp;
+use hooks_core::storage::list_last_fires;
 use scheduler::{Scheduler, SchedulerOptions};
 use serde_json::json;
 
@@ -312,7 +312,7 @@ async fn a_removed_hook_never_fires_again() {
     env.hook("removed", &["0 0 * * * *"], json!({})).await;
     env.set_next("removed", Utc::now() - TimeDelta::seconds(1)).await;
     let mut conn = env.db.pool.get().await.unwrap();
-    hooks_core::storage::hooks::delete_hook(&mut conn, "sched", "removed", "test").await.unwrap();
+    hooks_core::storage::delete_hook(&mut conn, "sched", "removed", "test").await.unwrap();
     env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
     assert!(env.fake.create_task_requests().is_empty());
 }

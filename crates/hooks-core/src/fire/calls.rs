@@ -20,9 +20,10 @@ use super::{FireContext, FireError, FireOptions, FireOutcome, Firer};
 use crate::backoff::Backoff;
 use crate::hook::HookDefinition;
 use crate::sink::TaskSink;
-use crate::storage::batch::Batcher;
-use crate::storage::last_fires::{self, LastFire, Recorded};
-use crate::storage::{Pool, StorageError};
+use crate::storage::{
+    Batcher, LastFire, Pool, Recorded, StorageError, pending_fires_before, record_last_fires_of_existing_hooks,
+    settle_pending_fire,
+};
 
 /// The most last fires one statement writes.
 const MAX_BATCH: usize = 256;
@@ -99,7 +100,7 @@ impl CallFires {
         sink: &dyn TaskSink,
         before: DateTime<Utc>,
     ) -> Result<usize, StorageError> {
-        let pending = last_fires::pending_fires_before(&mut *pool.get().await?, before, SETTLE_BATCH).await?;
+        let pending = pending_fires_before(&mut *pool.get().await?, before, SETTLE_BATCH).await?;
         let mut settled = 0;
         for mut fire in pending {
             // No connection is held while the sink is asked.
@@ -124,7 +125,7 @@ impl CallFires {
                     continue;
                 }
             }
-            if last_fires::settle_pending_fire(&mut *pool.get().await?, &fire).await? {
+            if settle_pending_fire(&mut *pool.get().await?, &fire).await? {
                 tracing::info!(hook_group_id = %fire.hook_group_id, hook_id = %fire.hook_id, %task_id, result = %fire.result, "settled a fire left pending");
                 settled += 1;
             }
@@ -173,5 +174,5 @@ fn write_last_fires<'c>(
     conn: &'c mut AsyncPgConnection,
     fires: &'c [LastFire],
 ) -> BoxFuture<'c, Result<Vec<Recorded>, StorageError>> {
-    Box::pin(last_fires::record_last_fires_of_existing_hooks(conn, fires))
+    Box::pin(record_last_fires_of_existing_hooks(conn, fires))
 }

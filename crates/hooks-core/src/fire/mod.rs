@@ -23,8 +23,7 @@ use crate::hook::HookDefinition;
 use crate::metrics::{FireResult, Metrics};
 use crate::render::{RenderError, Renderer};
 use crate::sink::{CreateTaskError, TaskSink};
-use crate::storage::StorageError;
-use crate::storage::last_fires::{LastFire, PENDING, cap_error};
+use crate::storage::{LastFire, PENDING, StorageError, cap_error};
 use crate::{HookGroupId, HookId, TaskId, time};
 
 /// Choices the caller may make about a fire.

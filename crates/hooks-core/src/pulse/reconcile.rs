@@ -16,11 +16,10 @@ use super::PulseError;
 use super::broker::{Declared, Topology};
 use crate::HookKey;
 use crate::hook::Binding;
-use crate::storage::pulse::{
-    PulseQueue, delete_pulse_queue, find_hook_bindings, find_pulse_queue, list_hook_bindings, list_pulse_queues,
-    lock_reconcile, save_pulse_queue, unlock_reconcile,
+use crate::storage::{
+    Pool, PooledConnection, PulseQueue, StorageError, delete_pulse_queue, find_hook_bindings, find_pulse_queue,
+    list_hook_bindings, list_pulse_queues, lock_reconcile, save_pulse_queue, unlock_reconcile,
 };
-use crate::storage::{Pool, PooledConnection, StorageError};
 
 /// Which hooks a listener replica serves: all, or (`--exchanges`) those bound to an exchange matching a pattern.
 #[derive(Debug, Clone, Default)]

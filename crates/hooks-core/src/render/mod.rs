@@ -7,25 +7,26 @@
 //! time, memory, stack and output ([`RenderLimits`]), and replaces a worker that goes past a bound.
 
 mod limits;
-pub mod pool;
+mod pool;
 mod protocol;
-pub mod worker;
+mod worker;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub use limits::{Bound, RenderArgs, RenderLimits};
-pub use pool::Renderer;
+pub use pool::{Renderer, default_program};
+pub use worker::main as worker_main;
 
 use crate::TaskId;
 use crate::js::is_truthy;
 use crate::time;
 
 /// How long a task may wait to run when its template sets no `deadline`.
-pub const DEFAULT_DEADLINE: TimeDelta = TimeDelta::days(1);
+pub(crate) const DEFAULT_DEADLINE: TimeDelta = TimeDelta::days(1);
 /// How long a task is kept when its template sets no `expires` (Taskcluster's "1 month" is 30 days).
-pub const DEFAULT_EXPIRES: TimeDelta = TimeDelta::days(30);
+pub(crate) const DEFAULT_EXPIRES: TimeDelta = TimeDelta::days(30);
 
 /// A template that could not be rendered into a task.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

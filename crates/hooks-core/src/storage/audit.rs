@@ -24,7 +24,7 @@ pub struct AuditEntry {
 }
 
 /// Records that `client_id` did `action` to the hook.
-pub async fn record(
+pub(super) async fn record(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
     hook_id: &str,
@@ -44,7 +44,7 @@ pub async fn record(
 }
 
 /// The audit entries of one hook, oldest first.
-pub async fn history(
+pub async fn audit_history(
     conn: &mut AsyncPgConnection,
     hook_group_id: &str,
     hook_id: &str,

@@ -70,12 +70,12 @@ struct NewHook<'a> {
 }
 
 /// The associated data a hook's trigger token is sealed under.
-pub fn trigger_token_context(g: &str, h: &str) -> String {
+pub(super) fn trigger_token_context(g: &str, h: &str) -> String {
     format!("trigger-token:{g}/{h}")
 }
 
 /// The associated data a hook's schedule secret is sealed under.
-pub fn schedule_secret_context(g: &str, h: &str) -> String {
+pub(super) fn schedule_secret_context(g: &str, h: &str) -> String {
     format!("schedule-secret:{g}/{h}")
 }
 
@@ -330,25 +330,6 @@ pub async fn claim_due_hooks(
         .skip_locked()
         .load(conn)
         .await?)
-}
-
-/// Moves a hook to its next slot (`None`: it has no more) and clears its retry state.
-#[tracing::instrument(name = "db.advance_slot", skip_all)]
-pub async fn advance_slot(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-    next: Option<DateTime<Utc>>,
-) -> Result<(), StorageError> {
-    diesel::update(hooks::table.find((hook_group_id, hook_id)))
-        .set((
-            hooks::next_scheduled_date.eq(next),
-            hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
-            hooks::schedule_failures.eq(0),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Moves many hooks to their next slots in one statement (`None`: no more slots), clearing their retry state.

@@ -18,7 +18,7 @@ use crate::storable::escape_nul;
 pub const PENDING: &str = "pending";
 
 /// The longest error text kept in a last-fire row (128 KiB), as upstream.
-pub const MAX_ERROR_BYTES: usize = 128 * 1024;
+pub(super) const MAX_ERROR_BYTES: usize = 128 * 1024;
 
 /// One fire attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -42,7 +42,7 @@ pub struct LastFire {
 
 /// Escapes U+0000 (which PostgreSQL text refuses; error texts may quote payloads) as `\u0000`, then cuts `text`
 /// to at most [`MAX_ERROR_BYTES`] bytes, on a character boundary.
-pub fn cap_error(text: String) -> String {
+pub(crate) fn cap_error(text: String) -> String {
     let mut text = match escape_nul(&text) {
         Cow::Owned(escaped) => escaped,
         Cow::Borrowed(_) => text,
@@ -251,7 +251,7 @@ pub async fn list_last_fires(
 /// Up to `limit` [`PENDING`] fires (any hook) that started before `before`, oldest first: fires whose daemon
 /// stopped between creating their task and recording its outcome.
 #[tracing::instrument(name = "db.pending_fires_before", skip_all)]
-pub async fn pending_fires_before(
+pub(crate) async fn pending_fires_before(
     conn: &mut AsyncPgConnection,
     before: DateTime<Utc>,
     limit: i64,
@@ -269,7 +269,7 @@ pub async fn pending_fires_before(
 /// Gives a [`PENDING`] fire its outcome (`fire.result` and `fire.error`), unless it has one already; returns
 /// whether it was still pending.
 #[tracing::instrument(name = "db.settle_pending_fire", skip_all)]
-pub async fn settle_pending_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<bool, StorageError> {
+pub(crate) async fn settle_pending_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<bool, StorageError> {
     let key = last_fires::table.find((&fire.hook_group_id, &fire.hook_id, &fire.task_id));
     let updated = diesel::update(key.filter(last_fires::result.eq(PENDING)))
         .set((last_fires::result.eq(&fire.result), last_fires::error.eq(&fire.error)))

@@ -159,14 +159,14 @@ pub async fn delete_pulse_queue(
 /// Takes the reconcile lock (a session-level Postgres advisory lock), waiting while another replica holds it. It
 /// is held until [`unlock_reconcile`] or until the connection closes.
 #[tracing::instrument(name = "db.lock_reconcile", skip_all)]
-pub async fn lock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
+pub(crate) async fn lock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
     diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(RECONCILE_LOCK).execute(conn).await?;
     Ok(())
 }
 
 /// Releases the reconcile lock taken by [`lock_reconcile`] on this connection.
 #[tracing::instrument(name = "db.unlock_reconcile", skip_all)]
-pub async fn unlock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
+pub(crate) async fn unlock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
     diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(RECONCILE_LOCK).execute(conn).await?;
     Ok(())
 }
@@ -191,13 +191,8 @@ pub struct PulseFire {
     pub claimed_by: String,
 }
 
-/// Records that a message is about to fire a task; done before the task is created, so a redelivery can find it.
-#[tracing::instrument(name = "db.insert_pulse_fire", skip_all)]
-pub async fn insert_pulse_fire(conn: &mut AsyncPgConnection, fire: &PulseFire) -> Result<(), StorageError> {
-    insert_pulse_fires(conn, std::slice::from_ref(fire)).await
-}
-
-/// Records several fires at once (one statement), as [`insert_pulse_fire`] does one.
+/// Records that messages are about to fire tasks (one statement); done before the tasks are created, so a
+/// redelivery can find them.
 #[tracing::instrument(name = "db.insert_pulse_fires", skip_all)]
 pub async fn insert_pulse_fires(conn: &mut AsyncPgConnection, fires: &[PulseFire]) -> Result<(), StorageError> {
     diesel::insert_into(pulse_fires::table).values(fires).execute(conn).await?;
@@ -235,21 +230,6 @@ pub async fn claim_pulse_fire(
     .get_result(conn)
     .await
     .optional()?)
-}
-
-/// Marks a fire as recorded.
-#[tracing::instrument(name = "db.finish_pulse_fire", skip_all)]
-pub async fn finish_pulse_fire(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-    task_id: &str,
-) -> Result<(), StorageError> {
-    diesel::update(pulse_fires::table.find((hook_group_id, hook_id, task_id)))
-        .set(pulse_fires::done.eq(true))
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Marks several fires as recorded, given as `(hookGroupId, hookId, taskId)`, in one statement.

@@ -4,8 +4,7 @@
 
 pub mod auth;
 
-use hooks_core::crypto::Keyring;
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, Keyring};
 use serde_json::{Value, json};
 
 pub fn keyring() -> Keyring {

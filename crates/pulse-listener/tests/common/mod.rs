@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use hooks_core::crypto::Keyring;
 use hooks_core::pulse::{Names, QueueType};
 use hooks_core::sink::{EmbeddedSink, TaskSink};
-use hooks_core::storage::hooks::{create_hook, delete_hook, update_hook_definition};
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
+use hooks_core::storage::{create_hook, delete_hook, update_hook_definition};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, Keyring, SecretString};
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueDeclareOptions, QueueDeleteOptions,
 };

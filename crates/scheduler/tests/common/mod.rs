@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use diesel_async::RunQueryDsl as _;
-use hooks_core::crypto::Keyring;
-use hooks_core::notify::Notifier;
 use hooks_core::sink::TaskSink;
-use hooks_core::storage::hooks::{create_hook, find_hook, update_hook};
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
+use hooks_core::storage::{create_hook, find_hook, update_hook};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, Keyring, Notifier, SecretString};
 use scheduler::{Scheduler, SchedulerOptions};
 use serde_json::{Value, json};
 use test_support::{FakeTaskcluster, TestDb};
@@ -63,7 +61,7 @@ impl Env {
         let mut conn = self.db.pool.get().await.unwrap();
         let mut def = find_hook(&mut conn, &self.keyring, "sched", id).await.unwrap().unwrap().definition;
         let patterns: Vec<String> = schedule.iter().map(|s| (*s).to_owned()).collect();
-        def.schedule = hooks_core::cron::Schedule::parse(&patterns).unwrap();
+        def.schedule = hooks_core::Schedule::parse(&patterns).unwrap();
         update_hook(&mut conn, &self.keyring, &def, "test", Utc::now()).await.unwrap().unwrap();
     }
 
