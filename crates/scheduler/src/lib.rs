@@ -6,7 +6,7 @@ mod settings;
 mod wake;
 
 pub use expiry::{Expired, ExpiryOptions};
-pub use scheduler::{Scheduler, SchedulerOptions};
+pub use scheduler::{Batch, Scheduler, SchedulerOptions};
 pub use settings::Settings;
 pub use wake::listen as listen_for_changes;
 

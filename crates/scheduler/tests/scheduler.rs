@@ -46,8 +46,8 @@ async fn a_slot_claimed_ahead_is_created_on_its_second_not_before() {
     // Due 300 ms from now, within the default 500 ms claim-ahead: this pass claims it, waits, then fires.
     let slot = DateTime::from_timestamp_millis((Utc::now() + TimeDelta::milliseconds(300)).timestamp_millis()).unwrap();
     env.set_next("soon", slot).await;
-    let claimed = env.scheduler(SchedulerOptions::default()).run_next().await.unwrap();
-    assert_eq!(claimed, 1);
+    let batch = env.scheduler(SchedulerOptions::default()).run_next().await.unwrap();
+    assert_eq!(batch.map(|b| b.claimed), Some(1));
     let requests = env.fake.create_task_requests();
     assert_eq!(requests.len(), 1);
     assert!(requests[0].received >= slot, "created at {:?}, before its slot {slot:?}", requests[0].received);
@@ -56,7 +56,7 @@ async fn a_slot_claimed_ahead_is_created_on_its_second_not_before() {
     // With no claim-ahead, the same pass finds nothing due yet.
     env.set_next("soon", Utc::now() + TimeDelta::milliseconds(300)).await;
     let options = SchedulerOptions { claim_ahead: Duration::ZERO, ..SchedulerOptions::default() };
-    assert_eq!(env.scheduler(options).run_next().await.unwrap(), 0);
+    assert_eq!(env.scheduler(options).run_next().await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -76,8 +76,8 @@ async fn an_update_waiting_for_a_slot_claimed_ahead_moves_the_hook_past_that_slo
         assert!(Utc::now() < slot);
         env.reschedule("every-second", &["* * * * * *"]).await;
     };
-    let (claimed, ()) = tokio::join!(scheduler.run_next(), updating);
-    assert_eq!(claimed.unwrap(), 1);
+    let (batch, ()) = tokio::join!(scheduler.run_next(), updating);
+    assert_eq!(batch.unwrap().map(|b| b.claimed), Some(1));
     assert_eq!(env.fake.create_task_requests().len(), 1);
     let next = env.next_of("every-second").await.unwrap();
     assert!(next > slot, "the update put the hook back on the slot just fired ({next:?})");
