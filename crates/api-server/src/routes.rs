@@ -362,7 +362,7 @@ async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: B
     let last = store::list_last_fires(&mut conn, &g, &h, 1, None).await.map_err(|e| internal(&call, &e))?;
     let last_fire = match last.first() {
         None => json!({"result": "no-fire"}),
-        Some(f) if f.result == "success" => {
+        Some(f) if f.result == store::LastFireResult::Success => {
             json!({"result": "success", "taskId": f.task_id, "time": time::to_json(f.task_create_time)})
         }
         Some(f) => {

@@ -339,10 +339,10 @@ async fn list_last_fires_serves_at_most_1000_fires_a_page_whatever_the_limit() {
         .map(|i| LastFire {
             hook_group_id: "g".to_owned(),
             hook_id: "h".to_owned(),
-            fired_by: "schedule".to_owned(),
+            fired_by: hooks_core::FiredBy::Schedule,
             task_id: TaskId::generate().as_str().to_owned(),
             task_create_time: now - chrono::Duration::milliseconds(i),
-            result: "success".to_owned(),
+            result: hooks_core::storage::LastFireResult::Success,
             error: String::new(),
         })
         .collect();

@@ -149,7 +149,8 @@ async fn a_call_whose_fire_cannot_be_written_down_first_creates_no_task() {
 
 #[tokio::test]
 async fn fires_left_pending_are_hidden_then_settled_from_what_the_queue_holds() {
-    use hooks_core::storage::{LastFire, PENDING, record_last_fire};
+    use hooks_core::FiredBy;
+    use hooks_core::storage::{LastFire, LastFireResult, record_last_fire};
     let db = TestDb::new().await;
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h", json!({}));
@@ -166,10 +167,10 @@ async fn fires_left_pending_are_hidden_then_settled_from_what_the_queue_holds() 
         let pending = LastFire {
             hook_group_id: "g".into(),
             hook_id: "h".into(),
-            fired_by: "triggerHook".into(),
+            fired_by: FiredBy::TriggerHook,
             task_id: task_id.to_string(),
             task_create_time: started,
-            result: PENDING.into(),
+            result: LastFireResult::Pending,
             error: String::new(),
         };
         record_last_fire(&mut conn, &pending).await.unwrap();
@@ -184,7 +185,7 @@ async fn fires_left_pending_are_hidden_then_settled_from_what_the_queue_holds() 
     let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
     let result_of = |id: &TaskId| {
         let f = fires.iter().find(|f| f.task_id == id.as_str()).unwrap();
-        (f.result.clone(), f.error.clone())
+        (f.result.to_string(), f.error.clone())
     };
     assert_eq!(result_of(&created), ("success".to_owned(), String::new()));
     let (result, error) = result_of(&never);
@@ -217,7 +218,7 @@ async fn a_call_repeating_a_task_id_that_fired_keeps_its_outcome() {
     fire().await.unwrap();
     let during = second.await.unwrap();
     assert_eq!(during.len(), 1);
-    assert_eq!(during[0].result, "success");
+    assert_eq!(during[0].result.as_str(), "success");
     assert_eq!(fake.created_count(), 1, "the queue keeps one task per taskId");
 }
 
@@ -285,7 +286,7 @@ async fn a_render_error_is_recorded_with_json_e_text() {
     assert!(fake.create_task_requests().is_empty());
     let mut conn = db.pool.get().await.unwrap();
     let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
-    assert_eq!(fires[0].result, "error");
+    assert_eq!(fires[0].result.as_str(), "error");
     assert!(fires[0].error.starts_with("JSON-e error"), "{}", fires[0].error);
 }
 
@@ -305,7 +306,7 @@ async fn queue_4xx_is_recorded_with_status_code_and_message() {
     assert_eq!(fake.create_task_requests().len(), 1, "4xx is not retried");
     let mut conn = db.pool.get().await.unwrap();
     let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
-    assert_eq!(fires[0].result, "error");
+    assert_eq!(fires[0].result.as_str(), "error");
     assert!(fires[0].error.contains("403 InsufficientScopes"), "{}", fires[0].error);
 }
 
@@ -355,7 +356,7 @@ async fn an_unreachable_queue_is_a_transient_error_recorded_as_such() {
     let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
     assert!(source.is_transient());
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap()[0].result, "error");
+    assert_eq!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap()[0].result.as_str(), "error");
 }
 
 #[tokio::test]
@@ -395,7 +396,7 @@ async fn errors_are_capped_at_128_kib() {
     assert!(err.to_string().len() > 128 * 1024, "the error must be long for this test to mean anything");
     let mut conn = db.pool.get().await.unwrap();
     let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
-    assert_eq!(fires[0].result, "error");
+    assert_eq!(fires[0].result.as_str(), "error");
     assert_eq!(fires[0].error.len(), 128 * 1024);
 }
 
@@ -424,7 +425,7 @@ async fn a_task_with_nul_from_the_payload_is_a_clean_create_error_and_other_fire
     let mut conn = db.pool.get().await.unwrap();
     assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 4);
     let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
-    assert_eq!(fires.iter().filter(|f| f.result == "error").count(), 1);
+    assert_eq!(fires.iter().filter(|f| f.result.as_str() == "error").count(), 1);
 }
 
 #[tokio::test]

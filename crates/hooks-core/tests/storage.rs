@@ -5,11 +5,14 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+use hooks_core::FiredBy;
 use hooks_core::storage::{self, Inserted, insert_task, tasks_of_hook};
 use hooks_core::storage::{
     CreateOutcome, HookFinder, create_hook, delete_hook, find_hook, find_hook_rows, update_hook,
 };
-use hooks_core::storage::{LastFire, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks};
+use hooks_core::storage::{
+    LastFire, LastFireResult, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks,
+};
 use serde_json::json;
 use test_support::TestDb;
 
@@ -123,7 +126,7 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     create_hook(&mut conn, &keyring, &common::definition("g", "h", json!({})), "c1", Utc::now()).await.unwrap();
     let changed = common::definition("g", "h", json!({"schedule": ["0 0 * * * *"]}));
     assert!(update_hook(&mut conn, &keyring, &changed, "c3", Utc::now()).await.unwrap().is_some());
-    record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap();
+    record_last_fire(&mut conn, &fire("g", "h", "t1", LastFireResult::Success, "")).await.unwrap();
     assert!(delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
     assert!(!delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
     assert!(find_hook(&mut conn, &keyring, "g", "h").await.unwrap().is_none());
@@ -133,14 +136,14 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     assert_eq!(actions, ["created", "updated", "deleted"]);
 }
 
-fn fire(g: &str, h: &str, task_id: &str, result: &str, error: &str) -> LastFire {
+fn fire(g: &str, h: &str, task_id: &str, result: LastFireResult, error: &str) -> LastFire {
     LastFire {
         hook_group_id: g.into(),
         hook_id: h.into(),
-        fired_by: "schedule".into(),
+        fired_by: FiredBy::Schedule,
         task_id: task_id.into(),
         task_create_time: Utc::now(),
-        result: result.into(),
+        result,
         error: error.into(),
     }
 }
@@ -152,8 +155,14 @@ async fn a_retried_task_id_updates_its_last_fire_instead_of_failing() {
     create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
         .await
         .unwrap();
-    assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "error", "503")).await.unwrap(), Recorded::Written);
-    assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap(), Recorded::Written);
+    assert_eq!(
+        record_last_fire(&mut conn, &fire("g", "h", "t1", LastFireResult::Error, "503")).await.unwrap(),
+        Recorded::Written
+    );
+    assert_eq!(
+        record_last_fire(&mut conn, &fire("g", "h", "t1", LastFireResult::Success, "")).await.unwrap(),
+        Recorded::Written
+    );
     let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
     assert_eq!((fires[0].result.as_str(), fires[0].error.as_str()), ("success", ""));
@@ -163,7 +172,10 @@ async fn a_retried_task_id_updates_its_last_fire_instead_of_failing() {
 async fn last_fires_of_a_removed_hook_are_not_kept() {
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(record_last_fire(&mut conn, &fire("g", "gone", "t1", "success", "")).await.unwrap(), Recorded::HookGone);
+    assert_eq!(
+        record_last_fire(&mut conn, &fire("g", "gone", "t1", LastFireResult::Success, "")).await.unwrap(),
+        Recorded::HookGone
+    );
 }
 
 #[tokio::test]
@@ -174,11 +186,11 @@ async fn a_batch_of_last_fires_skips_removed_hooks_and_keeps_the_last_attempt_of
         .await
         .unwrap();
     let batch = [
-        fire("g", "h", "t1", "error", "503"),
-        fire("g", "gone", "t2", "success", ""),
-        fire("g", "h", "t3", "success", ""),
+        fire("g", "h", "t1", LastFireResult::Error, "503"),
+        fire("g", "gone", "t2", LastFireResult::Success, ""),
+        fire("g", "h", "t3", LastFireResult::Success, ""),
         // The same taskId twice in one batch (a statement may not update a row twice): the later one wins.
-        fire("g", "h", "t1", "success", ""),
+        fire("g", "h", "t1", LastFireResult::Success, ""),
     ];
     let recorded = record_last_fires_of_existing_hooks(&mut conn, &batch).await.unwrap();
     assert_eq!(recorded, [Recorded::Written, Recorded::HookGone, Recorded::Written, Recorded::Written]);
@@ -186,7 +198,7 @@ async fn a_batch_of_last_fires_skips_removed_hooks_and_keeps_the_last_attempt_of
         .await
         .unwrap()
         .into_iter()
-        .map(|f| (f.task_id, f.result))
+        .map(|f| (f.task_id, f.result.to_string()))
         .collect();
     fires.sort();
     assert_eq!(fires, [("t1".to_owned(), "success".to_owned()), ("t3".to_owned(), "success".to_owned())]);
@@ -231,7 +243,7 @@ async fn last_fires_list_newest_first() {
         .await
         .unwrap();
     for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
-        let mut f = fire("g", "h", id, "success", "");
+        let mut f = fire("g", "h", id, LastFireResult::Success, "");
         f.task_create_time = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, i as u32).unwrap();
         record_last_fire(&mut conn, &f).await.unwrap();
     }
@@ -311,7 +323,7 @@ async fn a_hook_claimed_by_the_scheduler_can_still_record_fires_from_elsewhere()
     // wait for the scheduler's batch (the claim locks no key).
     let mut other = AsyncPgConnection::establish(&db.url).await.unwrap();
     diesel::sql_query("SET statement_timeout = '2s'").execute(&mut other).await.unwrap();
-    let recorded = record_last_fire(&mut other, &fire("g", "h", "t1", "success", "")).await;
+    let recorded = record_last_fire(&mut other, &fire("g", "h", "t1", LastFireResult::Success, "")).await;
     assert_eq!(recorded.unwrap(), Recorded::Written);
     // Another replica's claim skips the locked row.
     assert!(claim_due_hooks(&mut other, Utc::now(), 10).await.unwrap().is_empty());
@@ -338,7 +350,13 @@ async fn one_unwritable_row_fails_only_its_own_caller_in_a_batch() {
     let fires: Vec<LastFire> = (0..6)
         .map(|i| {
             let error = if i == 3 { "bad \u{0} row".to_owned() } else { String::new() };
-            fire("g", "h", &format!("t{i}"), if i == 3 { "error" } else { "success" }, &error)
+            fire(
+                "g",
+                "h",
+                &format!("t{i}"),
+                if i == 3 { LastFireResult::Error } else { LastFireResult::Success },
+                &error,
+            )
         })
         .collect();
     let answers = futures::future::join_all(fires.into_iter().map(|f| batcher.submit(f))).await;

@@ -325,7 +325,7 @@ async fn a_5xx_from_the_queue_is_retried_and_the_message_fires_once() {
     let mut conn = env.db.pool.get().await.unwrap();
     let fires = list_last_fires(&mut conn, GROUP, "flaky", 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
-    assert_eq!(fires[0].result, "success");
+    assert_eq!(fires[0].result.as_str(), "success");
     running.stop().await;
 }
 

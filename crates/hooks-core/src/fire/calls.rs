@@ -1,5 +1,5 @@
 //! Recording the fires of API calls (`triggerHook`, `triggerHookWithToken`). A call has no row of its own to
-//! claim, as a slot or a message has, so its last fire is that row: written [`PENDING`] before the task is
+//! claim, as a slot or a message has, so its last fire is that row: written pending before the task is
 //! created, given its outcome after. A task is therefore never created unrecorded:
 //! - the database refuses the pending row: no task is created, and the caller gets a 500 it can retry;
 //! - the outcome cannot be written: the caller still gets its answer (a created task is never answered as a
@@ -21,8 +21,8 @@ use crate::backoff::Backoff;
 use crate::hook::HookDefinition;
 use crate::sink::TaskSink;
 use crate::storage::{
-    Batcher, LastFire, Pool, Recorded, StorageError, pending_fires_before, record_last_fires_of_existing_hooks,
-    settle_pending_fire,
+    Batcher, LastFire, LastFireResult, Pool, Recorded, StorageError, pending_fires_before,
+    record_last_fires_of_existing_hooks, settle_pending_fire,
 };
 
 /// The most last fires one statement writes.
@@ -112,9 +112,9 @@ impl CallFires {
                 }
             };
             match sink.task_exists(&task_id).await {
-                Ok(true) => fire.result = "success".to_owned(),
+                Ok(true) => fire.result = LastFireResult::Success,
                 Ok(false) => {
-                    fire.result = "error".to_owned();
+                    fire.result = LastFireResult::Error;
                     fire.error = format!(
                         "no task {task_id} exists: the api-server stopped (or lost the database) between recording \
                          this fire and creating its task"

@@ -17,8 +17,8 @@ pub use hooks::{
     set_trigger_token, update_hook, update_hook_definition,
 };
 pub use last_fires::{
-    LastFire, PENDING, PageCursor, Recorded, expire_last_fires, list_last_fires, record_last_fire, record_last_fires,
-    record_last_fires_of_existing_hooks,
+    LastFire, LastFireResult, PageCursor, Recorded, expire_last_fires, list_last_fires, record_last_fire,
+    record_last_fires, record_last_fires_of_existing_hooks,
 };
 pub(crate) use last_fires::{cap_error, pending_fires_before, settle_pending_fire};
 pub use pulse::{
