@@ -113,7 +113,7 @@ impl Importer<'_> {
     async fn copy(&self, group: &str, hook: &Value, tally: &mut Tally) -> anyhow::Result<Action> {
         let def = self.definition(group, hook)?;
         let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
-        let existing = store::find_hook(&mut *self.conn().await?, &self.keyring, g, h).await?;
+        let existing = store::find_hook(&mut *self.conn().await?, &self.keyring, &def.key()).await?;
         let action = match &existing {
             None => Action::Create,
             Some(stored) if stored.definition == def => Action::Unchanged,

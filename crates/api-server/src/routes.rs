@@ -6,7 +6,8 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use hooks_core::storage::{self as store, CreateOutcome, PageCursor};
 use hooks_core::{
-    FireContext, FireError, FireOptions, FireOutcome, HookDefinition, HookGroupId, HookId, HookInput, TaskId, time,
+    FireContext, FireError, FireOptions, FireOutcome, HookDefinition, HookGroupId, HookId, HookInput, HookKey, TaskId,
+    time,
 };
 use serde_json::{Value, json};
 
@@ -340,8 +341,10 @@ async fn hook_call(
 }
 
 async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core::Hook, ApiError> {
+    // The ids were checked against upstream's patterns with the call; a key that still can't be made names no hook.
+    let Ok(key) = HookKey::parse(g, h) else { return Err(call.error(ErrorCode::ResourceNotFound, "No such hook")) };
     st.hooks
-        .find(g, h)
+        .find(&key)
         .await
         .map_err(|e| internal(call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))
@@ -446,7 +449,8 @@ async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Body,
     let (g, h) = path.into_inner();
     let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let mut conn = st.conn(&call).await?;
-    store::delete_hook(&mut conn, &g, &h, client_id(&caller)).await.map_err(|e| internal(&call, &e))?;
+    let key = HookKey::parse(&g, &h).map_err(|e| call.error(ErrorCode::InvalidRequestArguments, e.to_string()))?;
+    store::delete_hook(&mut conn, &key, client_id(&caller)).await.map_err(|e| internal(&call, &e))?;
     // Announced even when there was nothing to remove, as upstream.
     st.changes.publish(HookChange::Deleted, &g, &h);
     Ok(HttpResponse::Ok().json(json!({})))

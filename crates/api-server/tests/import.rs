@@ -42,7 +42,9 @@ impl Target {
 
     async fn hook(&self, g: &str, h: &str) -> Option<hooks_core::Hook> {
         let keyring = Keyring::parse(&self.key).unwrap();
-        find_hook(&mut self.db.pool.get().await.unwrap(), &keyring, g, h).await.unwrap()
+        find_hook(&mut self.db.pool.get().await.unwrap(), &keyring, &hooks_core::HookKey::parse(g, h).unwrap())
+            .await
+            .unwrap()
     }
 }
 

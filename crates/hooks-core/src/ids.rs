@@ -117,6 +117,11 @@ impl HookKey {
         Ok(Self { group: HookGroupId::parse(group)?, id: HookId::parse(id)? })
     }
 
+    /// Both parts as text, as the tables' primary key (hook_group_id, hook_id) takes them.
+    pub(crate) fn as_strs(&self) -> (&str, &str) {
+        (self.group.as_str(), self.id.as_str())
+    }
+
     /// A key read back from storage, whose ids were validated when the hook was stored: not checked again.
     pub fn from_stored(group: impl Into<String>, id: impl Into<String>) -> Self {
         Self { group: HookGroupId(group.into()), id: HookId(id.into()) }

@@ -46,6 +46,7 @@ async fn development_mode_replaces_hooks_sealed_under_a_lost_key() {
     let replaced = load_dir(&db.pool, &new_key, &denylist, &examples(), "test", Unusable::Replace).await.unwrap();
     assert_eq!(replaced, ["examples/every-minute", "examples/webhook"]);
     let mut conn = db.pool.get().await.unwrap();
-    let hook = find_hook(&mut conn, &new_key, "examples", "webhook").await.unwrap().expect("the hook is there");
+    let hook =
+        find_hook(&mut conn, &new_key, &common::key("examples", "webhook")).await.unwrap().expect("the hook is there");
     assert!(!hook.trigger_token.expose().is_empty(), "its token opens with the new key");
 }

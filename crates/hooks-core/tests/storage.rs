@@ -5,7 +5,6 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-use hooks_core::FiredBy;
 use hooks_core::storage::{self, Inserted, insert_task, tasks_of_hook};
 use hooks_core::storage::{
     CreateOutcome, HookFinder, create_hook, delete_hook, find_hook, find_hook_rows, update_hook,
@@ -13,6 +12,7 @@ use hooks_core::storage::{
 use hooks_core::storage::{
     LastFire, LastFireResult, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks,
 };
+use hooks_core::{FiredBy, HookKey};
 use serde_json::json;
 use test_support::TestDb;
 
@@ -79,7 +79,7 @@ async fn created_hook_round_trips_with_its_token_sealed() {
     assert_eq!(hook.trigger_token.expose().len(), 22);
     assert!(hook.next_scheduled_date.is_some());
 
-    let found = find_hook(&mut conn, &keyring, "g", "a/b").await.unwrap().unwrap();
+    let found = find_hook(&mut conn, &keyring, &common::key("g", "a/b")).await.unwrap().unwrap();
     assert_eq!(found.definition, def);
     assert_eq!(found.trigger_token, hook.trigger_token);
 
@@ -94,7 +94,7 @@ async fn created_hook_round_trips_with_its_token_sealed() {
     assert!(!raw.encrypted_trigger_token.windows(token.len()).any(|w| w == token));
 
     // A keyring without the key can't open it, and says so.
-    let err = find_hook(&mut conn, &common::keyring(), "g", "a/b").await.unwrap_err();
+    let err = find_hook(&mut conn, &common::keyring(), &common::key("g", "a/b")).await.unwrap_err();
     assert!(err.to_string().contains("not in HOOKS_CRYPTO_KEY"), "{err}");
 }
 
@@ -127,9 +127,9 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     let changed = common::definition("g", "h", json!({"schedule": ["0 0 * * * *"]}));
     assert!(update_hook(&mut conn, &keyring, &changed, "c3", Utc::now()).await.unwrap().is_some());
     record_last_fire(&mut conn, &fire("g", "h", "t1", LastFireResult::Success, "")).await.unwrap();
-    assert!(delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
-    assert!(!delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
-    assert!(find_hook(&mut conn, &keyring, "g", "h").await.unwrap().is_none());
+    assert!(delete_hook(&mut conn, &common::key("g", "h"), "c2").await.unwrap());
+    assert!(!delete_hook(&mut conn, &common::key("g", "h"), "c2").await.unwrap());
+    assert!(find_hook(&mut conn, &keyring, &common::key("g", "h")).await.unwrap().is_none());
     assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty());
     let actions: Vec<String> =
         storage::audit_history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
@@ -213,9 +213,9 @@ async fn hooks_found_together_answer_each_caller_including_a_repeated_or_missing
     for (g, h) in [("g", "a"), ("g", "b"), ("other", "a")] {
         create_hook(&mut conn, &keyring, &common::definition(g, h, json!({})), "c", Utc::now()).await.unwrap();
     }
-    let keys: Vec<(String, String)> = [("g", "b"), ("g", "missing"), ("other", "a"), ("g", "b"), ("other", "b")]
+    let keys: Vec<HookKey> = [("g", "b"), ("g", "missing"), ("other", "a"), ("g", "b"), ("other", "b")]
         .iter()
-        .map(|(g, h)| ((*g).to_owned(), (*h).to_owned()))
+        .map(|(g, h)| common::key(g, h))
         .collect();
     let found: Vec<Option<String>> = find_hook_rows(&mut conn, &keys)
         .await
@@ -228,11 +228,12 @@ async fn hooks_found_together_answer_each_caller_including_a_repeated_or_missing
 
     // Through the batching finder, as the API reads them: each read sees what was committed before it.
     let finder = HookFinder::new(db.pool.clone(), keyring.clone());
-    let (a, missing) = tokio::join!(finder.find("g", "a"), finder.find("g", "nope"));
+    let (a, nope) = (common::key("g", "a"), common::key("g", "nope"));
+    let (a, missing) = tokio::join!(finder.find(&a), finder.find(&nope));
     assert_eq!(a.unwrap().unwrap().definition.hook_id.as_str(), "a");
     assert!(missing.unwrap().is_none());
-    assert!(delete_hook(&mut conn, "g", "a", "c").await.unwrap());
-    assert!(finder.find("g", "a").await.unwrap().is_none());
+    assert!(delete_hook(&mut conn, &common::key("g", "a"), "c").await.unwrap());
+    assert!(finder.find(&common::key("g", "a")).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -293,7 +294,7 @@ async fn hook_changes_are_notified() {
     create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
         .await
         .unwrap();
-    delete_hook(&mut conn, "g", "h", "c").await.unwrap();
+    delete_hook(&mut conn, &common::key("g", "h"), "c").await.unwrap();
     for op in ["INSERT", "DELETE"] {
         let n = tokio::time::timeout(std::time::Duration::from_secs(5), notifications.next())
             .await

@@ -45,7 +45,7 @@ impl HookCache {
             cached.generation
         };
         let mut conn = self.pool.get().await?;
-        let Some(found) = find_hook(&mut conn, &self.keyring, hook.group.as_str(), hook.id.as_str()).await? else {
+        let Some(found) = find_hook(&mut conn, &self.keyring, hook).await? else {
             return Ok(None);
         };
         let def = Arc::new(found.definition);

@@ -95,7 +95,7 @@ impl Claims {
         message: &Message,
     ) -> Result<Option<PulseFire>, StorageError> {
         let mut conn = self.pool.get().await?;
-        claim_pulse_fire(&mut conn, hook.group.as_str(), hook.id.as_str(), message.key(), session).await
+        claim_pulse_fire(&mut conn, hook, message.key(), session).await
     }
 
     /// Records the attempt as the hook's last fire and marks the claimed fire done, in one transaction.

@@ -16,8 +16,8 @@ use hooks_core::storage::{
     record_last_fires, retry_slot_at,
 };
 use hooks_core::{
-    Attempt, Backoff, CatchUp, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, Keyring, Notifier,
-    Prepared, slot_to_fire, time,
+    Attempt, Backoff, CatchUp, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, HookKey, Keyring,
+    Notifier, Prepared, slot_to_fire, time,
 };
 use tokio::sync::Notify;
 use tracing::Instrument as _;
@@ -146,7 +146,8 @@ impl Scheduler {
             let mut batch = Batch { claimed: rows.len(), ..Batch::default() };
             let mut planned = Vec::with_capacity(rows.len());
             for row in rows {
-                let (g, h, due) = (row.hook_group_id.clone(), row.hook_id.clone(), row.next_scheduled_date);
+                let key = HookKey::from_stored(row.hook_group_id.clone(), row.hook_id.clone());
+                let (g, h, due) = (key.group.as_str(), key.id.as_str(), row.next_scheduled_date);
                 let retry_at = row.schedule_retry_at;
                 match row.into_hook(&self.keyring) {
                     Ok(hook) => {
@@ -168,7 +169,7 @@ impl Scheduler {
                     Err(e) => {
                         // Unusable until someone fixes it (e.g. its key was removed): look again in a minute.
                         tracing::error!(hook_group_id = %g, hook_id = %h, error = %e, "cannot fire hook");
-                        retry_slot_at(tx, &g, &h, now + delta(SLOT_RETRY.longest), 0).await?;
+                        retry_slot_at(tx, &key, now + delta(SLOT_RETRY.longest), 0).await?;
                         batch.unusable += 1;
                     }
                 }
@@ -208,20 +209,20 @@ impl Scheduler {
             let mut fires = Vec::with_capacity(attempts.len());
             let mut moves = Vec::with_capacity(attempts.len());
             for (planned, attempt) in attempts {
-                let (g, h) = (planned.hook.definition.hook_group_id.to_string(), planned.hook.definition.hook_id.to_string());
+                let key = planned.hook.definition.key();
                 match self.settle(tx, planned, attempt, now).await? {
                     SlotOutcome::Fired { last_fire, next } => {
                         batch.fired += 1;
                         fires.extend(last_fire);
-                        moves.push((g, h, next));
+                        moves.push((key, next));
                     }
                     SlotOutcome::RetryAt { at, failures } => {
                         batch.retrying += 1;
-                        retry_slot_at(tx, &g, &h, at, failures).await?;
+                        retry_slot_at(tx, &key, at, failures).await?;
                     }
                     SlotOutcome::Skipped { next } => {
                         batch.skipped += 1;
-                        moves.push((g, h, next));
+                        moves.push((key, next));
                     }
                 }
             }
@@ -281,9 +282,9 @@ impl Scheduler {
         if !def.metadata.email_on_error {
             return Ok(());
         }
-        let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
+        let (key, g, h) = (def.key(), def.hook_group_id.as_str(), def.hook_id.as_str());
         if p.hook.failure_emailed_at.is_some_and(|at| now - at < EMAIL_INTERVAL) {
-            return note_schedule_failure(tx, g, h, None).await;
+            return note_schedule_failure(tx, &key, None).await;
         }
         let earlier = p.hook.failures_not_emailed;
         let earlier_text = match earlier {
@@ -303,10 +304,10 @@ impl Scheduler {
             time::to_json(p.slot),
         );
         match self.notifier.email(&def.metadata.owner, &subject, &content).await {
-            Ok(()) => note_schedule_failure(tx, g, h, Some(now)).await,
+            Ok(()) => note_schedule_failure(tx, &key, Some(now)).await,
             Err(e) => {
                 tracing::warn!(hook_group_id = g, hook_id = h, error = %e, "cannot email the hook's owner");
-                note_schedule_failure(tx, g, h, None).await
+                note_schedule_failure(tx, &key, None).await
             }
         }
     }

@@ -312,7 +312,9 @@ async fn a_removed_hook_never_fires_again() {
     env.hook("removed", &["0 0 * * * *"], json!({})).await;
     env.set_next("removed", Utc::now() - TimeDelta::seconds(1)).await;
     let mut conn = env.db.pool.get().await.unwrap();
-    hooks_core::storage::delete_hook(&mut conn, "sched", "removed", "test").await.unwrap();
+    hooks_core::storage::delete_hook(&mut conn, &hooks_core::HookKey::parse("sched", "removed").unwrap(), "test")
+        .await
+        .unwrap();
     env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
     assert!(env.fake.create_task_requests().is_empty());
 }

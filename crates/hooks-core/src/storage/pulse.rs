@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::StorageError;
 use super::schema::{hooks, pulse_fires, pulse_queues};
+use crate::HookKey;
 use crate::hook::Binding;
 
 // Reconciling the broker is one replica's job at a time; this advisory lock makes them take turns.
@@ -209,11 +210,11 @@ pub async fn insert_pulse_fires(conn: &mut AsyncPgConnection, fires: &[PulseFire
 #[tracing::instrument(name = "db.claim_pulse_fire", skip_all)]
 pub async fn claim_pulse_fire(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     message_key: &[u8],
     session: &str,
 ) -> Result<Option<PulseFire>, StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
     use diesel::sql_types::{Bytea, Text};
     Ok(diesel::sql_query(
         "UPDATE pulse_fires SET claimed_by = $4 \

@@ -198,7 +198,7 @@ impl Env {
 
     pub async fn delete_hook(&self, id: &str) {
         let mut conn = self.db.pool.get().await.unwrap();
-        assert!(delete_hook(&mut conn, GROUP, id, "test").await.unwrap());
+        assert!(delete_hook(&mut conn, &hooks_core::HookKey::parse(GROUP, id).unwrap(), "test").await.unwrap());
     }
 
     pub fn queue(&self, id: &str) -> String {
