@@ -148,7 +148,8 @@ impl Importer<'_> {
             if !same {
                 tally.tokens += 1;
                 if !self.args.dry_run {
-                    store::set_trigger_token(&mut *self.conn().await?, &self.keyring, g, h, &token, IMPORTER).await?;
+                    store::set_trigger_token(&mut *self.conn().await?, &self.keyring, &def.key(), &token, IMPORTER)
+                        .await?;
                 }
             }
         }

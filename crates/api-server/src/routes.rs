@@ -340,11 +340,14 @@ async fn hook_call(
     Ok((call, caller))
 }
 
+/// The hook's key from the URL's ids (which the call has checked against upstream's patterns).
+fn hook_key(call: &Call, g: &str, h: &str) -> Result<HookKey, ApiError> {
+    HookKey::parse(g, h).map_err(|e| call.error(ErrorCode::InvalidRequestArguments, e.to_string()))
+}
+
 async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core::Hook, ApiError> {
-    // The ids were checked against upstream's patterns with the call; a key that still can't be made names no hook.
-    let Ok(key) = HookKey::parse(g, h) else { return Err(call.error(ErrorCode::ResourceNotFound, "No such hook")) };
     st.hooks
-        .find(&key)
+        .find(&hook_key(call, g, h)?)
         .await
         .map_err(|e| internal(call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))
@@ -362,7 +365,8 @@ async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: B
     let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
     let hook = find(&st, &call, &g, &h).await?;
     let mut conn = st.conn(&call).await?;
-    let last = store::list_last_fires(&mut conn, &g, &h, 1, None).await.map_err(|e| internal(&call, &e))?;
+    let last =
+        store::list_last_fires(&mut conn, &hook.definition.key(), 1, None).await.map_err(|e| internal(&call, &e))?;
     let last_fire = match last.first() {
         None => json!({"result": "no-fire"}),
         Some(f) if f.result == store::LastFireResult::Success => {
@@ -449,8 +453,9 @@ async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Body,
     let (g, h) = path.into_inner();
     let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let mut conn = st.conn(&call).await?;
-    let key = HookKey::parse(&g, &h).map_err(|e| call.error(ErrorCode::InvalidRequestArguments, e.to_string()))?;
-    store::delete_hook(&mut conn, &key, client_id(&caller)).await.map_err(|e| internal(&call, &e))?;
+    store::delete_hook(&mut conn, &hook_key(&call, &g, &h)?, client_id(&caller))
+        .await
+        .map_err(|e| internal(&call, &e))?;
     // Announced even when there was nothing to remove, as upstream.
     st.changes.publish(HookChange::Deleted, &g, &h);
     Ok(HttpResponse::Ok().json(json!({})))
@@ -467,7 +472,7 @@ async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, bod
     let (g, h) = path.into_inner();
     let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let mut conn = st.conn(&call).await?;
-    let token = store::reset_trigger_token(&mut conn, &st.keyring, &g, &h, client_id(&caller))
+    let token = store::reset_trigger_token(&mut conn, &st.keyring, &hook_key(&call, &g, &h)?, client_id(&caller))
         .await
         .map_err(|e| internal(&call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))?;
@@ -582,7 +587,7 @@ async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: B
         }
     }
     let mut conn = st.conn(&call).await?;
-    let mut rows = store::list_last_fires(&mut conn, &g, &h, limit as i64 + 1, after.as_ref())
+    let mut rows = store::list_last_fires(&mut conn, &hook_key(&call, &g, &h)?, limit as i64 + 1, after.as_ref())
         .await
         .map_err(|e| internal(&call, &e))?;
     if rows.is_empty() {

@@ -111,7 +111,7 @@ async fn creating_an_existing_hook_returns_it_unchanged_and_audits_once() {
         panic!("second create should find the first");
     };
     assert_eq!(existing.definition, first);
-    let history = storage::audit_history(&mut conn, "g", "h").await.unwrap();
+    let history = storage::audit_history(&mut conn, &common::key("g", "h")).await.unwrap();
     assert_eq!(
         history.iter().map(|e| (e.client_id.as_str(), e.action.as_str())).collect::<Vec<_>>(),
         [("c1", "created")]
@@ -130,9 +130,13 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     assert!(delete_hook(&mut conn, &common::key("g", "h"), "c2").await.unwrap());
     assert!(!delete_hook(&mut conn, &common::key("g", "h"), "c2").await.unwrap());
     assert!(find_hook(&mut conn, &keyring, &common::key("g", "h")).await.unwrap().is_none());
-    assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty());
-    let actions: Vec<String> =
-        storage::audit_history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap().is_empty());
+    let actions: Vec<String> = storage::audit_history(&mut conn, &common::key("g", "h"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert_eq!(actions, ["created", "updated", "deleted"]);
 }
 
@@ -163,7 +167,7 @@ async fn a_retried_task_id_updates_its_last_fire_instead_of_failing() {
         record_last_fire(&mut conn, &fire("g", "h", "t1", LastFireResult::Success, "")).await.unwrap(),
         Recorded::Written
     );
-    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
     assert_eq!((fires[0].result.as_str(), fires[0].error.as_str()), ("success", ""));
 }
@@ -194,7 +198,7 @@ async fn a_batch_of_last_fires_skips_removed_hooks_and_keeps_the_last_attempt_of
     ];
     let recorded = record_last_fires_of_existing_hooks(&mut conn, &batch).await.unwrap();
     assert_eq!(recorded, [Recorded::Written, Recorded::HookGone, Recorded::Written, Recorded::Written]);
-    let mut fires: Vec<(String, String)> = list_last_fires(&mut conn, "g", "h", 10, None)
+    let mut fires: Vec<(String, String)> = list_last_fires(&mut conn, &common::key("g", "h"), 10, None)
         .await
         .unwrap()
         .into_iter()
@@ -202,7 +206,7 @@ async fn a_batch_of_last_fires_skips_removed_hooks_and_keeps_the_last_attempt_of
         .collect();
     fires.sort();
     assert_eq!(fires, [("t1".to_owned(), "success".to_owned()), ("t3".to_owned(), "success".to_owned())]);
-    assert!(list_last_fires(&mut conn, "g", "gone", 10, None).await.unwrap().is_empty());
+    assert!(list_last_fires(&mut conn, &common::key("g", "gone"), 10, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -248,8 +252,12 @@ async fn last_fires_list_newest_first() {
         f.task_create_time = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, i as u32).unwrap();
         record_last_fire(&mut conn, &f).await.unwrap();
     }
-    let ids: Vec<String> =
-        list_last_fires(&mut conn, "g", "h", 2, None).await.unwrap().into_iter().map(|f| f.task_id).collect();
+    let ids: Vec<String> = list_last_fires(&mut conn, &common::key("g", "h"), 2, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.task_id)
+        .collect();
     assert_eq!(ids, ["c", "b"]);
 }
 
@@ -261,7 +269,7 @@ async fn embedded_tasks_are_idempotent_by_id_and_definition() {
     assert_eq!(insert_task(&mut conn, "t1", "g", "h", &task).await.unwrap(), Inserted::Stored);
     assert_eq!(insert_task(&mut conn, "t1", "g", "h", &task).await.unwrap(), Inserted::Stored);
     assert_eq!(insert_task(&mut conn, "t1", "g", "h", &json!({"a": 2})).await.unwrap(), Inserted::Conflict);
-    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 1);
+    assert_eq!(tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -280,7 +288,7 @@ async fn a_batch_of_embedded_tasks_answers_each_task_as_alone() {
     let answers = insert_tasks(&mut conn, &batch).await.unwrap();
     use Inserted::{Conflict, Stored};
     assert_eq!(answers, [Stored, Stored, Conflict, Stored, Stored, Conflict]);
-    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 3);
+    assert_eq!(tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -369,8 +377,12 @@ async fn one_unwritable_row_fails_only_its_own_caller_in_a_batch() {
             (_, answer) => assert_eq!(answer.as_ref().unwrap(), &Recorded::Written, "row {i}"),
         }
     }
-    let mut written: Vec<String> =
-        list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().into_iter().map(|f| f.task_id).collect();
+    let mut written: Vec<String> = list_last_fires(&mut conn, &common::key("g", "h"), 10, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.task_id)
+        .collect();
     written.sort();
     assert_eq!(written, ["t0", "t1", "t2", "t4", "t5"]);
 }

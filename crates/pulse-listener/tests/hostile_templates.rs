@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Env, GROUP, Running};
+use common::{Env, Running};
 use hooks_core::storage::{LastFire, list_last_fires};
 use serde_json::{Value, json};
 
@@ -90,7 +90,7 @@ async fn publish(env: &Env, exchange: &str, from: usize, to: usize) {
 
 async fn fires_of(env: &Env, id: &str) -> Vec<LastFire> {
     let mut conn = env.db.pool.get().await.unwrap();
-    list_last_fires(&mut conn, GROUP, id, 1000, None).await.unwrap()
+    list_last_fires(&mut conn, &common::key(id), 1000, None).await.unwrap()
 }
 
 /// Every message so far (`published` per hook) was settled once: the good hook fired each, each hostile hook recorded one error per message naming its bound, and every

@@ -100,7 +100,7 @@ fn assert_every_slot(slots: &[DateTime<Utc>]) {
 
 async fn fires_of(env: &Env, id: &str) -> Vec<LastFire> {
     let mut conn = env.db.pool.get().await.unwrap();
-    list_last_fires(&mut conn, "sched", id, 1000, None).await.unwrap()
+    list_last_fires(&mut conn, &common::key(id), 1000, None).await.unwrap()
 }
 
 /// Whether every hostile hook has recorded at least `n` fires.

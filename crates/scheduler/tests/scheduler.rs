@@ -34,7 +34,7 @@ async fn a_due_slot_fires_with_the_slot_as_now_and_the_hook_moves_to_its_next_sl
     assert_eq!(tasks[0].authorized_scopes.as_deref(), Some(&["assume:hook-id:sched/hourly".to_owned()][..]));
     assert_eq!(env.next_of("hourly").await, Some(latest + TimeDelta::hours(1)));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "hourly", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("hourly"), 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].fired_by.as_str(), fires[0].result.as_str()), (1, "schedule", "success"));
     assert_eq!(fires[0].task_id, tasks[0].task_id);
 }
@@ -139,7 +139,7 @@ async fn a_5xx_keeps_the_slot_and_the_retry_uses_the_same_task_id() {
     assert_eq!(requests[0].task, requests[1].task);
     assert!(env.next_of("flaky").await.unwrap() > slot);
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "flaky", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("flaky"), 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].result.as_str()), (1, "success"));
     assert!(env.fake.emails().is_empty());
 }
@@ -164,7 +164,7 @@ async fn a_slot_failing_transiently_past_its_next_slot_is_retried_not_recorded_n
     let scheduler = env.scheduler(SchedulerOptions::default()).with_metrics(metrics.clone());
     scheduler.run_until_idle().await.unwrap();
     assert_eq!(env.next_of("busy").await, Some(slot), "the slot is kept");
-    assert!(list_last_fires(&mut conn, "sched", "busy", 10, None).await.unwrap().is_empty(), "no error row");
+    assert!(list_last_fires(&mut conn, &common::key("busy"), 10, None).await.unwrap().is_empty(), "no error row");
 
     // Its second failure waits 2 s.
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -173,7 +173,7 @@ async fn a_slot_failing_transiently_past_its_next_slot_is_retried_not_recorded_n
     assert_eq!((requests[0].status, requests[1].status), (503, 200));
     assert_eq!(requests[0].task_id, requests[1].task_id, "retried under the same taskId");
     assert_eq!(requests[1].task["slot"], hooks_core::time::to_json(slot));
-    let fires = list_last_fires(&mut conn, "sched", "busy", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("busy"), 10, None).await.unwrap();
     assert!(fires.iter().all(|f| f.result.as_str() == "success"), "{fires:?}");
     assert!(metrics.skipped_slots() >= 3, "the slots missed meanwhile are counted: {}", metrics.skipped_slots());
     assert!(env.fake.emails().is_empty(), "{:?}", env.fake.emails());
@@ -192,7 +192,7 @@ async fn a_slot_failing_transiently_for_the_whole_retry_window_is_skipped_unreco
     assert!(env.next_of("down").await.unwrap() > slot, "the slot is given up");
     assert_eq!(metrics.skipped_slots(), 1);
     let mut conn = env.db.pool.get().await.unwrap();
-    assert!(list_last_fires(&mut conn, "sched", "down", 10, None).await.unwrap().is_empty());
+    assert!(list_last_fires(&mut conn, &common::key("down"), 10, None).await.unwrap().is_empty());
     assert!(env.fake.emails().is_empty());
 }
 
@@ -209,7 +209,11 @@ async fn permanent_failures_email_the_owner_at_most_once_an_hour_counting_the_re
         scheduler.run_until_idle().await.unwrap();
     }
     let mut conn = env.db.pool.get().await.unwrap();
-    assert_eq!(list_last_fires(&mut conn, "sched", "denied", 10, None).await.unwrap().len(), 3, "each is recorded");
+    assert_eq!(
+        list_last_fires(&mut conn, &common::key("denied"), 10, None).await.unwrap().len(),
+        3,
+        "each is recorded"
+    );
     assert_eq!(env.fake.emails().len(), 1, "one email within the hour");
 
     // An hour later, the next failure's email counts the two not told.
@@ -252,7 +256,7 @@ async fn a_4xx_is_recorded_the_slot_advances_and_the_owner_is_emailed_once() {
     assert!(emails[0]["subject"].as_str().unwrap().contains("sched/denied"));
     assert!(emails[0]["content"].as_str().unwrap().contains("InsufficientScopes"));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "denied", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("denied"), 10, None).await.unwrap();
     assert_eq!(fires[0].result.as_str(), "error");
 }
 
@@ -312,9 +316,7 @@ async fn a_removed_hook_never_fires_again() {
     env.hook("removed", &["0 0 * * * *"], json!({})).await;
     env.set_next("removed", Utc::now() - TimeDelta::seconds(1)).await;
     let mut conn = env.db.pool.get().await.unwrap();
-    hooks_core::storage::delete_hook(&mut conn, &hooks_core::HookKey::parse("sched", "removed").unwrap(), "test")
-        .await
-        .unwrap();
+    hooks_core::storage::delete_hook(&mut conn, &common::key("removed"), "test").await.unwrap();
     env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
     assert!(env.fake.create_task_requests().is_empty());
 }

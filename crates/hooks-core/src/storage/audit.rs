@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::StorageError;
 use super::schema::audit_history;
+use crate::HookKey;
 
 /// One audit entry.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -44,14 +45,10 @@ pub(super) async fn record(
 }
 
 /// The audit entries of one hook, oldest first.
-pub async fn audit_history(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-) -> Result<Vec<AuditEntry>, StorageError> {
+pub async fn audit_history(conn: &mut AsyncPgConnection, hook: &HookKey) -> Result<Vec<AuditEntry>, StorageError> {
     Ok(audit_history::table
-        .filter(audit_history::hook_group_id.eq(hook_group_id))
-        .filter(audit_history::hook_id.eq(hook_id))
+        .filter(audit_history::hook_group_id.eq(hook.group.as_str()))
+        .filter(audit_history::hook_id.eq(hook.id.as_str()))
         .order(audit_history::id.asc())
         .select(AuditEntry::as_select())
         .load(conn)

@@ -455,12 +455,11 @@ pub async fn update_hook(
 pub async fn reset_trigger_token(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     client_id: &str,
 ) -> Result<Option<SecretString>, StorageError> {
     let token = SecretString::new(slugid::nice());
-    let found = set_trigger_token(conn, keyring, hook_group_id, hook_id, &token, client_id).await?;
+    let found = set_trigger_token(conn, keyring, hook, &token, client_id).await?;
     Ok(found.then_some(token))
 }
 
@@ -470,14 +469,14 @@ pub async fn reset_trigger_token(
 pub async fn set_trigger_token(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     token: &SecretString,
     client_id: &str,
 ) -> Result<bool, StorageError> {
-    let sealed = keyring.seal_secret(&trigger_token_context(hook_group_id, hook_id), token).map_err(|e| {
-        StorageError::Corrupt { what: format!("hook {hook_group_id}/{hook_id}"), problem: e.to_string() }
-    })?;
+    let (hook_group_id, hook_id) = hook.as_strs();
+    let sealed = keyring
+        .seal_secret(&trigger_token_context(hook_group_id, hook_id), token)
+        .map_err(|e| StorageError::Corrupt { what: format!("hook {hook}"), problem: e.to_string() })?;
     conn.transaction::<_, StorageError, _>(async |conn| {
         let n = diesel::update(hooks::table.find((hook_group_id, hook_id)))
             .set(hooks::encrypted_trigger_token.eq(&sealed))

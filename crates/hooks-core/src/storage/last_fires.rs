@@ -15,8 +15,8 @@ use std::borrow::Cow;
 
 use super::StorageError;
 use super::schema::last_fires;
-use crate::FiredBy;
 use crate::storable::escape_nul;
+use crate::{FiredBy, HookKey};
 
 /// What a last-fire row says of its attempt; stored (and listed by the API) as `success`, `error` or `pending`.
 #[derive(
@@ -291,14 +291,13 @@ pub struct PageCursor {
 #[tracing::instrument(name = "db.list_last_fires", skip_all)]
 pub async fn list_last_fires(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     limit: i64,
     after: Option<&PageCursor>,
 ) -> Result<Vec<LastFire>, StorageError> {
     let mut query = last_fires::table
-        .filter(last_fires::hook_group_id.eq(hook_group_id))
-        .filter(last_fires::hook_id.eq(hook_id))
+        .filter(last_fires::hook_group_id.eq(hook.group.as_str()))
+        .filter(last_fires::hook_id.eq(hook.id.as_str()))
         .filter(last_fires::result.ne(LastFireResult::Pending))
         .into_boxed();
     if let Some(c) = after {

@@ -33,6 +33,11 @@ async fn publisher(url: &str) -> (Arc<Connection>, Channel) {
     (Arc::new(amqp), channel)
 }
 
+/// The key of hook `id` in the tests' group.
+pub fn key(id: &str) -> hooks_core::HookKey {
+    hooks_core::HookKey::parse(GROUP, id).unwrap()
+}
+
 pub struct Env {
     pub db: TestDb,
     pub fake: FakeTaskcluster,
@@ -198,7 +203,7 @@ impl Env {
 
     pub async fn delete_hook(&self, id: &str) {
         let mut conn = self.db.pool.get().await.unwrap();
-        assert!(delete_hook(&mut conn, &hooks_core::HookKey::parse(GROUP, id).unwrap(), "test").await.unwrap());
+        assert!(delete_hook(&mut conn, &key(id), "test").await.unwrap());
     }
 
     pub fn queue(&self, id: &str) -> String {
