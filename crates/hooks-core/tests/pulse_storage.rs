@@ -94,12 +94,12 @@ async fn pulse_queues_are_saved_replaced_and_deleted_with_their_fires() {
     save_pulse_queue(&mut conn, &queue).await.unwrap();
     queue.bindings = vec![b("a"), b("b.#")];
     save_pulse_queue(&mut conn, &queue).await.unwrap();
-    assert_eq!(find_pulse_queue(&mut conn, "g", "h").await.unwrap(), Some(queue.clone()));
+    assert_eq!(find_pulse_queue(&mut conn, &common::key("g", "h")).await.unwrap(), Some(queue.clone()));
     assert_eq!(list_pulse_queues(&mut conn).await.unwrap(), vec![queue]);
 
     insert_pulse_fires(&mut conn, &[fire("t", b"k", "A")]).await.unwrap();
-    delete_pulse_queue(&mut conn, "g", "h").await.unwrap();
-    assert!(find_pulse_queue(&mut conn, "g", "h").await.unwrap().is_none());
+    delete_pulse_queue(&mut conn, &common::key("g", "h")).await.unwrap();
+    assert!(find_pulse_queue(&mut conn, &common::key("g", "h")).await.unwrap().is_none());
     assert!(
         claim_pulse_fire(&mut conn, &common::key("g", "h"), b"k", "B").await.unwrap().is_none(),
         "its fires went with it"
@@ -133,8 +133,8 @@ async fn update_hook_definition_replaces_the_definition_keeps_the_secrets_and_li
     let listed = list_hook_bindings(&mut conn).await.unwrap();
     assert_eq!(listed.len(), 1, "hooks without bindings are not listed");
     assert_eq!(listed[0].bindings[0].routing_key_pattern, "new");
-    assert_eq!(find_hook_bindings(&mut conn, "g", "plain").await.unwrap().unwrap().bindings, vec![]);
-    assert!(find_hook_bindings(&mut conn, "g", "missing").await.unwrap().is_none());
+    assert_eq!(find_hook_bindings(&mut conn, &common::key("g", "plain")).await.unwrap().unwrap().bindings, vec![]);
+    assert!(find_hook_bindings(&mut conn, &common::key("g", "missing")).await.unwrap().is_none());
     let missing = common::definition("g", "missing", json!({}));
     assert!(!update_hook_definition(&mut conn, &missing, "updater", Utc::now()).await.unwrap());
 }

@@ -162,15 +162,15 @@ impl Reconciler {
         pass: &mut Pass,
     ) -> Result<(), PulseError> {
         let (g, h) = (hook.group.as_str(), hook.id.as_str());
-        let wanted = find_hook_bindings(conn, g, h).await?.map(|b| b.bindings).unwrap_or_default();
-        let stored = find_pulse_queue(conn, g, h).await?;
+        let wanted = find_hook_bindings(conn, hook).await?.map(|b| b.bindings).unwrap_or_default();
+        let stored = find_pulse_queue(conn, hook).await?;
         if wanted.is_empty() {
             pass.released.push(hook.clone());
             if let Some(stored) = stored
                 && (stored.bindings.is_empty() || self.scope.includes(&stored.bindings))
             {
                 let dropped = topology.delete_queue(&stored.queue_name).await?;
-                delete_pulse_queue(conn, g, h).await?;
+                delete_pulse_queue(conn, hook).await?;
                 pass.deleted_queues += 1;
                 tracing::info!(%hook, queue = %stored.queue_name, dropped, "hook queue deleted");
             }

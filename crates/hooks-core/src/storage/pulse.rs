@@ -70,13 +70,13 @@ pub async fn list_hook_bindings(conn: &mut AsyncPgConnection) -> Result<Vec<Hook
 #[tracing::instrument(name = "db.find_hook_bindings", skip_all)]
 pub async fn find_hook_bindings(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
 ) -> Result<Option<HookBindings>, StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
     let row: Option<Value> =
         hooks::table.find((hook_group_id, hook_id)).select(hooks::bindings).first(conn).await.optional()?;
     row.map(|b| {
-        let bindings = parse_bindings(|| format!("hook {hook_group_id}/{hook_id}"), b)?;
+        let bindings = parse_bindings(|| format!("hook {hook}"), b)?;
         Ok(HookBindings { hook_group_id: hook_group_id.to_owned(), hook_id: hook_id.to_owned(), bindings })
     })
     .transpose()
@@ -104,11 +104,10 @@ pub async fn list_pulse_queues(conn: &mut AsyncPgConnection) -> Result<Vec<Pulse
 #[tracing::instrument(name = "db.find_pulse_queue", skip_all)]
 pub async fn find_pulse_queue(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
 ) -> Result<Option<PulseQueue>, StorageError> {
     let row: Option<QueueRow> = pulse_queues::table
-        .find((hook_group_id, hook_id))
+        .find(hook.as_strs())
         .select((pulse_queues::hook_group_id, pulse_queues::hook_id, pulse_queues::queue_name, pulse_queues::bindings))
         .first(conn)
         .await
@@ -141,11 +140,8 @@ pub async fn save_pulse_queue(conn: &mut AsyncPgConnection, queue: &PulseQueue) 
 
 /// Forgets the queue kept for a hook, and the hook's Pulse fires with it.
 #[tracing::instrument(name = "db.delete_pulse_queue", skip_all)]
-pub async fn delete_pulse_queue(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-) -> Result<(), StorageError> {
+pub async fn delete_pulse_queue(conn: &mut AsyncPgConnection, hook: &HookKey) -> Result<(), StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
     diesel::delete(pulse_queues::table.find((hook_group_id, hook_id))).execute(conn).await?;
     diesel::delete(
         pulse_fires::table
