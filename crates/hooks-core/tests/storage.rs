@@ -266,9 +266,12 @@ async fn embedded_tasks_are_idempotent_by_id_and_definition() {
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
     let task = json!({"a": 1});
-    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &task).await.unwrap(), Inserted::Stored);
-    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &task).await.unwrap(), Inserted::Stored);
-    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &json!({"a": 2})).await.unwrap(), Inserted::Conflict);
+    assert_eq!(insert_task(&mut conn, "t1", &common::key("g", "h"), &task).await.unwrap(), Inserted::Stored);
+    assert_eq!(insert_task(&mut conn, "t1", &common::key("g", "h"), &task).await.unwrap(), Inserted::Stored);
+    assert_eq!(
+        insert_task(&mut conn, "t1", &common::key("g", "h"), &json!({"a": 2})).await.unwrap(),
+        Inserted::Conflict
+    );
     assert_eq!(tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap().len(), 1);
 }
 
@@ -283,7 +286,7 @@ async fn a_batch_of_embedded_tasks_answers_each_task_as_alone() {
         hook_id: "h".into(),
         definition: json!({"n": n}),
     };
-    insert_task(&mut conn, "old", "g", "h", &json!({"n": 0})).await.unwrap();
+    insert_task(&mut conn, "old", &common::key("g", "h"), &json!({"n": 0})).await.unwrap();
     let batch = [task("a", 1), task("old", 0), task("old", 9), task("b", 2), task("a", 1), task("b", 3)];
     let answers = insert_tasks(&mut conn, &batch).await.unwrap();
     use Inserted::{Conflict, Stored};

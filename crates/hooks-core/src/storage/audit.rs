@@ -27,15 +27,14 @@ pub struct AuditEntry {
 /// Records that `client_id` did `action` to the hook.
 pub(super) async fn record(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     client_id: &str,
     action: &str,
 ) -> Result<(), StorageError> {
     diesel::insert_into(audit_history::table)
         .values((
-            audit_history::hook_group_id.eq(hook_group_id),
-            audit_history::hook_id.eq(hook_id),
+            audit_history::hook_group_id.eq(hook.group.as_str()),
+            audit_history::hook_id.eq(hook.id.as_str()),
             audit_history::client_id.eq(client_id),
             audit_history::action.eq(action),
         ))

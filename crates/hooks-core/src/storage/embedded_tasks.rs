@@ -40,14 +40,13 @@ pub enum Inserted {
 pub async fn insert_task(
     conn: &mut AsyncPgConnection,
     task_id: &str,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     definition: &Value,
 ) -> Result<Inserted, StorageError> {
     let task = NewTask {
         task_id: task_id.to_owned(),
-        hook_group_id: hook_group_id.to_owned(),
-        hook_id: hook_id.to_owned(),
+        hook_group_id: hook.group.to_string(),
+        hook_id: hook.id.to_string(),
         definition: definition.clone(),
     };
     let mut answers = insert_tasks(conn, std::slice::from_ref(&task)).await?;

@@ -160,7 +160,7 @@ pub async fn create_hook(
         .transaction::<_, StorageError, _>(async |conn| {
             let n = diesel::insert_into(hooks::table).values(&row).on_conflict_do_nothing().execute(conn).await?;
             if n == 1 {
-                audit::record(conn, g, h, client_id, "created").await?;
+                audit::record(conn, &def.key(), client_id, "created").await?;
             }
             Ok(n == 1)
         })
@@ -280,7 +280,7 @@ pub async fn update_hook_definition(
             ))
             .execute(conn)
             .await?;
-        audit::record(conn, g, h, client_id, "updated").await?;
+        audit::record(conn, &def.key(), client_id, "updated").await?;
         Ok(true)
     })
     .await
@@ -293,7 +293,7 @@ pub async fn delete_hook(conn: &mut AsyncPgConnection, hook: &HookKey, client_id
     conn.transaction::<_, StorageError, _>(async |conn| {
         let n = diesel::delete(hooks::table.find((hook_group_id, hook_id))).execute(conn).await?;
         if n == 1 {
-            audit::record(conn, hook_group_id, hook_id, client_id, "deleted").await?;
+            audit::record(conn, hook, client_id, "deleted").await?;
         }
         Ok(n == 1)
     })
@@ -483,7 +483,7 @@ pub async fn set_trigger_token(
             .execute(conn)
             .await?;
         if n == 1 {
-            audit::record(conn, hook_group_id, hook_id, client_id, "trigger-token-reset").await?;
+            audit::record(conn, hook, client_id, "trigger-token-reset").await?;
         }
         Ok(n == 1)
     })
