@@ -80,7 +80,7 @@ impl Health {
         self
     }
 
-    /// Runs `SELECT 1` on a pooled connection (within [`DATABASE_TIMEOUT`]) and reads the broker flag.
+    /// Runs `SELECT 1` on a pooled connection (within `DATABASE_TIMEOUT`, 2 s) and reads the broker flag.
     pub async fn check(&self) -> HealthReport {
         let mut down = Vec::new();
         if let Some(problem) = self.database().await {

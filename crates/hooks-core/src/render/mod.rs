@@ -1,9 +1,9 @@
 //! Rendering a hook's JSON-e template into a task definition.
 //!
 //! [`render_task`] is the rendering itself; it runs only inside a render worker process (`hooks-render`,
-//! [`worker`]), never in a daemon: the json-e crate panics, allocates, recurses and computes as a template tells
+//! [`worker_main`]), never in a daemon: the json-e crate panics, allocates, recurses and computes as a template tells
 //! it, and only the operating system can stop an allocation made in one call or interrupt a running parse. The
-//! daemons render through a [`Renderer`] ([`pool`]), which hands each render to a worker process bounded in CPU
+//! daemons render through a [`Renderer`] (`pool.rs`), which hands each render to a worker process bounded in CPU
 //! time, memory, stack and output ([`RenderLimits`]), and replaces a worker that goes past a bound.
 
 mod limits;

@@ -105,7 +105,7 @@ pub struct LastFire {
     pub task_create_time: DateTime<Utc>,
     /// Success or error ([`LastFireResult::Pending`] until an API call's fire has its outcome).
     pub result: LastFireResult,
-    /// Empty on success; otherwise what went wrong, at most [`MAX_ERROR_BYTES`].
+    /// Empty on success; otherwise what went wrong, at most 128 KiB.
     pub error: String,
 }
 
