@@ -31,7 +31,7 @@ async fn a_redelivered_message_claims_an_unfinished_fire_of_another_session_each
     let mut conn = db.pool.get().await.unwrap();
     // Two byte-identical messages were in flight in session A when it died; a third was fired and recorded.
     insert_pulse_fires(&mut conn, &[fire("done", b"k", "A")]).await.unwrap();
-    finish_pulse_fires(&mut conn, &[("g".into(), "h".into(), "done".into())]).await.unwrap();
+    finish_pulse_fires(&mut conn, &[(common::key("g", "h"), "done".into())]).await.unwrap();
     insert_pulse_fires(&mut conn, &[fire("first", b"k", "A")]).await.unwrap();
     insert_pulse_fires(&mut conn, &[fire("second", b"k", "A")]).await.unwrap();
     insert_pulse_fires(&mut conn, &[fire("other", b"other key", "A")]).await.unwrap();

@@ -21,9 +21,10 @@ pub(crate) type BatchError = std::sync::Arc<StorageError>;
 /// What recording a fire gives back: the fire's own result, or the failure to record it.
 pub(crate) type Recorded = Result<Result<FireOutcome, FireError>, BatchError>;
 
-/// A message's fire, done: its `pulse_fires` key and its last fire (none when the template declined).
+/// A message's fire, done: its `pulse_fires` key (the hook and the taskId) and its last fire (none when the
+/// template declined).
 struct Finished {
-    key: (String, String, String),
+    key: (HookKey, String),
     last_fire: Option<LastFire>,
 }
 
@@ -52,7 +53,7 @@ impl Batcher {
     /// this returns.
     pub(crate) async fn record(&self, hook: &HookKey, task_id: &str, attempt: Attempt) -> Recorded {
         let (result, last_fire) = attempt.into_parts();
-        let key = (hook.group.to_string(), hook.id.to_string(), task_id.to_owned());
+        let key = (hook.clone(), task_id.to_owned());
         self.records.submit(Finished { key, last_fire }).await?;
         Ok(result)
     }
@@ -74,7 +75,7 @@ fn write_records<'c>(
 ) -> BoxFuture<'c, Result<Vec<()>, StorageError>> {
     Box::pin(async move {
         let fires: Vec<LastFire> = finished.iter().filter_map(|f| f.last_fire.clone()).collect();
-        let keys: Vec<(String, String, String)> = finished.iter().map(|f| f.key.clone()).collect();
+        let keys: Vec<(HookKey, String)> = finished.iter().map(|f| f.key.clone()).collect();
         conn.transaction::<_, StorageError, _>(async |tx| {
             record_last_fires_of_existing_hooks(tx, &fires).await?;
             finish_pulse_fires(tx, &keys).await

@@ -229,16 +229,13 @@ pub async fn claim_pulse_fire(
     .optional()?)
 }
 
-/// Marks several fires as recorded, given as `(hookGroupId, hookId, taskId)`, in one statement.
+/// Marks several fires as recorded, given as `(hook, taskId)`, in one statement.
 #[tracing::instrument(name = "db.finish_pulse_fires", skip_all)]
-pub async fn finish_pulse_fires(
-    conn: &mut AsyncPgConnection,
-    fires: &[(String, String, String)],
-) -> Result<(), StorageError> {
+pub async fn finish_pulse_fires(conn: &mut AsyncPgConnection, fires: &[(HookKey, String)]) -> Result<(), StorageError> {
     use diesel::sql_types::{Array, Text};
-    let groups: Vec<&str> = fires.iter().map(|f| f.0.as_str()).collect();
-    let hooks: Vec<&str> = fires.iter().map(|f| f.1.as_str()).collect();
-    let tasks: Vec<&str> = fires.iter().map(|f| f.2.as_str()).collect();
+    let groups: Vec<&str> = fires.iter().map(|f| f.0.group.as_str()).collect();
+    let hooks: Vec<&str> = fires.iter().map(|f| f.0.id.as_str()).collect();
+    let tasks: Vec<&str> = fires.iter().map(|f| f.1.as_str()).collect();
     // The rows are locked in key order first: two batches over the same rows then never wait on each other in a
     // cycle (a deadlock PostgreSQL breaks by failing one).
     diesel::sql_query(
