@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hooks_core::crypto::Keyring;
+use hooks_core::Keyring;
 use serde_json::{Value, json};
 use test_support::{FakeTaskcluster, TestDb};
 

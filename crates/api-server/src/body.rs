@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use crate::error::{ApiError, ErrorCode, RequestInfo};
 
 /// Bodies above this (decoded) are refused, as upstream (10 MB).
-pub(crate) const MAX_BODY: usize = hooks_core::trigger_schema::MAX_PAYLOAD_BYTES;
+pub(crate) const MAX_BODY: usize = hooks_core::MAX_PAYLOAD_BYTES;
 
 /// A request's body, decoded (see the module's documentation).
 pub struct Body(Bytes);

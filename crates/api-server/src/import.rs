@@ -5,10 +5,8 @@
 use std::fmt;
 
 use anyhow::Context as _;
-use hooks_core::crypto::Keyring;
-use hooks_core::storage::hooks::{self as store, CreateOutcome};
-use hooks_core::storage::{Pool, PooledConnection};
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString, time};
+use hooks_core::storage::{self as store, CreateOutcome, Pool, PooledConnection};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, Keyring, SecretString, time};
 use serde_json::Value;
 use taskcluster::{ClientBuilder, Credentials, Hooks};
 
@@ -115,7 +113,7 @@ impl Importer<'_> {
     async fn copy(&self, group: &str, hook: &Value, tally: &mut Tally) -> anyhow::Result<Action> {
         let def = self.definition(group, hook)?;
         let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
-        let existing = store::find_hook(&mut *self.conn().await?, &self.keyring, g, h).await?;
+        let existing = store::find_hook(&mut *self.conn().await?, &self.keyring, &def.key()).await?;
         let action = match &existing {
             None => Action::Create,
             Some(stored) if stored.definition == def => Action::Unchanged,
@@ -150,7 +148,8 @@ impl Importer<'_> {
             if !same {
                 tally.tokens += 1;
                 if !self.args.dry_run {
-                    store::set_trigger_token(&mut *self.conn().await?, &self.keyring, g, h, &token, IMPORTER).await?;
+                    store::set_trigger_token(&mut *self.conn().await?, &self.keyring, &def.key(), &token, IMPORTER)
+                        .await?;
                 }
             }
         }

@@ -4,11 +4,12 @@
 use actix_web::http::Method;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse, guard, web};
-use hooks_core::storage::fire_log::{self, FireEvent, LogCursor, Outcome};
-use hooks_core::storage::hooks::{self as store, CreateOutcome};
-use hooks_core::storage::last_fires::{self, PageCursor};
+use hooks_core::storage::{
+    self as store, CreateOutcome, EventOutcome, FireEvent, LastFireResult, LogCursor, PageCursor,
+};
 use hooks_core::{
-    FireContext, FireError, FireOptions, FireOutcome, HookDefinition, HookGroupId, HookId, HookInput, TaskId, time,
+    FireContext, FireError, FireOptions, FireOutcome, HookDefinition, HookGroupId, HookId, HookInput, HookKey, TaskId,
+    time,
 };
 use serde_json::{Value, json};
 
@@ -18,7 +19,7 @@ use crate::call::Call;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::{AppState, internal};
 use hooks_core::auth::Caller;
-use hooks_core::js::is_truthy;
+use hooks_core::is_truthy;
 use hooks_core::pulse::HookChange;
 
 /// Where the API's routes live.
@@ -299,7 +300,7 @@ async fn empty_object() -> HttpResponse {
 
 /// `version`: Dockerflow's version object.
 pub async fn version() -> HttpResponse {
-    HttpResponse::Ok().json(hooks_core::health::version())
+    HttpResponse::Ok().json(hooks_core::version())
 }
 
 /// `heartbeat`: 200 `{}` while the database answers, else 503 naming what is down.
@@ -348,9 +349,14 @@ async fn hook_call(
     Ok((call, caller))
 }
 
+/// The hook's key from the URL's ids (which the call has checked against upstream's patterns).
+fn hook_key(call: &Call, g: &str, h: &str) -> Result<HookKey, ApiError> {
+    HookKey::parse(g, h).map_err(|e| call.error(ErrorCode::InvalidRequestArguments, e.to_string()))
+}
+
 async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core::Hook, ApiError> {
     st.hooks
-        .find(g, h)
+        .find(&hook_key(call, g, h)?)
         .await
         .map_err(|e| internal(call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))
@@ -368,10 +374,11 @@ async fn get_hook_status(req: HttpRequest, path: Path<(String, String)>, body: B
     let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
     let hook = find(&st, &call, &g, &h).await?;
     let mut conn = st.conn(&call).await?;
-    let last = last_fires::list_last_fires(&mut conn, &g, &h, 1, None).await.map_err(|e| internal(&call, &e))?;
+    let last =
+        store::list_last_fires(&mut conn, &hook.definition.key(), 1, None).await.map_err(|e| internal(&call, &e))?;
     let last_fire = match last.first() {
         None => json!({"result": "no-fire"}),
-        Some(f) if f.result == "success" => {
+        Some(f) if f.result == store::LastFireResult::Success => {
             json!({"result": "success", "taskId": f.task_id, "time": time::to_json(f.task_create_time)})
         }
         Some(f) => {
@@ -455,7 +462,9 @@ async fn remove_hook(req: HttpRequest, path: Path<(String, String)>, body: Body,
     let (g, h) = path.into_inner();
     let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let mut conn = st.conn(&call).await?;
-    store::delete_hook(&mut conn, &g, &h, client_id(&caller)).await.map_err(|e| internal(&call, &e))?;
+    store::delete_hook(&mut conn, &hook_key(&call, &g, &h)?, client_id(&caller))
+        .await
+        .map_err(|e| internal(&call, &e))?;
     // Announced even when there was nothing to remove, as upstream.
     st.changes.publish(HookChange::Deleted, &g, &h);
     Ok(HttpResponse::Ok().json(json!({})))
@@ -472,7 +481,7 @@ async fn reset_trigger_token(req: HttpRequest, path: Path<(String, String)>, bod
     let (g, h) = path.into_inner();
     let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     let mut conn = st.conn(&call).await?;
-    let token = store::reset_trigger_token(&mut conn, &st.keyring, &g, &h, client_id(&caller))
+    let token = store::reset_trigger_token(&mut conn, &st.keyring, &hook_key(&call, &g, &h)?, client_id(&caller))
         .await
         .map_err(|e| internal(&call, &e))?
         .ok_or_else(|| call.error(ErrorCode::ResourceNotFound, "No such hook"))?;
@@ -535,7 +544,7 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
     if let Err(e) = def.trigger_schema.validate(&call.body) {
         let key = hooks_core::HookKey::new(def.hook_group_id.clone(), def.hook_id.clone());
         let error = format!("the payload does not match the hook's triggerSchema: {}", e.locations.join("; "));
-        let event = FireEvent::without_task(&key, ctx.fired_by, Outcome::PayloadRejected, error, ctx.source);
+        let event = FireEvent::without_task(&key, ctx.fired_by, EventOutcome::PayloadRejected, error, ctx.source);
         st.call_fires.record_refused(event).await;
         return Err(call.error(ErrorCode::InputError, e.to_string()));
     }
@@ -619,7 +628,7 @@ async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: B
     let (limit, token) = page_query(&call, &req)?;
     let after = token.map(|t| decode_cursor(&t).ok_or_else(|| invalid_token(&call))).transpose()?;
     let mut conn = st.conn(&call).await?;
-    let mut rows = last_fires::list_last_fires(&mut conn, &g, &h, limit as i64 + 1, after.as_ref())
+    let mut rows = store::list_last_fires(&mut conn, &hook_key(&call, &g, &h)?, limit as i64 + 1, after.as_ref())
         .await
         .map_err(|e| internal(&call, &e))?;
     drop(conn);
@@ -629,8 +638,11 @@ async fn list_last_fires(req: HttpRequest, path: Path<(String, String)>, body: B
     let more = rows.len() > limit;
     rows.truncate(limit);
     // A failed fire's taskId names no task; asking for it would only cost a lookup.
-    let task_ids: Vec<TaskId> =
-        rows.iter().filter(|f| f.result == "success").filter_map(|f| TaskId::parse(&f.task_id).ok()).collect();
+    let task_ids: Vec<TaskId> = rows
+        .iter()
+        .filter(|f| f.result == LastFireResult::Success)
+        .filter_map(|f| TaskId::parse(&f.task_id).ok())
+        .collect();
     let states = st.task_states.states(&task_ids, TASK_STATE_BUDGET).await;
     let state_of: std::collections::HashMap<&str, &'static str> =
         task_ids.iter().zip(&states).filter_map(|(id, s)| Some((id.as_str(), s.as_ref()?.as_str()))).collect();
@@ -694,8 +706,9 @@ async fn list_fire_log(req: HttpRequest, path: Path<(String, String)>, body: Bod
         })
         .transpose()?;
     let mut conn = st.conn(&call).await?;
-    let mut events =
-        fire_log::list_fire_log(&mut conn, &g, &h, limit as i64 + 1, after).await.map_err(|e| internal(&call, &e))?;
+    let mut events = store::list_fire_log(&mut conn, &hook_key(&call, &g, &h)?, limit as i64 + 1, after)
+        .await
+        .map_err(|e| internal(&call, &e))?;
     drop(conn);
     if events.is_empty() {
         find(&st, &call, &g, &h).await?;

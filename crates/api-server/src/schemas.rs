@@ -81,7 +81,7 @@ impl InputSchema {
         let problems: Vec<String> = self
             .validator
             .iter_errors(body)
-            .map(|e| hooks_core::trigger_schema::describe_error("data", &self.source, body, &e))
+            .map(|e| hooks_core::describe_schema_error("data", &self.source, body, &e))
             .collect();
         Err(format!(
             "\nSchema Validation Failed!\nRejecting Schema: {}\nErrors:\n  * {}",
@@ -119,7 +119,7 @@ impl InputSchemas {
                 .offline()
                 .should_validate_formats(true)
                 // Exactly the address format upstream applies to metadata.owner, which the model checks too.
-                .with_format("email", hooks_core::hook::is_email)
+                .with_format("email", hooks_core::is_email)
                 .build(&source)
                 .map_err(|e| SchemaError::Compile { name, problem: e.to_string() })?;
             Ok(InputSchema { id: format!("{PATH_PREFIX}{name}.json#"), source, validator })

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use hooks_core::auth::AuthArgs;
-use hooks_core::config::{CommonArgs, PulseArgs};
+use hooks_core::{CommonArgs, PulseArgs};
 
 /// Serves the hooks v1 API.
 #[derive(Debug, Clone, Parser)]

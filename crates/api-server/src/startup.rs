@@ -8,12 +8,11 @@ use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
-use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
 use hooks_core::pulse::{HookChangePublisher, Names, PublisherTask};
 use hooks_core::sink::TaskStates;
-use hooks_core::storage::hooks::HookFinder;
-use hooks_core::{CallFires, Firer, hook_files, shutdown};
+use hooks_core::storage::HookFinder;
+use hooks_core::{CallFires, Firer, Health, hook_files, shutdown};
 
 use crate::Settings;
 use crate::routes;

@@ -3,14 +3,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hooks_core::crypto::Keyring;
-use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
 use hooks_core::pulse::HookChangePublisher;
 use hooks_core::sink::TaskStates;
-use hooks_core::storage::hooks::HookFinder;
-use hooks_core::storage::{Pool, PooledConnection};
-use hooks_core::{CallFires, ExchangeDenylist, Firer};
+use hooks_core::storage::{HookFinder, Pool, PooledConnection};
+use hooks_core::{CallFires, ExchangeDenylist, Firer, Health, Keyring};
 
 use hooks_core::auth::Verifier;
 

@@ -56,7 +56,7 @@ fn cpu() -> Hostile {
     // Nested exactly as deep as createHook allows, and unterminated: the parser backtracks through every level
     // (about 1.3 s of CPU in a release build, far more in a debug one).
     Hostile {
-        task_payload: json!({"slow": {"$eval": "a[1+".repeat(hooks_core::template_limits::MAX_EXPRESSION_NESTING)}}),
+        task_payload: json!({"slow": {"$eval": "a[1+".repeat(hooks_core::MAX_EXPRESSION_NESTING)}}),
         payload: json!({}),
         says: "render exceeded its 200 ms CPU time limit",
     }

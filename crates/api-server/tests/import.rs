@@ -7,8 +7,8 @@ mod common;
 use std::process::Command;
 
 use common::{TESTER_TOKEN, TestApp, hook_body};
-use hooks_core::crypto::Keyring;
-use hooks_core::storage::hooks::{find_hook, list_hook_groups};
+use hooks_core::Keyring;
+use hooks_core::storage::{find_hook, list_hook_groups};
 use serde_json::json;
 use test_support::TestDb;
 
@@ -42,7 +42,9 @@ impl Target {
 
     async fn hook(&self, g: &str, h: &str) -> Option<hooks_core::Hook> {
         let keyring = Keyring::parse(&self.key).unwrap();
-        find_hook(&mut self.db.pool.get().await.unwrap(), &keyring, g, h).await.unwrap()
+        find_hook(&mut self.db.pool.get().await.unwrap(), &keyring, &hooks_core::HookKey::parse(g, h).unwrap())
+            .await
+            .unwrap()
     }
 }
 

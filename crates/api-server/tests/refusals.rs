@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use common::{LIMITED_TOKEN, TESTER_TOKEN, TestApp, hawk_header, headline, hook_body};
 use hooks_core::TaskId;
-use hooks_core::storage::last_fires::{self, LastFire};
+use hooks_core::storage::{self, LastFire};
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 use test_support::{FakeTaskcluster, broker};
@@ -339,15 +339,15 @@ async fn list_last_fires_serves_at_most_1000_fires_a_page_whatever_the_limit() {
         .map(|i| LastFire {
             hook_group_id: "g".to_owned(),
             hook_id: "h".to_owned(),
-            fired_by: "schedule".to_owned(),
+            fired_by: hooks_core::FiredBy::Schedule,
             task_id: TaskId::generate().as_str().to_owned(),
             task_create_time: now - chrono::Duration::milliseconds(i),
-            result: "success".to_owned(),
+            result: hooks_core::storage::LastFireResult::Success,
             error: String::new(),
         })
         .collect();
     let mut conn = app.db.pool.get().await.unwrap();
-    last_fires::record_last_fires(&mut conn, &fires).await.unwrap();
+    storage::record_last_fires(&mut conn, &fires).await.unwrap();
 
     // The official client signs only the path of a header-authenticated request; a bewit covers the query.
     let url = app.hooks().listLastFires_signed_url("g", "h", None, Some("2000"), Duration::from_secs(60)).unwrap();
@@ -406,7 +406,7 @@ async fn create_hook_with_nul_is_400_naming_the_field() {
 #[tokio::test]
 async fn an_oversize_definition_is_400_naming_the_field_and_the_limit() {
     let app = spawn().await;
-    let body = body_with(&["task", "payload"], json!({"blob": "x".repeat(hooks_core::hook::MAX_DEFINITION_BYTES)}));
+    let body = body_with(&["task", "payload"], json!({"blob": "x".repeat(hooks_core::MAX_DEFINITION_BYTES)}));
     let (status, reply) = common::signed(&app, Method::PUT, "/hooks/g/big", Some(&body)).await;
     assert_eq!((status, reply["code"].as_str()), (400, Some("InputError")), "{reply}");
     assert!(headline(&reply).starts_with("task: "), "{reply}");
@@ -416,7 +416,7 @@ async fn an_oversize_definition_is_400_naming_the_field_and_the_limit() {
 #[tokio::test]
 async fn a_deeply_nested_expression_is_400_naming_its_path() {
     let app = spawn().await;
-    let depth = hooks_core::template_limits::MAX_EXPRESSION_NESTING + 1;
+    let depth = hooks_core::MAX_EXPRESSION_NESTING + 1;
     let deep = format!("${{{}1{}}}", "(".repeat(depth), ")".repeat(depth));
     let body = body_with(&["task", "payload"], json!({"env": {"X": deep}}));
     let (status, reply) = common::signed(&app, Method::PUT, "/hooks/g/deep", Some(&body)).await;

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{TESTER_TOKEN, hook_body};
-use hooks_core::crypto::Keyring;
+use hooks_core::Keyring;
 use serde_json::json;
 use taskcluster::{ClientBuilder, Credentials, Hooks};
 use test_support::logs::{Output, assert_no_secrets};

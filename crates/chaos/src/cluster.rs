@@ -65,7 +65,7 @@ impl Cluster {
             database_url: db.url.clone(),
             pulse_url: vhost.url(),
             namespace: format!("hooks-test-{}", test_support::broker::random_suffix()),
-            crypto_key: hooks_core::crypto::Keyring::generate_key()?.expose().to_owned(),
+            crypto_key: hooks_core::Keyring::generate_key()?.expose().to_owned(),
             static_clients: client::static_clients(),
             env: [
                 ("TASKCLUSTER_ROOT_URL", fake.root_url()),

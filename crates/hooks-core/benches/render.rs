@@ -130,7 +130,7 @@ async fn main() {
     if !test_support::bench_requested() {
         return;
     }
-    let program = hooks_core::render::pool::default_program().expect("build hooks-render first (make bench-render)");
+    let program = hooks_core::render::default_program().expect("build hooks-render first (make bench-render)");
     let renderer = Renderer::start(program, RenderLimits::default()).unwrap();
     println!("render workers: {}; limits: {:?}\n", renderer.limits().workers, renderer.limits());
     println!("| template | in process | worker, 1 caller | worker, 16 callers (throughput) |");

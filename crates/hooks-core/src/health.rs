@@ -10,11 +10,11 @@ use crate::pulse::BrokerHealth;
 use crate::storage::Pool;
 
 /// How long the database may take to answer the heartbeat's `SELECT 1` (connecting included).
-pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The git commit this binary was built from (`HOOKS_GIT_COMMIT` at build time, else `git rev-parse HEAD`, else
 /// `unknown`).
-pub const GIT_COMMIT: &str = env!("HOOKS_GIT_COMMIT");
+pub(crate) const GIT_COMMIT: &str = env!("HOOKS_GIT_COMMIT");
 
 /// The `__version__` body: Dockerflow's `{source, version, commit, build}`.
 pub fn version() -> Value {
@@ -31,12 +31,11 @@ pub fn version() -> Value {
 pub struct Health {
     pool: Pool,
     broker: Option<BrokerHealth>,
-    timeout: Duration,
 }
 
 impl std::fmt::Debug for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Health").field("broker", &self.broker).field("timeout", &self.timeout).finish_non_exhaustive()
+        f.debug_struct("Health").field("broker", &self.broker).finish_non_exhaustive()
     }
 }
 
@@ -72,7 +71,7 @@ impl HealthReport {
 impl Health {
     /// Checks the database behind `pool`.
     pub fn new(pool: Pool) -> Self {
-        Self { pool, broker: None, timeout: DATABASE_TIMEOUT }
+        Self { pool, broker: None }
     }
 
     /// Checks the broker connection too.
@@ -81,13 +80,7 @@ impl Health {
         self
     }
 
-    /// Gives the database `timeout` to answer instead of [`DATABASE_TIMEOUT`].
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Runs `SELECT 1` on a pooled connection (within the timeout) and reads the broker flag.
+    /// Runs `SELECT 1` on a pooled connection (within `DATABASE_TIMEOUT`, 2 s) and reads the broker flag.
     pub async fn check(&self) -> HealthReport {
         let mut down = Vec::new();
         if let Some(problem) = self.database().await {
@@ -109,10 +102,10 @@ impl Health {
             let mut conn = self.pool.get().await.map_err(|e| crate::storage::StorageError::from(e).to_string())?;
             diesel::sql_query("SELECT 1").execute(&mut conn).await.map_err(|e| format!("SELECT 1 failed: {e}"))
         };
-        match tokio::time::timeout(self.timeout, query).await {
+        match tokio::time::timeout(DATABASE_TIMEOUT, query).await {
             Ok(Ok(_)) => None,
             Ok(Err(problem)) => Some(problem),
-            Err(_) => Some(format!("no answer within {} ms", self.timeout.as_millis())),
+            Err(_) => Some(format!("no answer within {} ms", DATABASE_TIMEOUT.as_millis())),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::error::{check_max_chars, static_regex};
 use crate::storable::{check_no_nul, check_no_nul_in};
 use crate::template_limits::check_template;
 use crate::trigger_schema::TriggerSchema;
-use crate::{HookGroupId, HookId, SecretString, ValidationError};
+use crate::{HookGroupId, HookId, HookKey, SecretString, ValidationError};
 
 /// The most a hook definition's `task`, `triggerSchema`, `metadata` and `bindings` may take together, as compact
 /// JSON: 1 MiB. Real hooks take a few KiB; the bound keeps what every fire reads, renders and stores small, and
@@ -21,7 +21,7 @@ pub const MAX_DEFINITION_BYTES: usize = 1 << 20;
 
 /// The exchanges no hook may bind to unless configured otherwise: binding to task-created would let a hook
 /// fire on every task it creates (a "task bomb"), and the hook-changed exchanges are internal.
-pub const DEFAULT_EXCHANGE_DENYLIST: [&str; 2] =
+pub(crate) const DEFAULT_EXCHANGE_DENYLIST: [&str; 2] =
     ["exchange/taskcluster-queue/v1/task-created", "exchange/taskcluster-hooks/.*"];
 
 // The format ajv-formats calls "full" email, which the service we replace applies to metadata.owner.
@@ -266,6 +266,11 @@ impl HookDefinition {
             task: input.task,
             trigger_schema,
         })
+    }
+
+    /// The hook's key (group and id).
+    pub fn key(&self) -> HookKey {
+        HookKey::new(self.hook_group_id.clone(), self.hook_id.clone())
     }
 
     /// `<hookGroupId>/<hookId>`, as used in scopes, roles and logs.

@@ -6,8 +6,7 @@ use serde::Deserialize;
 
 use crate::crypto::Keyring;
 use crate::hook::{ExchangeDenylist, HookDefinition, HookInput};
-use crate::storage::hooks::{CreateOutcome, create_hook, delete_hook};
-use crate::storage::{Pool, StorageError};
+use crate::storage::{CreateOutcome, Pool, StorageError, create_hook, delete_hook};
 use crate::{HookGroupId, HookId, time};
 
 /// Why a directory of hook files could not be loaded. Names the file.
@@ -82,7 +81,7 @@ pub async fn load_dir(
         let outcome = match create_hook(&mut conn, keyring, &def, client_id, time::now_millis()).await {
             Err(StorageError::Corrupt { problem, .. }) if unusable == Unusable::Replace => {
                 tracing::warn!(hook = %def.path(), %problem, "replacing a stored hook whose secrets cannot be opened");
-                delete_hook(&mut conn, def.hook_group_id.as_str(), def.hook_id.as_str(), client_id).await?;
+                delete_hook(&mut conn, &def.key(), client_id).await?;
                 create_hook(&mut conn, keyring, &def, client_id, time::now_millis()).await?
             }
             outcome => outcome?,

@@ -10,7 +10,7 @@ use crate::ValidationError;
 use crate::error::static_regex;
 
 /// The longest hookGroupId or hookId accepted, as upstream since v55.3.1.
-pub const MAX_ID_LENGTH: usize = 1000;
+pub(crate) const MAX_ID_LENGTH: usize = 1000;
 
 static HOOK_GROUP_ID: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^[a-zA-Z0-9_-]+$"));
 static HOOK_ID: LazyLock<Regex> = LazyLock::new(|| static_regex(r"^[a-zA-Z0-9_/-]+$"));
@@ -115,6 +115,11 @@ impl HookKey {
     /// Parses both parts, naming the one that is invalid.
     pub fn parse(group: &str, id: &str) -> Result<Self, ValidationError> {
         Ok(Self { group: HookGroupId::parse(group)?, id: HookId::parse(id)? })
+    }
+
+    /// Both parts as text, as the tables' primary key (hook_group_id, hook_id) takes them.
+    pub(crate) fn as_strs(&self) -> (&str, &str) {
+        (self.group.as_str(), self.id.as_str())
     }
 
     /// A key read back from storage, whose ids were validated when the hook was stored: not checked again.

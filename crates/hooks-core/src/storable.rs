@@ -13,19 +13,19 @@ const ESCAPED_NUL: &str = "\\u0000";
 
 /// Refuses `value` if any string or object key in it contains U+0000, naming the path to it relative to `value`
 /// (`payload.env.FOO`, `[2]`; for a key, the object that holds it).
-pub fn check_no_nul(value: &Value) -> Result<(), ValidationError> {
+pub(crate) fn check_no_nul(value: &Value) -> Result<(), ValidationError> {
     let mut path = String::new();
     find_nul(value, &mut path)
 }
 
 /// [`check_no_nul`] for an object's entries.
-pub fn check_no_nul_in(object: &Map<String, Value>) -> Result<(), ValidationError> {
+pub(crate) fn check_no_nul_in(object: &Map<String, Value>) -> Result<(), ValidationError> {
     let mut path = String::new();
     find_nul_in_object(object, &mut path)
 }
 
 /// `text` with each U+0000 replaced by the six characters `\u0000`.
-pub fn escape_nul(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape_nul(text: &str) -> Cow<'_, str> {
     if text.contains('\0') { Cow::Owned(text.replace('\0', ESCAPED_NUL)) } else { Cow::Borrowed(text) }
 }
 

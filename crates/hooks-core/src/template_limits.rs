@@ -36,11 +36,11 @@ use crate::ValidationError;
 /// The deepest nesting of (), [] and {} (counted together) allowed in one JSON-e expression.
 pub const MAX_EXPRESSION_NESTING: usize = 10;
 /// The most operators (`+ - * / < > = ! & | .`, `in`, and each `(` or `[`) allowed in one JSON-e expression.
-pub const MAX_EXPRESSION_OPERATORS: usize = 500;
+pub(crate) const MAX_EXPRESSION_OPERATORS: usize = 500;
 
 /// Refuses a template with an expression nested deeper than [`MAX_EXPRESSION_NESTING`] or holding more than
 /// [`MAX_EXPRESSION_OPERATORS`] operators, naming the path to it relative to the template (`payload.env.X`).
-pub fn check_template(template: &Map<String, Value>) -> Result<(), ValidationError> {
+pub(crate) fn check_template(template: &Map<String, Value>) -> Result<(), ValidationError> {
     let mut path = String::new();
     check_object(template, &mut path)
 }

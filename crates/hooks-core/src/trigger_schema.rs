@@ -13,7 +13,7 @@ use crate::ValidationError;
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
 
 /// The schema a hook gets when it gives none: only an empty object is accepted.
-pub fn default_trigger_schema() -> Value {
+pub(crate) fn default_trigger_schema() -> Value {
     json!({"type": "object", "additionalProperties": false})
 }
 
@@ -145,7 +145,7 @@ impl TriggerSchema {
             .map(|e| {
                 let location =
                     format!("payload{}: refused by the triggerSchema's #{}", e.instance_path(), e.schema_path());
-                (describe_error("payload", &self.source, payload, &e), location)
+                (describe_schema_error("payload", &self.source, payload, &e), location)
             })
             .unzip();
         Err(PayloadError { problems, locations })
@@ -155,7 +155,12 @@ impl TriggerSchema {
 /// Describes one error of validating `instance` against `schema` as `<label><JSON pointer>: <problem>`, e.g.
 /// `payload/n: -1 is less than the minimum of 0`. Where `additionalProperties: false` alone refused an object,
 /// names the unexpected properties, as a user needs.
-pub fn describe_error(label: &str, schema: &Value, instance: &Value, e: &jsonschema::ValidationError<'_>) -> String {
+pub fn describe_schema_error(
+    label: &str,
+    schema: &Value,
+    instance: &Value,
+    e: &jsonschema::ValidationError<'_>,
+) -> String {
     let at = e.instance_path().to_string();
     let schema_path = e.schema_path().to_string();
     // jsonschema reports `additionalProperties: false` without `properties` as a bare "False schema does not

@@ -7,8 +7,8 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::auth::*;
+use hooks_core::Deployment;
 use hooks_core::auth::{AuthError, Caller, RemoteAuth, Scheme, Verifier};
-use hooks_core::deployment::Deployment;
 use taskcluster::Credentials;
 use test_support::FakeTaskcluster;
 

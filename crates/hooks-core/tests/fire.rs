@@ -7,15 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use hooks_core::deployment::{Deployment, RetryPolicy};
 use hooks_core::sink::{CreateTaskError, EmbeddedSink, QueueSink, TaskSink};
-use hooks_core::storage::Pool;
-use hooks_core::storage::embedded_tasks::tasks_of_hook;
-use hooks_core::storage::hooks::create_hook;
-use hooks_core::storage::last_fires::list_last_fires;
+use hooks_core::storage::{Pool, create_hook, list_last_fires, tasks_of_hook};
 use hooks_core::{
     CallFires, FireContext, FireError, FireOptions, FireOutcome, Firer, HookDefinition, SecretString, TaskId,
 };
+use hooks_core::{Deployment, RetryPolicy};
 use serde_json::json;
 use test_support::{FakeTaskcluster, TestDb};
 
@@ -65,7 +62,7 @@ async fn trigger_fire_creates_the_task_in_the_queue_with_the_hook_role() {
     assert_eq!(tasks[0].task["workerType"], "test-worker");
 
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h/1", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("g", "h/1"), 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
     assert_eq!((fires[0].fired_by.as_str(), fires[0].result.as_str()), ("triggerHook", "success"));
     assert_eq!(fires[0].task_id, task_id.as_str());
@@ -123,7 +120,7 @@ async fn a_created_task_is_answered_as_created_when_recording_fails_and_is_recor
     assert_eq!(fake.created_tasks().len(), 1);
     let recorded = test_support::broker::eventually(Duration::from_secs(10), || async {
         let Ok(mut conn) = db.pool.get().await else { return false };
-        list_last_fires(&mut conn, "g", "h", 10, None)
+        list_last_fires(&mut conn, &common::key("g", "h"), 10, None)
             .await
             .is_ok_and(|f| f.len() == 1 && f[0].task_id == task_id.as_str())
     });
@@ -155,7 +152,8 @@ async fn a_call_whose_fire_cannot_be_written_down_first_creates_no_task() {
 
 #[tokio::test]
 async fn fires_left_pending_are_hidden_then_settled_from_what_the_queue_holds() {
-    use hooks_core::storage::last_fires::{LastFire, PENDING, record_last_fire};
+    use hooks_core::FiredBy;
+    use hooks_core::storage::{LastFire, LastFireResult, record_last_fire};
     let db = TestDb::new().await;
     let fake = FakeTaskcluster::start_default();
     let def = common::definition("g", "h", json!({}));
@@ -172,25 +170,28 @@ async fn fires_left_pending_are_hidden_then_settled_from_what_the_queue_holds() 
         let pending = LastFire {
             hook_group_id: "g".into(),
             hook_id: "h".into(),
-            fired_by: "triggerHook".into(),
+            fired_by: FiredBy::TriggerHook,
             task_id: task_id.to_string(),
             task_create_time: started,
-            result: PENDING.into(),
+            result: LastFireResult::Pending,
             error: String::new(),
         };
         record_last_fire(&mut conn, &pending).await.unwrap();
     }
-    assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty(), "pending fires are listed");
+    assert!(
+        list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap().is_empty(),
+        "pending fires are listed"
+    );
 
     let recent = CallFires::settle_left_behind(&db.pool, sink.as_ref(), started).await.unwrap();
     assert_eq!(recent, 0, "fires pending for less than the settling age are left alone");
     let settled = CallFires::settle_left_behind(&db.pool, sink.as_ref(), Utc::now()).await.unwrap();
     assert_eq!(settled, 2);
 
-    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap();
     let result_of = |id: &TaskId| {
         let f = fires.iter().find(|f| f.task_id == id.as_str()).unwrap();
-        (f.result.clone(), f.error.clone())
+        (f.result.to_string(), f.error.clone())
     };
     assert_eq!(result_of(&created), ("success".to_owned(), String::new()));
     let (result, error) = result_of(&never);
@@ -217,13 +218,13 @@ async fn a_call_repeating_a_task_id_that_fired_keeps_its_outcome() {
             // While the repeat's task is being created, its fire is still listed with the first one's outcome.
             tokio::time::sleep(Duration::from_millis(200)).await;
             let mut conn = pool.get().await.unwrap();
-            list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap()
+            list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap()
         }
     });
     fire().await.unwrap();
     let during = second.await.unwrap();
     assert_eq!(during.len(), 1);
-    assert_eq!(during[0].result, "success");
+    assert_eq!(during[0].result.as_str(), "success");
     assert_eq!(fake.created_count(), 1, "the queue keeps one task per taskId");
 }
 
@@ -243,7 +244,7 @@ async fn context_carries_fired_by_payload_client_id_task_id_and_now() {
     firer.fire(&def, FireContext::trigger_hook(json!({"n": 42}), "me"), opts).await.unwrap();
 
     let mut conn = db.pool.get().await.unwrap();
-    let tasks = tasks_of_hook(&mut conn, "g", "h").await.unwrap();
+    let tasks = tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap();
     assert_eq!(tasks.len(), 1);
     assert_eq!(
         tasks[0].definition["ctx"],
@@ -262,7 +263,7 @@ async fn a_webhook_context_has_no_client_id() {
     let firer = CallFirer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), &db.pool);
     firer.fire(&def, FireContext::trigger_hook_with_token(json!({})), FireOptions::default()).await.unwrap();
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap()[0].definition["has"], false);
+    assert_eq!(tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap()[0].definition["has"], false);
 }
 
 #[tokio::test]
@@ -276,7 +277,7 @@ async fn a_declining_template_creates_nothing_and_records_nothing() {
     assert_eq!(outcome, FireOutcome::Declined);
     assert!(fake.create_task_requests().is_empty());
     let mut conn = db.pool.get().await.unwrap();
-    assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty());
+    assert!(list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -290,8 +291,8 @@ async fn a_render_error_is_recorded_with_json_e_text() {
     assert!(matches!(err, FireError::Render { .. }), "{err}");
     assert!(fake.create_task_requests().is_empty());
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
-    assert_eq!(fires[0].result, "error");
+    let fires = list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap();
+    assert_eq!(fires[0].result.as_str(), "error");
     assert!(fires[0].error.starts_with("JSON-e error"), "{}", fires[0].error);
 }
 
@@ -310,8 +311,8 @@ async fn queue_4xx_is_recorded_with_status_code_and_message() {
     assert_eq!((*status, code.as_str()), (403, "InsufficientScopes"));
     assert_eq!(fake.create_task_requests().len(), 1, "4xx is not retried");
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
-    assert_eq!(fires[0].result, "error");
+    let fires = list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap();
+    assert_eq!(fires[0].result.as_str(), "error");
     assert!(fires[0].error.contains("403 InsufficientScopes"), "{}", fires[0].error);
 }
 
@@ -361,7 +362,7 @@ async fn an_unreachable_queue_is_a_transient_error_recorded_as_such() {
     let FireError::CreateTask { source, .. } = &err else { panic!("{err:?}") };
     assert!(source.is_transient());
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap()[0].result, "error");
+    assert_eq!(list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap()[0].result.as_str(), "error");
 }
 
 #[tokio::test]
@@ -386,7 +387,7 @@ async fn refiring_a_slot_renders_the_identical_task_and_keeps_one_last_fire() {
     assert_eq!(requests[1].status, 200, "the queue accepts an identical re-create");
     assert_eq!(fake.created_tasks().len(), 1, "one task");
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().len(), 1);
+    assert_eq!(list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -400,8 +401,8 @@ async fn errors_are_capped_at_128_kib() {
     let err = firer.fire(&def, FireContext::schedule(), FireOptions::default()).await.unwrap_err();
     assert!(err.to_string().len() > 128 * 1024, "the error must be long for this test to mean anything");
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
-    assert_eq!(fires[0].result, "error");
+    let fires = list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap();
+    assert_eq!(fires[0].result.as_str(), "error");
     assert_eq!(fires[0].error.len(), 128 * 1024);
 }
 
@@ -428,9 +429,9 @@ async fn a_task_with_nul_from_the_payload_is_a_clean_create_error_and_other_fire
     }
     assert!(good.iter().all(Result::is_ok), "{good:?}");
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 4);
-    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
-    assert_eq!(fires.iter().filter(|f| f.result == "error").count(), 1);
+    assert_eq!(tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap().len(), 4);
+    let fires = list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap();
+    assert_eq!(fires.iter().filter(|f| f.result.as_str() == "error").count(), 1);
 }
 
 #[tokio::test]
@@ -449,7 +450,7 @@ async fn a_render_error_quoting_nul_from_the_payload_is_recorded_escaped() {
         .unwrap_err();
     assert!(matches!(err, FireError::Render { .. }), "{err:?}");
     let mut conn = db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
     assert!(fires[0].error.contains("1 \\u0000 day"), "{:?}", fires[0].error);
 }

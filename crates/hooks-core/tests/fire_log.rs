@@ -9,9 +9,9 @@ use std::sync::Arc;
 use chrono::{TimeDelta, Utc};
 use hooks_core::sink::TaskSink;
 use hooks_core::storage::Pool;
-use hooks_core::storage::fire_log::{FireEvent, LoggedEvent, Outcome, list_fire_log, record_fire_events};
-use hooks_core::storage::hooks::{create_hook, delete_hook};
-use hooks_core::storage::last_fires::list_last_fires;
+use hooks_core::storage::list_last_fires;
+use hooks_core::storage::{EventOutcome, FireEvent, LoggedEvent, list_fire_log, record_fire_events};
+use hooks_core::storage::{create_hook, delete_hook};
 use hooks_core::{CallFires, FireContext, FireOptions, FiredBy, Firer, HookDefinition, HookKey};
 use serde_json::{Map, json};
 use test_support::{FakeTaskcluster, TestDb};
@@ -22,7 +22,11 @@ async fn stored(db: &TestDb, def: &HookDefinition) {
 }
 
 async fn log_of(pool: &Pool, g: &str, h: &str) -> Vec<LoggedEvent> {
-    list_fire_log(&mut pool.get().await.unwrap(), g, h, 100, None).await.unwrap()
+    list_fire_log(&mut pool.get().await.unwrap(), &key(g, h), 100, None).await.unwrap()
+}
+
+fn key(g: &str, h: &str) -> HookKey {
+    HookKey::parse(g, h).unwrap()
 }
 
 fn with_task(task: serde_json::Value) -> serde_json::Value {
@@ -56,8 +60,11 @@ async fn every_api_call_is_in_the_fire_log_with_its_outcome_and_caller() {
     fire(json!({"go": true, "x": 2})).await.unwrap_err();
 
     let log = log_of(&db.pool, "g", "h").await;
-    let outcomes: Vec<Outcome> = log.iter().rev().map(|e| e.event.outcome).collect();
-    assert_eq!(outcomes, [Outcome::Created, Outcome::Declined, Outcome::RenderError, Outcome::CreateFailed]);
+    let outcomes: Vec<EventOutcome> = log.iter().rev().map(|e| e.event.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [EventOutcome::Created, EventOutcome::Declined, EventOutcome::RenderError, EventOutcome::CreateFailed]
+    );
     for logged in &log {
         assert_eq!(logged.event.fired_by, FiredBy::TriggerHook);
         assert_eq!(logged.event.source, Map::from_iter([("clientId".to_owned(), json!("caller-1"))]));
@@ -70,39 +77,42 @@ async fn every_api_call_is_in_the_fire_log_with_its_outcome_and_caller() {
     assert!(render_error.event.error.as_deref().unwrap().contains("payload.x"), "{render_error:?}");
     assert!(failed.event.error.as_deref().unwrap().contains("InvalidRequestArguments"), "{failed:?}");
     // Only what fired (or tried to create a task) is a last fire; the log has the declined fire too.
-    let last_fires = list_last_fires(&mut db.pool.get().await.unwrap(), "g", "h", 100, None).await.unwrap();
+    let last_fires = list_last_fires(&mut db.pool.get().await.unwrap(), &key("g", "h"), 100, None).await.unwrap();
     assert_eq!(last_fires.len(), 3);
 }
 
 #[tokio::test]
 async fn a_refused_payload_is_logged_by_where_it_is_wrong_never_by_what_it_holds() {
     let db = TestDb::new().await;
-    let def = common::definition("g", "h", json!({}));
+    let schema = json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}}});
+    let def = common::definition("g", "h", json!({"triggerSchema": schema}));
     stored(&db, &def).await;
     let calls = CallFires::start(db.pool.clone());
-    let schema = hooks_core::trigger_schema::TriggerSchema::parse(json!({
-        "type": "object", "properties": {"n": {"type": "integer", "minimum": 0}},
-    }))
-    .unwrap();
-    let refused = schema.validate(&json!({"n": -12345})).unwrap_err();
+    let refused = def.trigger_schema.validate(&json!({"n": -12345})).unwrap_err();
     assert!(refused.to_string().contains("-12345"), "callers are told what they sent: {refused}");
 
     let key = HookKey::new(def.hook_group_id.clone(), def.hook_id.clone());
     let error = refused.locations.join("; ");
     let source = Map::from_iter([("clientId".to_owned(), json!("c"))]);
     calls
-        .record_refused(FireEvent::without_task(&key, FiredBy::TriggerHook, Outcome::PayloadRejected, error, source))
+        .record_refused(FireEvent::without_task(
+            &key,
+            FiredBy::TriggerHook,
+            EventOutcome::PayloadRejected,
+            error,
+            source,
+        ))
         .await;
 
     let log = log_of(&db.pool, "g", "h").await;
     assert_eq!(log.len(), 1);
     let error = log[0].event.error.as_deref().unwrap();
-    assert_eq!(log[0].event.outcome, Outcome::PayloadRejected);
+    assert_eq!(log[0].event.outcome, EventOutcome::PayloadRejected);
     assert!(error.contains("payload/n") && error.contains("minimum"), "{error}");
     assert!(!error.contains("12345"), "the payload's value is not kept: {error}");
 }
 
-fn event(g: &str, h: &str, seconds_ago: i64, outcome: Outcome, task_id: Option<&str>) -> FireEvent {
+fn event(g: &str, h: &str, seconds_ago: i64, outcome: EventOutcome, task_id: Option<&str>) -> FireEvent {
     FireEvent {
         hook_group_id: g.into(),
         hook_id: h.into(),
@@ -121,15 +131,15 @@ async fn pages_run_newest_first_without_gaps_or_repeats_while_events_arrive() {
     stored(&db, &common::definition("g", "h", json!({}))).await;
     let mut conn = db.pool.get().await.unwrap();
     // 25 events, some sharing a time (ties broken by id).
-    let events: Vec<FireEvent> = (0..25).map(|i| event("g", "h", i / 2, Outcome::Declined, None)).collect();
+    let events: Vec<FireEvent> = (0..25).map(|i| event("g", "h", i / 2, EventOutcome::Declined, None)).collect();
     record_fire_events(&mut conn, &events).await.unwrap();
 
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = list_fire_log(&mut conn, "g", "h", 10, after).await.unwrap();
+        let page = list_fire_log(&mut conn, &key("g", "h"), 10, after).await.unwrap();
         // A newer event arriving between pages never shows up in a later page.
-        record_fire_events(&mut conn, &[event("g", "h", -5, Outcome::Declined, None)]).await.unwrap();
+        record_fire_events(&mut conn, &[event("g", "h", -5, EventOutcome::Declined, None)]).await.unwrap();
         seen.extend(page.iter().map(|e| e.cursor));
         if page.len() < 10 {
             break;
@@ -146,14 +156,16 @@ async fn an_event_written_twice_is_kept_once_and_a_removed_hooks_log_goes_with_i
     let def = common::definition("g", "h", json!({}));
     stored(&db, &def).await;
     let mut conn = db.pool.get().await.unwrap();
-    let created = event("g", "h", 0, Outcome::Created, Some("fUAQbIjsRkOAhHY9q3Zkgw"));
+    let created = event("g", "h", 0, EventOutcome::Created, Some("fUAQbIjsRkOAhHY9q3Zkgw"));
     // A retried write (its first commit's answer lost), and an event of a hook that does not exist.
-    record_fire_events(&mut conn, &[created.clone(), event("g", "gone", 0, Outcome::Declined, None)]).await.unwrap();
+    record_fire_events(&mut conn, &[created.clone(), event("g", "gone", 0, EventOutcome::Declined, None)])
+        .await
+        .unwrap();
     record_fire_events(&mut conn, &[created]).await.unwrap();
     assert_eq!(log_of(&db.pool, "g", "h").await.len(), 1);
     assert!(log_of(&db.pool, "g", "gone").await.is_empty());
 
-    delete_hook(&mut conn, "g", "h", "test").await.unwrap();
+    delete_hook(&mut conn, &key("g", "h"), "test").await.unwrap();
     stored(&db, &def).await;
     assert!(log_of(&db.pool, "g", "h").await.is_empty(), "a hook created again starts with an empty log");
 }

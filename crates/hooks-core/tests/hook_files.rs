@@ -5,7 +5,7 @@ mod common;
 
 use hooks_core::ExchangeDenylist;
 use hooks_core::hook_files::{Unusable, load_dir};
-use hooks_core::storage::hooks::find_hook;
+use hooks_core::storage::find_hook;
 use test_support::TestDb;
 
 fn examples() -> std::path::PathBuf {
@@ -46,6 +46,7 @@ async fn development_mode_replaces_hooks_sealed_under_a_lost_key() {
     let replaced = load_dir(&db.pool, &new_key, &denylist, &examples(), "test", Unusable::Replace).await.unwrap();
     assert_eq!(replaced, ["examples/every-minute", "examples/webhook"]);
     let mut conn = db.pool.get().await.unwrap();
-    let hook = find_hook(&mut conn, &new_key, "examples", "webhook").await.unwrap().expect("the hook is there");
+    let hook =
+        find_hook(&mut conn, &new_key, &common::key("examples", "webhook")).await.unwrap().expect("the hook is there");
     assert!(!hook.trigger_token.expose().is_empty(), "its token opens with the new key");
 }

@@ -6,14 +6,11 @@ mod common;
 use std::sync::Arc;
 
 use chrono::Utc;
-use hooks_core::health::Health;
 use hooks_core::metrics::{FireResult, Metrics};
-use hooks_core::ops_server::OpsServer;
 use hooks_core::pulse::BrokerHealth;
 use hooks_core::sink::{EmbeddedSink, TaskSink};
-use hooks_core::storage::hooks::create_hook;
-use hooks_core::storage::{self, Pool};
-use hooks_core::{FireContext, FireOptions, FiredBy, Firer, HookDefinition, SecretString};
+use hooks_core::storage::{self, Pool, create_hook};
+use hooks_core::{FireContext, FireOptions, FiredBy, Firer, Health, HookDefinition, OpsServer, SecretString};
 use serde_json::{Value, json};
 use test_support::{FakeTaskcluster, TestDb};
 

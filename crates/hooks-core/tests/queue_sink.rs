@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use hooks_core::SecretString;
-use hooks_core::deployment::{Deployment, RetryPolicy};
 use hooks_core::sink::{CreateTaskError, QueueSink, TaskSink};
-use hooks_core::{HookGroupId, HookId, TaskId};
+use hooks_core::{Deployment, HookGroupId, HookId, RetryPolicy, SecretString, TaskId};
 use serde_json::{Map, Value, json};
 use test_support::FakeTaskcluster;
 

@@ -62,7 +62,7 @@ async fn a_panic_in_json_e_is_a_render_error_without_a_backtrace() {
 
 /// A renderer of the test's own, so that other tests' hostile renders don't share its workers.
 fn own_renderer(limits: RenderLimits) -> Renderer {
-    Renderer::start(hooks_core::render::pool::default_program().unwrap(), limits).unwrap()
+    Renderer::start(hooks_core::render::default_program().unwrap(), limits).unwrap()
 }
 
 #[tokio::test]

@@ -5,14 +5,14 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-use hooks_core::storage::embedded_tasks::{Inserted, insert_task, tasks_of_hook};
-use hooks_core::storage::hooks::{
+use hooks_core::storage::{self, Inserted, insert_task, tasks_of_hook};
+use hooks_core::storage::{
     CreateOutcome, HookFinder, create_hook, delete_hook, find_hook, find_hook_rows, update_hook,
 };
-use hooks_core::storage::last_fires::{
-    LastFire, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks,
+use hooks_core::storage::{
+    LastFire, LastFireResult, Recorded, list_last_fires, record_last_fire, record_last_fires_of_existing_hooks,
 };
-use hooks_core::storage::{self, audit};
+use hooks_core::{FiredBy, HookKey};
 use serde_json::json;
 use test_support::TestDb;
 
@@ -79,7 +79,7 @@ async fn created_hook_round_trips_with_its_token_sealed() {
     assert_eq!(hook.trigger_token.expose().len(), 22);
     assert!(hook.next_scheduled_date.is_some());
 
-    let found = find_hook(&mut conn, &keyring, "g", "a/b").await.unwrap().unwrap();
+    let found = find_hook(&mut conn, &keyring, &common::key("g", "a/b")).await.unwrap().unwrap();
     assert_eq!(found.definition, def);
     assert_eq!(found.trigger_token, hook.trigger_token);
 
@@ -94,7 +94,7 @@ async fn created_hook_round_trips_with_its_token_sealed() {
     assert!(!raw.encrypted_trigger_token.windows(token.len()).any(|w| w == token));
 
     // A keyring without the key can't open it, and says so.
-    let err = find_hook(&mut conn, &common::keyring(), "g", "a/b").await.unwrap_err();
+    let err = find_hook(&mut conn, &common::keyring(), &common::key("g", "a/b")).await.unwrap_err();
     assert!(err.to_string().contains("not in HOOKS_CRYPTO_KEY"), "{err}");
 }
 
@@ -111,7 +111,7 @@ async fn creating_an_existing_hook_returns_it_unchanged_and_audits_once() {
         panic!("second create should find the first");
     };
     assert_eq!(existing.definition, first);
-    let history = audit::history(&mut conn, "g", "h").await.unwrap();
+    let history = storage::audit_history(&mut conn, &common::key("g", "h")).await.unwrap();
     assert_eq!(
         history.iter().map(|e| (e.client_id.as_str(), e.action.as_str())).collect::<Vec<_>>(),
         [("c1", "created")]
@@ -126,24 +126,28 @@ async fn deleting_a_hook_removes_its_last_fires_and_keeps_the_audit() {
     create_hook(&mut conn, &keyring, &common::definition("g", "h", json!({})), "c1", Utc::now()).await.unwrap();
     let changed = common::definition("g", "h", json!({"schedule": ["0 0 * * * *"]}));
     assert!(update_hook(&mut conn, &keyring, &changed, "c3", Utc::now()).await.unwrap().is_some());
-    record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap();
-    assert!(delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
-    assert!(!delete_hook(&mut conn, "g", "h", "c2").await.unwrap());
-    assert!(find_hook(&mut conn, &keyring, "g", "h").await.unwrap().is_none());
-    assert!(list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().is_empty());
-    let actions: Vec<String> =
-        audit::history(&mut conn, "g", "h").await.unwrap().into_iter().map(|e| e.action).collect();
+    record_last_fire(&mut conn, &fire("g", "h", "t1", LastFireResult::Success, "")).await.unwrap();
+    assert!(delete_hook(&mut conn, &common::key("g", "h"), "c2").await.unwrap());
+    assert!(!delete_hook(&mut conn, &common::key("g", "h"), "c2").await.unwrap());
+    assert!(find_hook(&mut conn, &keyring, &common::key("g", "h")).await.unwrap().is_none());
+    assert!(list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap().is_empty());
+    let actions: Vec<String> = storage::audit_history(&mut conn, &common::key("g", "h"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert_eq!(actions, ["created", "updated", "deleted"]);
 }
 
-fn fire(g: &str, h: &str, task_id: &str, result: &str, error: &str) -> LastFire {
+fn fire(g: &str, h: &str, task_id: &str, result: LastFireResult, error: &str) -> LastFire {
     LastFire {
         hook_group_id: g.into(),
         hook_id: h.into(),
-        fired_by: "schedule".into(),
+        fired_by: FiredBy::Schedule,
         task_id: task_id.into(),
         task_create_time: Utc::now(),
-        result: result.into(),
+        result,
         error: error.into(),
     }
 }
@@ -155,9 +159,15 @@ async fn a_retried_task_id_updates_its_last_fire_instead_of_failing() {
     create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
         .await
         .unwrap();
-    assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "error", "503")).await.unwrap(), Recorded::Written);
-    assert_eq!(record_last_fire(&mut conn, &fire("g", "h", "t1", "success", "")).await.unwrap(), Recorded::Written);
-    let fires = list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap();
+    assert_eq!(
+        record_last_fire(&mut conn, &fire("g", "h", "t1", LastFireResult::Error, "503")).await.unwrap(),
+        Recorded::Written
+    );
+    assert_eq!(
+        record_last_fire(&mut conn, &fire("g", "h", "t1", LastFireResult::Success, "")).await.unwrap(),
+        Recorded::Written
+    );
+    let fires = list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
     assert_eq!((fires[0].result.as_str(), fires[0].error.as_str()), ("success", ""));
 }
@@ -166,7 +176,10 @@ async fn a_retried_task_id_updates_its_last_fire_instead_of_failing() {
 async fn last_fires_of_a_removed_hook_are_not_kept() {
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(record_last_fire(&mut conn, &fire("g", "gone", "t1", "success", "")).await.unwrap(), Recorded::HookGone);
+    assert_eq!(
+        record_last_fire(&mut conn, &fire("g", "gone", "t1", LastFireResult::Success, "")).await.unwrap(),
+        Recorded::HookGone
+    );
 }
 
 #[tokio::test]
@@ -177,23 +190,23 @@ async fn a_batch_of_last_fires_skips_removed_hooks_and_keeps_the_last_attempt_of
         .await
         .unwrap();
     let batch = [
-        fire("g", "h", "t1", "error", "503"),
-        fire("g", "gone", "t2", "success", ""),
-        fire("g", "h", "t3", "success", ""),
+        fire("g", "h", "t1", LastFireResult::Error, "503"),
+        fire("g", "gone", "t2", LastFireResult::Success, ""),
+        fire("g", "h", "t3", LastFireResult::Success, ""),
         // The same taskId twice in one batch (a statement may not update a row twice): the later one wins.
-        fire("g", "h", "t1", "success", ""),
+        fire("g", "h", "t1", LastFireResult::Success, ""),
     ];
     let recorded = record_last_fires_of_existing_hooks(&mut conn, &batch).await.unwrap();
     assert_eq!(recorded, [Recorded::Written, Recorded::HookGone, Recorded::Written, Recorded::Written]);
-    let mut fires: Vec<(String, String)> = list_last_fires(&mut conn, "g", "h", 10, None)
+    let mut fires: Vec<(String, String)> = list_last_fires(&mut conn, &common::key("g", "h"), 10, None)
         .await
         .unwrap()
         .into_iter()
-        .map(|f| (f.task_id, f.result))
+        .map(|f| (f.task_id, f.result.to_string()))
         .collect();
     fires.sort();
     assert_eq!(fires, [("t1".to_owned(), "success".to_owned()), ("t3".to_owned(), "success".to_owned())]);
-    assert!(list_last_fires(&mut conn, "g", "gone", 10, None).await.unwrap().is_empty());
+    assert!(list_last_fires(&mut conn, &common::key("g", "gone"), 10, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -204,9 +217,9 @@ async fn hooks_found_together_answer_each_caller_including_a_repeated_or_missing
     for (g, h) in [("g", "a"), ("g", "b"), ("other", "a")] {
         create_hook(&mut conn, &keyring, &common::definition(g, h, json!({})), "c", Utc::now()).await.unwrap();
     }
-    let keys: Vec<(String, String)> = [("g", "b"), ("g", "missing"), ("other", "a"), ("g", "b"), ("other", "b")]
+    let keys: Vec<HookKey> = [("g", "b"), ("g", "missing"), ("other", "a"), ("g", "b"), ("other", "b")]
         .iter()
-        .map(|(g, h)| ((*g).to_owned(), (*h).to_owned()))
+        .map(|(g, h)| common::key(g, h))
         .collect();
     let found: Vec<Option<String>> = find_hook_rows(&mut conn, &keys)
         .await
@@ -219,11 +232,12 @@ async fn hooks_found_together_answer_each_caller_including_a_repeated_or_missing
 
     // Through the batching finder, as the API reads them: each read sees what was committed before it.
     let finder = HookFinder::new(db.pool.clone(), keyring.clone());
-    let (a, missing) = tokio::join!(finder.find("g", "a"), finder.find("g", "nope"));
+    let (a, nope) = (common::key("g", "a"), common::key("g", "nope"));
+    let (a, missing) = tokio::join!(finder.find(&a), finder.find(&nope));
     assert_eq!(a.unwrap().unwrap().definition.hook_id.as_str(), "a");
     assert!(missing.unwrap().is_none());
-    assert!(delete_hook(&mut conn, "g", "a", "c").await.unwrap());
-    assert!(finder.find("g", "a").await.unwrap().is_none());
+    assert!(delete_hook(&mut conn, &common::key("g", "a"), "c").await.unwrap());
+    assert!(finder.find(&common::key("g", "a")).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -234,12 +248,16 @@ async fn last_fires_list_newest_first() {
         .await
         .unwrap();
     for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
-        let mut f = fire("g", "h", id, "success", "");
+        let mut f = fire("g", "h", id, LastFireResult::Success, "");
         f.task_create_time = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, i as u32).unwrap();
         record_last_fire(&mut conn, &f).await.unwrap();
     }
-    let ids: Vec<String> =
-        list_last_fires(&mut conn, "g", "h", 2, None).await.unwrap().into_iter().map(|f| f.task_id).collect();
+    let ids: Vec<String> = list_last_fires(&mut conn, &common::key("g", "h"), 2, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.task_id)
+        .collect();
     assert_eq!(ids, ["c", "b"]);
 }
 
@@ -248,15 +266,18 @@ async fn embedded_tasks_are_idempotent_by_id_and_definition() {
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
     let task = json!({"a": 1});
-    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &task).await.unwrap(), Inserted::Stored);
-    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &task).await.unwrap(), Inserted::Stored);
-    assert_eq!(insert_task(&mut conn, "t1", "g", "h", &json!({"a": 2})).await.unwrap(), Inserted::Conflict);
-    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 1);
+    assert_eq!(insert_task(&mut conn, "t1", &common::key("g", "h"), &task).await.unwrap(), Inserted::Stored);
+    assert_eq!(insert_task(&mut conn, "t1", &common::key("g", "h"), &task).await.unwrap(), Inserted::Stored);
+    assert_eq!(
+        insert_task(&mut conn, "t1", &common::key("g", "h"), &json!({"a": 2})).await.unwrap(),
+        Inserted::Conflict
+    );
+    assert_eq!(tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn a_batch_of_embedded_tasks_answers_each_task_as_alone() {
-    use hooks_core::storage::embedded_tasks::{NewTask, insert_tasks};
+    use hooks_core::storage::{NewTask, insert_tasks};
     let db = TestDb::new().await;
     let mut conn = db.pool.get().await.unwrap();
     let task = |id: &str, n: i32| NewTask {
@@ -265,12 +286,12 @@ async fn a_batch_of_embedded_tasks_answers_each_task_as_alone() {
         hook_id: "h".into(),
         definition: json!({"n": n}),
     };
-    insert_task(&mut conn, "old", "g", "h", &json!({"n": 0})).await.unwrap();
+    insert_task(&mut conn, "old", &common::key("g", "h"), &json!({"n": 0})).await.unwrap();
     let batch = [task("a", 1), task("old", 0), task("old", 9), task("b", 2), task("a", 1), task("b", 3)];
     let answers = insert_tasks(&mut conn, &batch).await.unwrap();
     use Inserted::{Conflict, Stored};
     assert_eq!(answers, [Stored, Stored, Conflict, Stored, Stored, Conflict]);
-    assert_eq!(tasks_of_hook(&mut conn, "g", "h").await.unwrap().len(), 3);
+    assert_eq!(tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -284,7 +305,7 @@ async fn hook_changes_are_notified() {
     create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
         .await
         .unwrap();
-    delete_hook(&mut conn, "g", "h", "c").await.unwrap();
+    delete_hook(&mut conn, &common::key("g", "h"), "c").await.unwrap();
     for op in ["INSERT", "DELETE"] {
         let n = tokio::time::timeout(std::time::Duration::from_secs(5), notifications.next())
             .await
@@ -298,7 +319,7 @@ async fn hook_changes_are_notified() {
 
 #[tokio::test]
 async fn a_hook_claimed_by_the_scheduler_can_still_record_fires_from_elsewhere() {
-    use hooks_core::storage::hooks::claim_due_hooks;
+    use hooks_core::storage::claim_due_hooks;
     let db = TestDb::new().await;
     let mut scheduler = AsyncPgConnection::establish(&db.url).await.unwrap();
     let def = common::definition("g", "h", json!({"schedule": ["0 * * * * *"]}));
@@ -314,7 +335,7 @@ async fn a_hook_claimed_by_the_scheduler_can_still_record_fires_from_elsewhere()
     // wait for the scheduler's batch (the claim locks no key).
     let mut other = AsyncPgConnection::establish(&db.url).await.unwrap();
     diesel::sql_query("SET statement_timeout = '2s'").execute(&mut other).await.unwrap();
-    let recorded = record_last_fire(&mut other, &fire("g", "h", "t1", "success", "")).await;
+    let recorded = record_last_fire(&mut other, &fire("g", "h", "t1", LastFireResult::Success, "")).await;
     assert_eq!(recorded.unwrap(), Recorded::Written);
     // Another replica's claim skips the locked row.
     assert!(claim_due_hooks(&mut other, Utc::now(), 10).await.unwrap().is_empty());
@@ -335,13 +356,19 @@ async fn one_unwritable_row_fails_only_its_own_caller_in_a_batch() {
     create_hook(&mut conn, &common::keyring(), &common::definition("g", "h", json!({})), "c", Utc::now())
         .await
         .unwrap();
-    let batcher = storage::batch::Batcher::spawn(db.pool.clone(), 64, record_through_batch);
+    let batcher = storage::Batcher::spawn(db.pool.clone(), 64, record_through_batch);
     // U+0000 in a text column fails the whole statement in Postgres. On this single-threaded runtime every submit
     // is queued before the writer runs, so all six share one batch.
     let fires: Vec<LastFire> = (0..6)
         .map(|i| {
             let error = if i == 3 { "bad \u{0} row".to_owned() } else { String::new() };
-            fire("g", "h", &format!("t{i}"), if i == 3 { "error" } else { "success" }, &error)
+            fire(
+                "g",
+                "h",
+                &format!("t{i}"),
+                if i == 3 { LastFireResult::Error } else { LastFireResult::Success },
+                &error,
+            )
         })
         .collect();
     let answers = futures::future::join_all(fires.into_iter().map(|f| batcher.submit(f))).await;
@@ -353,8 +380,12 @@ async fn one_unwritable_row_fails_only_its_own_caller_in_a_batch() {
             (_, answer) => assert_eq!(answer.as_ref().unwrap(), &Recorded::Written, "row {i}"),
         }
     }
-    let mut written: Vec<String> =
-        list_last_fires(&mut conn, "g", "h", 10, None).await.unwrap().into_iter().map(|f| f.task_id).collect();
+    let mut written: Vec<String> = list_last_fires(&mut conn, &common::key("g", "h"), 10, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.task_id)
+        .collect();
     written.sort();
     assert_eq!(written, ["t0", "t1", "t2", "t4", "t5"]);
 }

@@ -57,7 +57,7 @@ pub async fn run() -> anyhow::Result<bool> {
         database_url: db.url.clone(),
         pulse_url: broker::pulse_url(),
         namespace: names.namespace().to_owned(),
-        crypto_key: hooks_core::crypto::Keyring::generate_key()?.expose().to_owned(),
+        crypto_key: hooks_core::Keyring::generate_key()?.expose().to_owned(),
         static_clients: client::static_clients(),
         // No TASKCLUSTER_ROOT_URL: tasks go to the embedded sink, in the suite's database.
         env: Vec::new(),

@@ -4,11 +4,10 @@
 
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use futures::future::BoxFuture;
-use hooks_core::storage::batch;
-use hooks_core::storage::fire_log::{FireEvent, record_fire_events};
-use hooks_core::storage::last_fires::{LastFire, record_last_fires_of_existing_hooks};
-use hooks_core::storage::pulse::{PulseFire, finish_pulse_fires, insert_pulse_fires};
-use hooks_core::storage::{Pool, StorageError};
+use hooks_core::storage::{
+    self, FireEvent, LastFire, Pool, PulseFire, StorageError, finish_pulse_fires, insert_pulse_fires,
+    record_fire_events, record_last_fires_of_existing_hooks,
+};
 use hooks_core::{Attempt, FireError, FireOutcome, HookKey};
 
 // Enough to amortise a commit; small enough that one batch's round trips stay short.
@@ -22,10 +21,10 @@ pub(crate) type BatchError = std::sync::Arc<StorageError>;
 /// What recording a fire gives back: the fire's own result, or the failure to record it.
 pub(crate) type Recorded = Result<Result<FireOutcome, FireError>, BatchError>;
 
-/// What a message leaves to record: its `pulse_fires` key to mark done and its last fire (for a fire; none when
-/// the template declined), and its fire-log event.
+/// A message's fire, done: its `pulse_fires` key (the hook and the taskId) and its last fire (none when the
+/// template declined).
 struct Finished {
-    key: Option<(String, String, String)>,
+    key: Option<(HookKey, String)>,
     last_fire: Option<LastFire>,
     event: FireEvent,
 }
@@ -33,16 +32,16 @@ struct Finished {
 /// The handle messages write through; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Batcher {
-    claims: batch::Batcher<PulseFire, ()>,
-    records: batch::Batcher<Finished, ()>,
+    claims: storage::Batcher<PulseFire, ()>,
+    records: storage::Batcher<Finished, ()>,
 }
 
 impl Batcher {
     /// Starts the writers on the current Tokio runtime; they stop when the last handle is dropped.
     pub(crate) fn start(pool: &Pool) -> Self {
         Self {
-            claims: batch::Batcher::spawn_writers(pool.clone(), MAX_BATCH, WRITERS, write_claims),
-            records: batch::Batcher::spawn_writers(pool.clone(), MAX_BATCH, WRITERS, write_records),
+            claims: storage::Batcher::spawn_writers(pool.clone(), MAX_BATCH, WRITERS, write_claims),
+            records: storage::Batcher::spawn_writers(pool.clone(), MAX_BATCH, WRITERS, write_records),
         }
     }
 
@@ -55,7 +54,7 @@ impl Batcher {
     /// this returns.
     pub(crate) async fn record(&self, hook: &HookKey, task_id: &str, attempt: Attempt) -> Recorded {
         let (result, last_fire, event) = attempt.into_parts();
-        let key = Some((hook.group.to_string(), hook.id.to_string(), task_id.to_owned()));
+        let key = Some((hook.clone(), task_id.to_owned()));
         self.records.submit(Finished { key, last_fire, event }).await?;
         Ok(result)
     }
@@ -84,7 +83,7 @@ fn write_records<'c>(
     Box::pin(async move {
         let fires: Vec<LastFire> = finished.iter().filter_map(|f| f.last_fire.clone()).collect();
         let events: Vec<FireEvent> = finished.iter().map(|f| f.event.clone()).collect();
-        let keys: Vec<(String, String, String)> = finished.iter().filter_map(|f| f.key.clone()).collect();
+        let keys: Vec<(HookKey, String)> = finished.iter().filter_map(|f| f.key.clone()).collect();
         conn.transaction::<_, StorageError, _>(async |tx| {
             record_last_fires_of_existing_hooks(tx, &fires).await?;
             record_fire_events(tx, &events).await?;

@@ -7,10 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hooks_core::crypto::Keyring;
-use hooks_core::storage::hooks::find_hook;
-use hooks_core::storage::{Pool, StorageError};
-use hooks_core::{HookDefinition, HookKey};
+use hooks_core::storage::{Pool, StorageError, find_hook};
+use hooks_core::{HookDefinition, HookKey, Keyring};
 
 use crate::changes::Change;
 
@@ -47,7 +45,7 @@ impl HookCache {
             cached.generation
         };
         let mut conn = self.pool.get().await?;
-        let Some(found) = find_hook(&mut conn, &self.keyring, hook.group.as_str(), hook.id.as_str()).await? else {
+        let Some(found) = find_hook(&mut conn, &self.keyring, hook).await? else {
             return Ok(None);
         };
         let def = Arc::new(found.definition);

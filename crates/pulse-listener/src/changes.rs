@@ -9,7 +9,7 @@ use futures::StreamExt as _;
 use hooks_core::SecretString;
 pub(crate) use hooks_core::changes::Change;
 use hooks_core::changes::{self, Subscription};
-use hooks_core::pulse::{Names, PulseError, broker::short};
+use hooks_core::pulse::{Names, PulseError, short};
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection};

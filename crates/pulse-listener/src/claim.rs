@@ -7,9 +7,7 @@
 //! acknowledgement was lost.
 
 use chrono::{DateTime, Utc};
-use hooks_core::storage::fire_log::FireEvent;
-use hooks_core::storage::pulse::{PulseFire, claim_pulse_fire};
-use hooks_core::storage::{Pool, StorageError};
+use hooks_core::storage::{FireEvent, Pool, PulseFire, StorageError, claim_pulse_fire};
 use hooks_core::{Attempt, HookKey, TaskId, time};
 use lapin::Channel;
 use lapin::options::BasicQosOptions;
@@ -97,7 +95,7 @@ impl Claims {
         message: &Message,
     ) -> Result<Option<PulseFire>, StorageError> {
         let mut conn = self.pool.get().await?;
-        claim_pulse_fire(&mut conn, hook.group.as_str(), hook.id.as_str(), message.key(), session).await
+        claim_pulse_fire(&mut conn, hook, message.key(), session).await
     }
 
     /// Records the attempt as the hook's last fire and in its fire log and marks the claimed fire done, in one

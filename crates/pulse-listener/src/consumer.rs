@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use hooks_core::HookKey;
-use hooks_core::pulse::broker::short;
+use hooks_core::pulse::short;
 use hooks_core::pulse::{HookQueue, Pass, PulseError};
 use lapin::Channel;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};

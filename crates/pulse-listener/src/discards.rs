@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use hooks_core::HookKey;
-use hooks_core::trigger_schema::PayloadError;
+use hooks_core::{HookKey, PayloadError};
 
 use crate::message::Message;
 

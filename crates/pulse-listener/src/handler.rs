@@ -7,13 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hooks_core::backoff::Backoff;
 use hooks_core::metrics::{PulseEvent, PulseOutcome};
 use hooks_core::pulse::HookQueue;
-use hooks_core::storage::StorageError;
-use hooks_core::storage::fire_log::{FireEvent, Outcome};
-use hooks_core::trigger_schema::MAX_PAYLOAD_BYTES;
-use hooks_core::{FireContext, FireOptions, FireOutcome, FiredBy, Firer};
+use hooks_core::storage::{EventOutcome, FireEvent, StorageError};
+use hooks_core::{Backoff, FireContext, FireOptions, FireOutcome, FiredBy, Firer, MAX_PAYLOAD_BYTES};
 use lapin::Channel;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
@@ -164,7 +161,7 @@ impl Handler {
                 let event = FireEvent::without_task(
                     hook,
                     FiredBy::PulseMessage,
-                    Outcome::DeadLettered,
+                    EventOutcome::DeadLettered,
                     reason.clone(),
                     self.message.source(),
                 );
@@ -241,7 +238,7 @@ impl Handler {
             let event = FireEvent::without_task(
                 hook,
                 FiredBy::PulseMessage,
-                Outcome::PayloadRejected,
+                EventOutcome::PayloadRejected,
                 error,
                 self.message.source(),
             );

@@ -31,9 +31,8 @@ pub use stats::Stats;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
-use hooks_core::shutdown;
+use hooks_core::{Health, shutdown};
 
 /// Builds the listener from its settings and runs it until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {

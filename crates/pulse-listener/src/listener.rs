@@ -11,14 +11,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hooks_core::Firer;
-use hooks_core::crypto::Keyring;
 use hooks_core::metrics::Metrics;
 use hooks_core::metrics::PulseEvent;
 use hooks_core::pulse::BrokerHealth;
 use hooks_core::render::Renderer;
 use hooks_core::sink::TaskSink;
 use hooks_core::storage::Pool;
+use hooks_core::{Firer, Keyring};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 

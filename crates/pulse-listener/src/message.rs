@@ -57,7 +57,7 @@ impl Message {
     }
 
     /// The message's identity: a redelivery has the same one. Byte-identical messages share it too, which is why
-    /// fires are looked up by it only for redelivered messages (see `storage::pulse::claim_pulse_fire`).
+    /// fires are looked up by it only for redelivered messages (see `hooks_core::storage::claim_pulse_fire`).
     pub(crate) fn key(&self) -> &[u8] {
         &self.key
     }

@@ -163,7 +163,7 @@ impl Reconciling {
             Err(e) if !connected => return PassOutcome::Lost(e.to_string()),
             Err(e) => {
                 self.failures += 1;
-                let delay = hooks_core::backoff::Backoff::RECONNECT.delay(self.failures.saturating_add(1));
+                let delay = hooks_core::Backoff::RECONNECT.delay(self.failures.saturating_add(1));
                 tracing::warn!(error = %e, retry_in = ?delay, "cannot reconcile the broker; retrying");
                 self.defer(pending, delay);
                 return PassOutcome::Retrying;

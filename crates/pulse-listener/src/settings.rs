@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use clap::Parser;
-use hooks_core::config::{CommonArgs, PulseArgs};
-use hooks_core::ops_server::OpsArgs;
 use hooks_core::pulse::{Names, QueueOptions, QueueType, Scope};
+use hooks_core::{CommonArgs, OpsArgs, PulseArgs};
 
 use crate::ListenerOptions;
 
@@ -105,7 +104,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hooks_core::hook::Binding;
+    use hooks_core::Binding;
 
     fn parse(args: &[&str]) -> anyhow::Result<ListenerOptions> {
         let mut argv = vec!["hooks-pulse-listener"];

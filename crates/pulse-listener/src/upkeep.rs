@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hooks_core::pulse::Topology;
-use hooks_core::storage::Pool;
-use hooks_core::storage::pulse::expire_pulse_fires;
+use hooks_core::storage::{Pool, expire_pulse_fires};
 use tokio::time::MissedTickBehavior;
 
 use crate::ListenerOptions;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{Env, GROUP, eventually};
 use hooks_core::FiredBy;
-use hooks_core::storage::fire_log::{FireEvent, Outcome, list_fire_log};
+use hooks_core::storage::{EventOutcome, FireEvent, list_fire_log};
 use lapin::BasicProperties;
 use serde_json::json;
 
@@ -16,7 +16,12 @@ const SECOND: Duration = Duration::from_secs(1);
 
 async fn log_of(env: &Env, id: &str) -> Vec<FireEvent> {
     let mut conn = env.db.pool.get().await.unwrap();
-    list_fire_log(&mut conn, GROUP, id, 100, None).await.unwrap().into_iter().map(|e| e.event).collect()
+    list_fire_log(&mut conn, &hooks_core::HookKey::parse(GROUP, id).unwrap(), 100, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
 }
 
 #[tokio::test]
@@ -42,15 +47,15 @@ async fn each_message_is_logged_with_what_became_of_it() {
     let (fired, refused, dead) = (by_key("a.b"), by_key("a.c"), by_key("a.d"));
     assert!(log.iter().all(|e| e.fired_by == FiredBy::PulseMessage && e.source["exchange"] == exchange));
 
-    assert_eq!((fired.outcome, fired.task_id.as_deref()), (Outcome::Created, Some(tasks[0].task_id.as_str())));
+    assert_eq!((fired.outcome, fired.task_id.as_deref()), (EventOutcome::Created, Some(tasks[0].task_id.as_str())));
     assert_eq!(fired.source["messageId"], "msg-1");
 
-    assert_eq!((refused.outcome, refused.task_id.as_deref()), (Outcome::PayloadRejected, None));
+    assert_eq!((refused.outcome, refused.task_id.as_deref()), (EventOutcome::PayloadRejected, None));
     let error = refused.error.as_deref().unwrap();
     assert!(error.contains("payload/n") && error.contains("minimum"), "{error}");
     assert!(!error.contains("987654"), "the payload is never kept: {error}");
     assert!(!refused.source.contains_key("messageId"), "none was set");
 
-    assert_eq!(dead.outcome, Outcome::DeadLettered);
+    assert_eq!(dead.outcome, EventOutcome::DeadLettered);
     assert!(dead.error.as_deref().unwrap().contains("not JSON"), "{dead:?}");
 }

@@ -9,8 +9,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Env, GROUP, Running};
-use hooks_core::storage::last_fires::{LastFire, list_last_fires};
+use common::{Env, Running};
+use hooks_core::storage::{LastFire, list_last_fires};
 use serde_json::{Value, json};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -52,7 +52,7 @@ fn hostiles() -> [Hostile; 4] {
         Hostile {
             id: "hostile-cpu",
             // Nested as deep as createHook allows, and unterminated: the parser backtracks through every level.
-            task_payload: json!({"slow": {"$eval": "a[1+".repeat(hooks_core::template_limits::MAX_EXPRESSION_NESTING)}}),
+            task_payload: json!({"slow": {"$eval": "a[1+".repeat(hooks_core::MAX_EXPRESSION_NESTING)}}),
             body: |i| json!({"i": i}),
             says: "render exceeded its 200 ms CPU time limit",
         },
@@ -90,7 +90,7 @@ async fn publish(env: &Env, exchange: &str, from: usize, to: usize) {
 
 async fn fires_of(env: &Env, id: &str) -> Vec<LastFire> {
     let mut conn = env.db.pool.get().await.unwrap();
-    list_last_fires(&mut conn, GROUP, id, 1000, None).await.unwrap()
+    list_last_fires(&mut conn, &common::key(id), 1000, None).await.unwrap()
 }
 
 /// Every message so far (`published` per hook) was settled once: the good hook fired each, each hostile hook recorded one error per message naming its bound, and every

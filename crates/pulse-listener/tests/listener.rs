@@ -11,8 +11,7 @@ use common::{Env, GROUP, Running, eventually};
 use hooks_core::metrics::Metrics;
 use hooks_core::pulse::Scope;
 use hooks_core::sink::{CreateTaskError, TaskSink};
-use hooks_core::storage::embedded_tasks::tasks_of_hook;
-use hooks_core::storage::last_fires::list_last_fires;
+use hooks_core::storage::{list_last_fires, tasks_of_hook};
 use hooks_core::{HookGroupId, HookId, TaskId};
 use lapin::BasicProperties;
 use pulse_listener::Listener;
@@ -51,7 +50,7 @@ async fn a_created_hook_is_bound_within_a_second_and_fires_with_the_message_cont
     let stats = running.until(5 * SECOND, |s| s.acked == 1).await;
     assert_eq!((stats.fired, stats.acked), (1, 1));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, GROUP, "on-build", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("on-build"), 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
     assert_eq!((fires[0].fired_by.as_str(), fires[0].result.as_str()), ("pulseMessage", "success"));
     assert_eq!(fires[0].task_id, tasks[0].task_id);
@@ -324,9 +323,9 @@ async fn a_5xx_from_the_queue_is_retried_and_the_message_fires_once() {
     assert!(requests.iter().all(|r| r.task == requests[0].task), "every retry renders the identical task");
     assert_eq!(env.fake.created_tasks().len(), 1);
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, GROUP, "flaky", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("flaky"), 10, None).await.unwrap();
     assert_eq!(fires.len(), 1);
-    assert_eq!(fires[0].result, "success");
+    assert_eq!(fires[0].result.as_str(), "success");
     running.stop().await;
 }
 
@@ -349,7 +348,7 @@ async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
     assert!(eventually(5 * SECOND, || async { env.queue_depth(&dead_letters).await == Some(1) }).await);
     assert_eq!(env.queue_depth(&env.queue("broken")).await, Some(0));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, GROUP, "broken", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("broken"), 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].result.as_str()), (1, "error"));
     running.stop().await;
 }
@@ -407,7 +406,7 @@ async fn the_embedded_sink_stores_the_fired_task() {
     assert!(env.publish(&exchange, "k", &json!({"n": 1})).await);
     running.until(5 * SECOND, |s| s.acked == 1).await;
     let mut conn = env.db.pool.get().await.unwrap();
-    let tasks = tasks_of_hook(&mut conn, GROUP, "local").await.unwrap();
+    let tasks = tasks_of_hook(&mut conn, &common::key("local")).await.unwrap();
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].definition["extra"]["message"], json!({"n": 1}));
     assert_eq!(tasks[0].definition["extra"]["routingKey"], "k");
@@ -467,7 +466,7 @@ async fn a_crash_between_create_task_and_acknowledgement_makes_no_second_task() 
     assert_eq!(requests[0].task, requests[1].task, "and rendered it identically");
     assert_eq!(env.fake.created_tasks().len(), 1, "so the queue holds one task");
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, GROUP, "crash", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("crash"), 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].result.as_str()), (1, "success"));
     assert_eq!(env.queue_depth(&env.queue("crash")).await, Some(0));
     second.stop().await;

@@ -7,9 +7,7 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use hooks_core::storage::fire_log::expire_fire_log;
-use hooks_core::storage::last_fires::expire_last_fires;
-use hooks_core::storage::{Pool, StorageError};
+use hooks_core::storage::{Pool, StorageError, expire_fire_log, expire_last_fires};
 
 /// How and when last fires expire.
 #[derive(Debug, Clone)]

@@ -6,17 +6,15 @@ mod settings;
 mod wake;
 
 pub use expiry::{Expired, ExpiryOptions};
-pub use scheduler::{Scheduler, SchedulerOptions};
+pub use scheduler::{Batch, Scheduler, SchedulerOptions};
 pub use settings::Settings;
 pub use wake::listen as listen_for_changes;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use hooks_core::health::Health;
 use hooks_core::metrics::Metrics;
-use hooks_core::notify::Notifier;
-use hooks_core::shutdown;
+use hooks_core::{Health, Notifier, shutdown};
 
 /// Builds the scheduler from its settings and runs it until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
-//! The firing loop. One shape for every worker: `run_next` claims and fires one batch of due hooks and says
-//! whether there was anything to do; `run` repeats it, sleeping until the earliest due slot, a hook change
-//! (NOTIFY) or shutdown.
+//! The firing loop. One shape for every worker: `run_next` claims and fires one batch of due hooks and says what
+//! the batch did ([`Batch`]), or `None` when nothing was due; `run` repeats it, sleeping until the earliest due
+//! slot, a hook change (NOTIFY) or shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,17 +9,16 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use futures::{FutureExt as _, StreamExt as _};
-use hooks_core::backoff::Backoff;
-use hooks_core::crypto::Keyring;
-use hooks_core::notify::Notifier;
 use hooks_core::render::Renderer;
 use hooks_core::sink::TaskSink;
-use hooks_core::slot::{CatchUp, slot_to_fire};
-use hooks_core::storage::fire_log::{FireEvent, Outcome, record_fire_events};
-use hooks_core::storage::hooks::{advance_slots, claim_due_hooks, earliest_due, note_schedule_failure, retry_slot_at};
-use hooks_core::storage::last_fires::{LastFire, record_last_fires};
-use hooks_core::storage::{Pool, StorageError};
-use hooks_core::{Attempt, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, Prepared, time};
+use hooks_core::storage::{
+    EventOutcome, FireEvent, LastFire, Pool, StorageError, advance_slots, claim_due_hooks, earliest_due,
+    note_schedule_failure, record_fire_events, record_last_fires, retry_slot_at,
+};
+use hooks_core::{
+    Attempt, Backoff, CatchUp, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, HookKey, Keyring,
+    Notifier, Prepared, slot_to_fire, time,
+};
 use tokio::sync::Notify;
 use tracing::Instrument as _;
 
@@ -74,6 +73,33 @@ pub struct Scheduler {
     options: SchedulerOptions,
 }
 
+/// What one claimed batch did, hook by hook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Hooks claimed (each due now or within the claim-ahead).
+    pub claimed: usize,
+    /// Slots fired: the task was created, or the fire failed for good and was recorded as an error.
+    pub fired: usize,
+    /// Slots that failed transiently and are tried again later under the same taskId.
+    pub retrying: usize,
+    /// Slots given up after failing transiently for the whole retry window.
+    pub skipped: usize,
+    /// Hooks that could not be fired at all (e.g. their key was removed), looked at again later.
+    pub unusable: usize,
+}
+
+/// What became of one claimed slot.
+enum SlotOutcome {
+    /// The task was created, or the fire failed for good: record `last_fire` and move on to `next` (`None`: the
+    /// hook has no more slots).
+    Fired { last_fire: Option<LastFire>, event: FireEvent, next: Option<DateTime<Utc>> },
+    /// Failed transiently within the retry window: the slot is tried again `at` this time, under its taskId, after
+    /// this many `failures` in a row.
+    RetryAt { at: DateTime<Utc>, failures: i32 },
+    /// Failed transiently for the whole retry window: the slot is skipped, the hook moves on to `next`.
+    Skipped { event: FireEvent, next: Option<DateTime<Utc>> },
+}
+
 /// One due hook and the slot it fires for.
 struct Planned {
     hook: Hook,
@@ -103,8 +129,8 @@ impl Scheduler {
     }
 
     /// Claims one batch of hooks due now or within `claim_ahead`, fires each at its slot, records the fires and
-    /// advances their slots, all in one transaction. Returns how many hooks were claimed (0: nothing was due).
-    pub async fn run_next(&self) -> Result<usize, StorageError> {
+    /// advances their slots, all in one transaction. Returns what the batch did, or `None` when nothing was due.
+    pub async fn run_next(&self) -> Result<Option<Batch>, StorageError> {
         let now = Utc::now();
         let horizon = now + TimeDelta::from_std(self.options.claim_ahead).unwrap_or_default();
         let mut conn = self.pool.get().await?;
@@ -114,11 +140,15 @@ impl Scheduler {
         conn.transaction::<_, StorageError, _>(async |tx| {
             let limit = i64::try_from(self.options.batch_size).unwrap_or(i64::MAX);
             let rows = claim_due_hooks(tx, horizon, limit).await?;
-            let claimed = rows.len();
-            let mut planned = Vec::with_capacity(claimed);
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let mut batch = Batch { claimed: rows.len(), ..Batch::default() };
+            let mut planned = Vec::with_capacity(rows.len());
             let mut events = Vec::new();
             for row in rows {
-                let (g, h, due) = (row.hook_group_id.clone(), row.hook_id.clone(), row.next_scheduled_date);
+                let key = HookKey::from_stored(row.hook_group_id.clone(), row.hook_id.clone());
+                let (g, h, due) = (key.group.as_str(), key.id.as_str(), row.next_scheduled_date);
                 let retry_at = row.schedule_retry_at;
                 match row.into_hook(&self.keyring) {
                     Ok(hook) => {
@@ -141,7 +171,8 @@ impl Scheduler {
                     Err(e) => {
                         // Unusable until someone fixes it (e.g. its key was removed): look again in a minute.
                         tracing::error!(hook_group_id = %g, hook_id = %h, error = %e, "cannot fire hook");
-                        retry_slot_at(tx, &g, &h, now + delta(SLOT_RETRY.longest), 0).await?;
+                        retry_slot_at(tx, &key, now + delta(SLOT_RETRY.longest), 0).await?;
+                        batch.unusable += 1;
                     }
                 }
             }
@@ -181,25 +212,35 @@ impl Scheduler {
             let mut fires = Vec::with_capacity(attempts.len());
             let mut moves = Vec::with_capacity(attempts.len());
             for (planned, attempt) in attempts {
-                let (g, h) = (planned.hook.definition.hook_group_id.to_string(), planned.hook.definition.hook_id.to_string());
-                let (last_fire, event, next) = self.settle(tx, planned, attempt, now).await?;
-                fires.extend(last_fire);
-                events.extend(event);
-                if let Some(next) = next {
-                    moves.push((g, h, next));
+                let key = planned.hook.definition.key();
+                match self.settle(tx, planned, attempt, now).await? {
+                    SlotOutcome::Fired { last_fire, event, next } => {
+                        batch.fired += 1;
+                        fires.extend(last_fire);
+                        events.push(event);
+                        moves.push((key, next));
+                    }
+                    SlotOutcome::RetryAt { at, failures } => {
+                        batch.retrying += 1;
+                        retry_slot_at(tx, &key, at, failures).await?;
+                    }
+                    SlotOutcome::Skipped { event, next } => {
+                        batch.skipped += 1;
+                        events.push(event);
+                        moves.push((key, next));
+                    }
                 }
             }
             // One statement each for the whole batch: the claim's locks keep every row in place meanwhile.
             record_last_fires(tx, &fires).await?;
             record_fire_events(tx, &events).await?;
             advance_slots(tx, &moves).await?;
-            Ok(claimed)
+            Ok(Some(batch))
         })
         .await
     }
 
-    /// Decides what one attempt means for its hook: returns the last fire and fire-log event to record and, when
-    /// the hook moves on, its next slot (`Some(None)`: no more slots). A transient failure (a queue 5xx, the network, no render
+    /// Decides what one attempt means for its hook. A transient failure (a queue 5xx, the network, no render
     /// worker) is nobody's fault in the hook: it keeps the slot and its taskId and is retried with backoff while
     /// the slot is within the retry window, and is neither recorded as an error nor emailed about; past the window
     /// the slot is skipped. Only a permanent failure (a render error, a 4xx) is recorded and told to the owner.
@@ -209,7 +250,7 @@ impl Scheduler {
         p: Planned,
         attempt: Attempt,
         now: DateTime<Utc>,
-    ) -> Result<(Option<LastFire>, Option<FireEvent>, Option<Option<DateTime<Utc>>>), StorageError> {
+    ) -> Result<SlotOutcome, StorageError> {
         let def = &p.hook.definition;
         let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
         let next = def.schedule.next_after(p.slot);
@@ -221,18 +262,17 @@ impl Scheduler {
                 let slot = time::to_json(p.slot);
                 if now + delay <= p.slot + self.options.retry_window {
                     tracing::warn!(hook_group_id = g, hook_id = h, %slot, error = %e, failures, retry_in = %delay, "slot failed transiently; retrying it under the same taskId");
-                    retry_slot_at(tx, g, h, now + delay, failures).await?;
-                    return Ok((None, None, None));
+                    return Ok(SlotOutcome::RetryAt { at: now + delay, failures });
                 }
                 self.firer.metrics().slots_skipped(1);
                 tracing::error!(hook_group_id = g, hook_id = h, %slot, error = %e, failures, "slot kept failing transiently for the whole retry window (--catch-up-window); skipped");
                 let reason = format!("failed {failures} times, for the whole retry window; the last error: {e}");
-                return Ok((None, Some(event.with_outcome(Outcome::SkippedSlot, reason)), Some(next)));
+                return Ok(SlotOutcome::Skipped { event: event.with_outcome(EventOutcome::SkippedSlot, reason), next });
             }
             Err(e) => self.tell_owner(tx, &p, &e, next, now).await?,
             Ok(_) => {}
         }
-        Ok((last_fire, Some(event), Some(next)))
+        Ok(SlotOutcome::Fired { last_fire, event, next })
     }
 
     /// Emails the owner about a slot that failed for good, when the hook asks for it: at most once an
@@ -249,9 +289,9 @@ impl Scheduler {
         if !def.metadata.email_on_error {
             return Ok(());
         }
-        let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
+        let (key, g, h) = (def.key(), def.hook_group_id.as_str(), def.hook_id.as_str());
         if p.hook.failure_emailed_at.is_some_and(|at| now - at < EMAIL_INTERVAL) {
-            return note_schedule_failure(tx, g, h, None).await;
+            return note_schedule_failure(tx, &key, None).await;
         }
         let earlier = p.hook.failures_not_emailed;
         let earlier_text = match earlier {
@@ -271,17 +311,17 @@ impl Scheduler {
             time::to_json(p.slot),
         );
         match self.notifier.email(&def.metadata.owner, &subject, &content).await {
-            Ok(()) => note_schedule_failure(tx, g, h, Some(now)).await,
+            Ok(()) => note_schedule_failure(tx, &key, Some(now)).await,
             Err(e) => {
                 tracing::warn!(hook_group_id = g, hook_id = h, error = %e, "cannot email the hook's owner");
-                note_schedule_failure(tx, g, h, None).await
+                note_schedule_failure(tx, &key, None).await
             }
         }
     }
 
     /// Runs batches until nothing is due. For tests.
     pub async fn run_until_idle(&self) -> Result<(), StorageError> {
-        while self.run_next().await? > 0 {}
+        while self.run_next().await?.is_some() {}
         Ok(())
     }
 
@@ -300,8 +340,8 @@ impl Scheduler {
         loop {
             let wait = match self.run_next().await {
                 // More may be due: go again at once, but only after looking at shutdown (below).
-                Ok(n) if n > 0 => Duration::ZERO,
-                Ok(_) => {
+                Ok(Some(_)) => Duration::ZERO,
+                Ok(None) => {
                     delays.reset();
                     self.until_next_due().await
                 }
@@ -348,7 +388,6 @@ fn delta(delay: Duration) -> TimeDelta {
 
 /// The fire-log event for slots the catch-up policy passed over, from `first` to the one before `fired`.
 fn missed_slots(hook: &Hook, first: DateTime<Utc>, fired: DateTime<Utc>, skipped: u64, catch_up: CatchUp) -> FireEvent {
-    let def = &hook.definition;
     let mut source = serde_json::Map::new();
     source.insert("slot".into(), time::to_json(first).into());
     source.insert("skippedSlots".into(), skipped.into());
@@ -362,6 +401,11 @@ fn missed_slots(hook: &Hook, first: DateTime<Utc>, fired: DateTime<Utc>, skipped
         time::to_json(first),
         time::to_json(fired)
     );
-    let key = hooks_core::HookKey::new(def.hook_group_id.clone(), def.hook_id.clone());
-    FireEvent::without_task(&key, hooks_core::FiredBy::Schedule, Outcome::SkippedSlot, reason, source)
+    FireEvent::without_task(
+        &hook.definition.key(),
+        hooks_core::FiredBy::Schedule,
+        EventOutcome::SkippedSlot,
+        reason,
+        source,
+    )
 }

@@ -1,9 +1,7 @@
 //! The scheduler's settings: flags, each with its environment variable.
 
 use clap::{Parser, ValueEnum};
-use hooks_core::config::CommonArgs;
-use hooks_core::ops_server::OpsArgs;
-use hooks_core::slot::CatchUp;
+use hooks_core::{CatchUp, CommonArgs, OpsArgs};
 
 use crate::{ExpiryOptions, SchedulerOptions};
 

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use hooks_core::SecretString;
-use hooks_core::changes;
+use hooks_core::{SecretString, changes};
 use tokio::sync::Notify;
 
 /// Starts listening for the rest of the process; the returned `Notify` is signalled on every change, and each time

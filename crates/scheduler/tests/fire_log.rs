@@ -7,14 +7,19 @@ mod common;
 use chrono::{TimeDelta, Utc};
 use common::{Env, minute_floor};
 use hooks_core::FiredBy;
-use hooks_core::storage::fire_log::{FireEvent, Outcome, list_fire_log};
+use hooks_core::storage::{EventOutcome, FireEvent, list_fire_log};
 use hooks_core::time::to_json;
 use scheduler::SchedulerOptions;
 use serde_json::json;
 
 async fn log_of(env: &Env, id: &str) -> Vec<FireEvent> {
     let mut conn = env.db.pool.get().await.unwrap();
-    list_fire_log(&mut conn, "sched", id, 100, None).await.unwrap().into_iter().map(|e| e.event).collect()
+    list_fire_log(&mut conn, &hooks_core::HookKey::parse("sched", id).unwrap(), 100, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
 }
 
 #[tokio::test]
@@ -27,8 +32,8 @@ async fn a_slot_fired_after_missed_ones_logs_the_missed_slots_and_the_fire_with_
 
     let task = &env.fake.created_tasks()[0];
     let log = log_of(&env, "hourly").await;
-    let outcomes: Vec<Outcome> = log.iter().map(|e| e.outcome).collect();
-    assert_eq!(outcomes, [Outcome::Created, Outcome::SkippedSlot], "{log:?}");
+    let outcomes: Vec<EventOutcome> = log.iter().map(|e| e.outcome).collect();
+    assert_eq!(outcomes, [EventOutcome::Created, EventOutcome::SkippedSlot], "{log:?}");
     let (created, skipped) = (&log[0], &log[1]);
     assert_eq!(created.fired_by, FiredBy::Schedule);
     assert_eq!(created.task_id.as_deref(), Some(task.task_id.as_str()));
@@ -48,11 +53,17 @@ async fn a_declined_slot_is_logged_though_it_leaves_no_last_fire() {
 
     let log = log_of(&env, "quiet").await;
     assert_eq!(log.len(), 1);
-    assert_eq!((log[0].outcome, log[0].task_id.as_deref()), (Outcome::Declined, None));
+    assert_eq!((log[0].outcome, log[0].task_id.as_deref()), (EventOutcome::Declined, None));
     assert!(log[0].source.contains_key("slot"));
     let mut conn = env.db.pool.get().await.unwrap();
-    let last_fires =
-        hooks_core::storage::last_fires::list_last_fires(&mut conn, "sched", "quiet", 10, None).await.unwrap();
+    let last_fires = hooks_core::storage::list_last_fires(
+        &mut conn,
+        &hooks_core::HookKey::parse("sched", "quiet").unwrap(),
+        10,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(last_fires.is_empty());
 }
 
@@ -72,7 +83,7 @@ async fn a_slot_being_retried_is_not_logged_until_it_is_given_up() {
     env.scheduler(options).run_until_idle().await.unwrap();
     let log = log_of(&env, "down").await;
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0].outcome, Outcome::SkippedSlot);
+    assert_eq!(log[0].outcome, EventOutcome::SkippedSlot);
     assert_eq!(log[0].source["slot"], json!(to_json(slot)));
     let error = log[0].error.as_deref().unwrap();
     assert!(error.contains("retry window") && error.contains("InternalServerError"), "{error}");

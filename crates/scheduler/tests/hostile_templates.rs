@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::Env;
-use hooks_core::storage::last_fires::{LastFire, list_last_fires};
+use hooks_core::storage::{LastFire, list_last_fires};
 use scheduler::SchedulerOptions;
 use serde_json::{Value, json};
 use test_support::eventually;
@@ -53,7 +53,7 @@ fn hostiles() -> [Hostile; 4] {
         Hostile {
             id: "hostile-cpu",
             // Nested as deep as createHook allows, and unterminated: the parser backtracks through every level.
-            task_payload: json!({"slow": {"$eval": "a[1+".repeat(hooks_core::template_limits::MAX_EXPRESSION_NESTING)}}),
+            task_payload: json!({"slow": {"$eval": "a[1+".repeat(hooks_core::MAX_EXPRESSION_NESTING)}}),
             says: "render exceeded its 200 ms CPU time limit",
         },
     ]
@@ -100,7 +100,7 @@ fn assert_every_slot(slots: &[DateTime<Utc>]) {
 
 async fn fires_of(env: &Env, id: &str) -> Vec<LastFire> {
     let mut conn = env.db.pool.get().await.unwrap();
-    list_last_fires(&mut conn, "sched", id, 1000, None).await.unwrap()
+    list_last_fires(&mut conn, &common::key(id), 1000, None).await.unwrap()
 }
 
 /// Whether every hostile hook has recorded at least `n` fires.

@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, TimeZone, Timelike as _, Utc};
 use common::{Env, minute_floor};
 use diesel_async::RunQueryDsl as _;
-use hooks_core::slot::CatchUp;
-use hooks_core::storage::last_fires::list_last_fires;
+use hooks_core::CatchUp;
+use hooks_core::storage::list_last_fires;
 use scheduler::{Scheduler, SchedulerOptions};
 use serde_json::json;
 
@@ -34,7 +34,7 @@ async fn a_due_slot_fires_with_the_slot_as_now_and_the_hook_moves_to_its_next_sl
     assert_eq!(tasks[0].authorized_scopes.as_deref(), Some(&["assume:hook-id:sched/hourly".to_owned()][..]));
     assert_eq!(env.next_of("hourly").await, Some(latest + TimeDelta::hours(1)));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "hourly", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("hourly"), 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].fired_by.as_str(), fires[0].result.as_str()), (1, "schedule", "success"));
     assert_eq!(fires[0].task_id, tasks[0].task_id);
 }
@@ -46,8 +46,8 @@ async fn a_slot_claimed_ahead_is_created_on_its_second_not_before() {
     // Due 300 ms from now, within the default 500 ms claim-ahead: this pass claims it, waits, then fires.
     let slot = DateTime::from_timestamp_millis((Utc::now() + TimeDelta::milliseconds(300)).timestamp_millis()).unwrap();
     env.set_next("soon", slot).await;
-    let claimed = env.scheduler(SchedulerOptions::default()).run_next().await.unwrap();
-    assert_eq!(claimed, 1);
+    let batch = env.scheduler(SchedulerOptions::default()).run_next().await.unwrap();
+    assert_eq!(batch.map(|b| b.claimed), Some(1));
     let requests = env.fake.create_task_requests();
     assert_eq!(requests.len(), 1);
     assert!(requests[0].received >= slot, "created at {:?}, before its slot {slot:?}", requests[0].received);
@@ -56,7 +56,7 @@ async fn a_slot_claimed_ahead_is_created_on_its_second_not_before() {
     // With no claim-ahead, the same pass finds nothing due yet.
     env.set_next("soon", Utc::now() + TimeDelta::milliseconds(300)).await;
     let options = SchedulerOptions { claim_ahead: Duration::ZERO, ..SchedulerOptions::default() };
-    assert_eq!(env.scheduler(options).run_next().await.unwrap(), 0);
+    assert_eq!(env.scheduler(options).run_next().await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -76,8 +76,8 @@ async fn an_update_waiting_for_a_slot_claimed_ahead_moves_the_hook_past_that_slo
         assert!(Utc::now() < slot);
         env.reschedule("every-second", &["* * * * * *"]).await;
     };
-    let (claimed, ()) = tokio::join!(scheduler.run_next(), updating);
-    assert_eq!(claimed.unwrap(), 1);
+    let (batch, ()) = tokio::join!(scheduler.run_next(), updating);
+    assert_eq!(batch.unwrap().map(|b| b.claimed), Some(1));
     assert_eq!(env.fake.create_task_requests().len(), 1);
     let next = env.next_of("every-second").await.unwrap();
     assert!(next > slot, "the update put the hook back on the slot just fired ({next:?})");
@@ -139,7 +139,7 @@ async fn a_5xx_keeps_the_slot_and_the_retry_uses_the_same_task_id() {
     assert_eq!(requests[0].task, requests[1].task);
     assert!(env.next_of("flaky").await.unwrap() > slot);
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "flaky", 10, None).await.unwrap();
+    let fires = list_last_fires(&mut conn, &common::key("flaky"), 10, None).await.unwrap();
     assert_eq!((fires.len(), fires[0].result.as_str()), (1, "success"));
     assert!(env.fake.emails().is_empty());
 }
@@ -164,7 +164,7 @@ async fn a_slot_failing_transiently_past_its_next_slot_is_retried_not_recorded_n
     let scheduler = env.scheduler(SchedulerOptions::default()).with_metrics(metrics.clone());
     scheduler.run_until_idle().await.unwrap();
     assert_eq!(env.next_of("busy").await, Some(slot), "the slot is kept");
-    assert!(list_last_fires(&mut conn, "sched", "busy", 10, None).await.unwrap().is_empty(), "no error row");
+    assert!(list_last_fires(&mut conn, &common::key("busy"), 10, None).await.unwrap().is_empty(), "no error row");
 
     // Its second failure waits 2 s.
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -173,8 +173,8 @@ async fn a_slot_failing_transiently_past_its_next_slot_is_retried_not_recorded_n
     assert_eq!((requests[0].status, requests[1].status), (503, 200));
     assert_eq!(requests[0].task_id, requests[1].task_id, "retried under the same taskId");
     assert_eq!(requests[1].task["slot"], hooks_core::time::to_json(slot));
-    let fires = list_last_fires(&mut conn, "sched", "busy", 10, None).await.unwrap();
-    assert!(fires.iter().all(|f| f.result == "success"), "{fires:?}");
+    let fires = list_last_fires(&mut conn, &common::key("busy"), 10, None).await.unwrap();
+    assert!(fires.iter().all(|f| f.result.as_str() == "success"), "{fires:?}");
     assert!(metrics.skipped_slots() >= 3, "the slots missed meanwhile are counted: {}", metrics.skipped_slots());
     assert!(env.fake.emails().is_empty(), "{:?}", env.fake.emails());
 }
@@ -192,7 +192,7 @@ async fn a_slot_failing_transiently_for_the_whole_retry_window_is_skipped_unreco
     assert!(env.next_of("down").await.unwrap() > slot, "the slot is given up");
     assert_eq!(metrics.skipped_slots(), 1);
     let mut conn = env.db.pool.get().await.unwrap();
-    assert!(list_last_fires(&mut conn, "sched", "down", 10, None).await.unwrap().is_empty());
+    assert!(list_last_fires(&mut conn, &common::key("down"), 10, None).await.unwrap().is_empty());
     assert!(env.fake.emails().is_empty());
 }
 
@@ -209,7 +209,11 @@ async fn permanent_failures_email_the_owner_at_most_once_an_hour_counting_the_re
         scheduler.run_until_idle().await.unwrap();
     }
     let mut conn = env.db.pool.get().await.unwrap();
-    assert_eq!(list_last_fires(&mut conn, "sched", "denied", 10, None).await.unwrap().len(), 3, "each is recorded");
+    assert_eq!(
+        list_last_fires(&mut conn, &common::key("denied"), 10, None).await.unwrap().len(),
+        3,
+        "each is recorded"
+    );
     assert_eq!(env.fake.emails().len(), 1, "one email within the hour");
 
     // An hour later, the next failure's email counts the two not told.
@@ -252,8 +256,8 @@ async fn a_4xx_is_recorded_the_slot_advances_and_the_owner_is_emailed_once() {
     assert!(emails[0]["subject"].as_str().unwrap().contains("sched/denied"));
     assert!(emails[0]["content"].as_str().unwrap().contains("InsufficientScopes"));
     let mut conn = env.db.pool.get().await.unwrap();
-    let fires = list_last_fires(&mut conn, "sched", "denied", 10, None).await.unwrap();
-    assert_eq!(fires[0].result, "error");
+    let fires = list_last_fires(&mut conn, &common::key("denied"), 10, None).await.unwrap();
+    assert_eq!(fires[0].result.as_str(), "error");
 }
 
 #[tokio::test]
@@ -312,7 +316,7 @@ async fn a_removed_hook_never_fires_again() {
     env.hook("removed", &["0 0 * * * *"], json!({})).await;
     env.set_next("removed", Utc::now() - TimeDelta::seconds(1)).await;
     let mut conn = env.db.pool.get().await.unwrap();
-    hooks_core::storage::hooks::delete_hook(&mut conn, "sched", "removed", "test").await.unwrap();
+    hooks_core::storage::delete_hook(&mut conn, &common::key("removed"), "test").await.unwrap();
     env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
     assert!(env.fake.create_task_requests().is_empty());
 }

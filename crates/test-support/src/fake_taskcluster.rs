@@ -45,8 +45,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, general_purpose};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use hooks_core::auth::scopes::{is_valid_scope, satisfies_scope, scope_match};
 use hooks_core::auth::{Authenticated, InsufficientScopes, Scheme, ScopeExpression};
+use hooks_core::auth::{is_valid_scope, satisfies_scope, scope_match};
 use serde_json::{Map, Value, json};
 
 /// Hawk timestamp skew the auth service allows (15 minutes).
@@ -218,18 +218,17 @@ impl FakeTaskcluster {
     }
 
     /// This deployment for the service client, through an HTTP client of its own.
-    pub fn deployment(&self) -> hooks_core::deployment::Deployment {
+    pub fn deployment(&self) -> hooks_core::Deployment {
         let client = self.service_client();
         let token = hooks_core::SecretString::new(client.access_token.clone());
-        hooks_core::deployment::Deployment::new(&self.root_url(), &client.client_id, &token, 64)
+        hooks_core::Deployment::new(&self.root_url(), &client.client_id, &token, 64)
             .expect("a deployment for the fake's root URL")
     }
 
     /// A queue sink creating tasks here with the service client's credentials; 5xx and network errors are
     /// retried `retries` times, 1 ms apart at first.
     pub fn queue_sink(&self, retries: usize) -> hooks_core::sink::QueueSink {
-        let retry =
-            hooks_core::deployment::RetryPolicy { retries, base_delay: Duration::from_millis(1), ..Default::default() };
+        let retry = hooks_core::RetryPolicy { retries, base_delay: Duration::from_millis(1), ..Default::default() };
         hooks_core::sink::QueueSink::new(self.deployment(), retry)
     }
 

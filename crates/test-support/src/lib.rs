@@ -44,7 +44,7 @@ pub fn renderer() -> hooks_core::render::Renderer {
     static RENDERER: std::sync::OnceLock<hooks_core::render::Renderer> = std::sync::OnceLock::new();
     RENDERER
         .get_or_init(|| {
-            let program = hooks_core::render::pool::default_program()
+            let program = hooks_core::render::default_program()
                 .expect("the render worker: build it with `cargo build -p hooks-core --bin hooks-render`");
             hooks_core::render::Renderer::start(program, hooks_core::render::RenderLimits::default())
                 .expect("starting the render workers")

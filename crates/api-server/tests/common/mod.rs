@@ -3,7 +3,7 @@
 
 use clap::Parser as _;
 use futures::StreamExt as _;
-use hooks_core::crypto::Keyring;
+use hooks_core::Keyring;
 use hooks_core::pulse::Names;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,

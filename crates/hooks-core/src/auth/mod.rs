@@ -22,16 +22,17 @@ mod hawk;
 mod insufficient;
 mod remote;
 mod replay;
-pub mod scopes;
+mod scopes;
 mod settings;
 mod static_clients;
 
 use chrono::{DateTime, Utc};
 
-pub use self::hawk::{TIMESTAMP_SKEW, host_and_port};
+pub(crate) use self::hawk::TIMESTAMP_SKEW;
+pub use self::hawk::host_and_port;
 pub use insufficient::InsufficientScopes;
 pub use remote::RemoteAuth;
-pub use scopes::{Scope, ScopeExpression, satisfies, unsatisfied};
+pub use scopes::{Scope, ScopeExpression, is_valid_scope, satisfies, satisfies_scope, scope_match, unsatisfied};
 pub use settings::{AuthArgs, AuthMode};
 pub use static_clients::{StaticClient, StaticClients};
 

@@ -121,7 +121,7 @@ pub fn unsatisfied<S: AsRef<str>>(held: &[S], expression: &ScopeExpression) -> O
 }
 
 /// Deduplicates `scopes`, drops those another scope in the set satisfies (`a:*` covers `a:b`), and sorts them.
-pub fn normalize_scopes(scopes: impl IntoIterator<Item = String>) -> Vec<String> {
+pub(super) fn normalize_scopes(scopes: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut all: Vec<String> = scopes.into_iter().collect();
     all.sort();
     all.dedup();

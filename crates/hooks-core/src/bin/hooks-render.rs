@@ -1,5 +1,5 @@
-//! `hooks-render`: the render worker the daemons start (see `hooks_core::render::worker`); not run by hand.
+//! `hooks-render`: the render worker the daemons start (see `hooks_core::render::worker_main`); not run by hand.
 
 fn main() -> std::process::ExitCode {
-    hooks_core::render::worker::main()
+    hooks_core::render::worker_main()
 }

@@ -1,5 +1,5 @@
 //! Recording the fires of API calls (`triggerHook`, `triggerHookWithToken`). A call has no row of its own to
-//! claim, as a slot or a message has, so its last fire is that row: written [`PENDING`] before the task is
+//! claim, as a slot or a message has, so its last fire is that row: written pending before the task is
 //! created, given its outcome after. A task is therefore never created unrecorded:
 //! - the database refuses the pending row: no task is created, and the caller gets a 500 it can retry;
 //! - the outcome cannot be written: the caller still gets its answer (a created task is never answered as a
@@ -20,10 +20,10 @@ use super::{FireContext, FireError, FireOptions, FireOutcome, Firer};
 use crate::backoff::Backoff;
 use crate::hook::HookDefinition;
 use crate::sink::TaskSink;
-use crate::storage::batch::Batcher;
-use crate::storage::fire_log::{self, FireEvent, Outcome};
-use crate::storage::last_fires::{self, LastFire, Recorded};
-use crate::storage::{Pool, StorageError};
+use crate::storage::{
+    Batcher, EventOutcome, FireEvent, LastFire, LastFireResult, Pool, Recorded, StorageError, pending_fires_before,
+    record_fire_events, record_last_fires_of_existing_hooks, settle_pending_fire,
+};
 
 /// The most last fires one statement writes.
 const MAX_BATCH: usize = 256;
@@ -112,7 +112,7 @@ impl CallFires {
         sink: &dyn TaskSink,
         before: DateTime<Utc>,
     ) -> Result<usize, StorageError> {
-        let pending = last_fires::pending_fires_before(&mut *pool.get().await?, before, SETTLE_BATCH).await?;
+        let pending = pending_fires_before(&mut *pool.get().await?, before, SETTLE_BATCH).await?;
         let mut settled = 0;
         for mut fire in pending {
             // No connection is held while the sink is asked.
@@ -125,16 +125,16 @@ impl CallFires {
             };
             let outcome = match sink.task_exists(&task_id).await {
                 Ok(true) => {
-                    fire.result = "success".to_owned();
-                    Outcome::Created
+                    fire.result = LastFireResult::Success;
+                    EventOutcome::Created
                 }
                 Ok(false) => {
-                    fire.result = "error".to_owned();
+                    fire.result = LastFireResult::Error;
                     fire.error = format!(
                         "no task {task_id} exists: the api-server stopped (or lost the database) between recording \
                          this fire and creating its task"
                     );
-                    Outcome::CreateFailed
+                    EventOutcome::CreateFailed
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot settle a pending fire yet");
@@ -142,19 +142,19 @@ impl CallFires {
                 }
             };
             let mut conn = pool.get().await?;
-            if last_fires::settle_pending_fire(&mut conn, &fire).await? {
+            if settle_pending_fire(&mut conn, &fire).await? {
                 // What the call was is not known any more: only its kind and taskId.
                 let event = FireEvent {
                     hook_group_id: fire.hook_group_id.clone(),
                     hook_id: fire.hook_id.clone(),
                     time: fire.task_create_time,
-                    fired_by: crate::FiredBy::parse(&fire.fired_by).unwrap_or(crate::FiredBy::TriggerHook),
+                    fired_by: fire.fired_by,
                     outcome,
                     task_id: Some(fire.task_id.clone()),
                     error: (!fire.error.is_empty()).then(|| fire.error.clone()),
                     source: serde_json::Map::new(),
                 };
-                fire_log::record_fire_events(&mut conn, &[event]).await?;
+                record_fire_events(&mut conn, &[event]).await?;
                 tracing::info!(hook_group_id = %fire.hook_group_id, hook_id = %fire.hook_id, %task_id, result = %fire.result, "settled a fire left pending");
                 settled += 1;
             }
@@ -205,17 +205,11 @@ fn write_call_records<'c>(
 ) -> BoxFuture<'c, Result<Vec<Recorded>, StorageError>> {
     Box::pin(async move {
         let fires: Vec<LastFire> = records.iter().filter_map(|r| r.last_fire.clone()).collect();
-        let mut recorded = last_fires::record_last_fires_of_existing_hooks(conn, &fires).await?.into_iter();
+        let mut recorded = record_last_fires_of_existing_hooks(conn, &fires).await?.into_iter();
         let events: Vec<FireEvent> = records.iter().filter_map(|r| r.event.clone()).collect();
-        fire_log::record_fire_events(conn, &events).await?;
+        record_fire_events(conn, &events).await?;
         // An event alone (a declined or refused call) has nothing to say about a last fire.
-        Ok(records
-            .iter()
-            .map(
-                |r| {
-                    if r.last_fire.is_some() { recorded.next().unwrap_or(Recorded::Written) } else { Recorded::Written }
-                },
-            )
-            .collect())
+        let mut answer = |r: &CallRecord| if r.last_fire.is_some() { recorded.next() } else { None };
+        Ok(records.iter().map(|r| answer(r).unwrap_or(Recorded::Written)).collect())
     })
 }

@@ -7,8 +7,11 @@ use serde_json::{Map, Value};
 
 use crate::{TaskId, time};
 
-/// What made a hook fire; it is `firedBy` in the JSON-e context and in last fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What made a hook fire; it is `firedBy` in the JSON-e context and in last fires (stored by its name).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum FiredBy {
     /// A cron slot.
     Schedule,
@@ -31,11 +34,17 @@ impl FiredBy {
         }
     }
 
-    /// The kind named `name` (as [`FiredBy::as_str`] gives it).
+    /// The value named `name` as Taskcluster names it.
     pub fn parse(name: &str) -> Option<Self> {
         [Self::Schedule, Self::TriggerHook, Self::TriggerHookWithToken, Self::PulseMessage]
             .into_iter()
             .find(|f| f.as_str() == name)
+    }
+}
+
+impl serde::Serialize for FiredBy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | cron slot (scheduler) | the claimed hook row and the slot's taskId | in the claim's transaction |
 //! | Pulse message (listener) | its `pulse_fires` row | with the `pulse_fires` row finished |
-//! | API call (api-server) | its last fire, [`PENDING`](crate::storage::last_fires::PENDING) ([`CallFires`]) | the same row's outcome |
+//! | API call (api-server) | its last fire, pending ([`LastFireResult::Pending`]) ([`CallFires`]) | the same row's outcome |
 
 mod calls;
 mod context;
@@ -23,9 +23,7 @@ use crate::hook::HookDefinition;
 use crate::metrics::{FireResult, Metrics};
 use crate::render::{RenderError, Renderer};
 use crate::sink::{CreateTaskError, TaskSink};
-use crate::storage::StorageError;
-use crate::storage::fire_log::{FireEvent, Outcome};
-use crate::storage::last_fires::{LastFire, PENDING, cap_error};
+use crate::storage::{EventOutcome, FireEvent, LastFire, LastFireResult, StorageError, cap_error};
 use crate::{HookGroupId, HookId, TaskId, time};
 
 /// Choices the caller may make about a fire.
@@ -172,16 +170,16 @@ impl Firer {
         let Prepared { hook_group_id, hook_id, fired_by, source: event_source, task_id, rendered } = prepared;
         let attempt_time = time::now_millis();
         let last_fire = |error: String| {
-            let result = if error.is_empty() { "success" } else { "error" };
+            let result = if error.is_empty() { LastFireResult::Success } else { LastFireResult::Error };
             last_fire(&hook_group_id, &hook_id, fired_by, &task_id, attempt_time, result, cap_error(error))
         };
-        let event = |outcome: Outcome, error: Option<String>| FireEvent {
+        let event = |outcome: EventOutcome, error: Option<String>| FireEvent {
             hook_group_id: hook_group_id.to_string(),
             hook_id: hook_id.to_string(),
             time: attempt_time,
             fired_by,
             outcome,
-            task_id: (outcome != Outcome::Declined).then(|| task_id.to_string()),
+            task_id: (outcome != EventOutcome::Declined).then(|| task_id.to_string()),
             error: error.map(cap_error),
             source: event_source.clone(),
         };
@@ -190,14 +188,14 @@ impl Firer {
             Ok(None) => {
                 self.metrics.fire(fired_by, FireResult::Declined);
                 tracing::info!(%task_id, result = "declined", "hook fire");
-                let event = event(Outcome::Declined, None);
+                let event = event(EventOutcome::Declined, None);
                 return Attempt { result: Ok(FireOutcome::Declined), last_fire: None, event };
             }
             Err(source) => {
                 self.metrics.fire(fired_by, FireResult::Error);
                 tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
                 let lf = last_fire(source.to_string());
-                let event = event(Outcome::RenderError, Some(source.to_string()));
+                let event = event(EventOutcome::RenderError, Some(source.to_string()));
                 return Attempt { result: Err(FireError::Render { task_id, source }), last_fire: Some(lf), event };
             }
         };
@@ -210,14 +208,14 @@ impl Firer {
                 self.metrics.fire(fired_by, FireResult::Success);
                 tracing::info!(%task_id, result = "success", sink = self.sink.name(), "hook fire");
                 let lf = last_fire(String::new());
-                let event = event(Outcome::Created, None);
+                let event = event(EventOutcome::Created, None);
                 Attempt { result: Ok(FireOutcome::Created { task_id }), last_fire: Some(lf), event }
             }
             Err(source) => {
                 self.metrics.fire(fired_by, FireResult::Error);
                 tracing::warn!(%task_id, result = "error", error = %source, "hook fire");
                 let lf = last_fire(source.to_string());
-                let event = event(Outcome::CreateFailed, Some(source.to_string()));
+                let event = event(EventOutcome::CreateFailed, Some(source.to_string()));
                 Attempt { result: Err(FireError::CreateTask { task_id, source }), last_fire: Some(lf), event }
             }
         }
@@ -237,12 +235,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The fire's last fire as [`PENDING`], to write before its task is created; none when no task will be
+    /// The fire's last fire as pending, to write before its task is created; none when no task will be
     /// (the template declined or failed to render).
     pub fn pending(&self) -> Option<LastFire> {
         let Ok(Some(_)) = &self.rendered else { return None };
         let (g, h, t) = (&self.hook_group_id, &self.hook_id, &self.task_id);
-        Some(last_fire(g, h, self.fired_by, t, time::now_millis(), PENDING, String::new()))
+        Some(last_fire(g, h, self.fired_by, t, time::now_millis(), LastFireResult::Pending, String::new()))
     }
 
     /// The task id the fire uses.
@@ -257,16 +255,16 @@ fn last_fire(
     fired_by: FiredBy,
     task_id: &TaskId,
     time: DateTime<Utc>,
-    result: &str,
+    result: LastFireResult,
     error: String,
 ) -> LastFire {
     LastFire {
         hook_group_id: hook_group_id.to_string(),
         hook_id: hook_id.to_string(),
-        fired_by: fired_by.as_str().to_owned(),
+        fired_by,
         task_id: task_id.to_string(),
         task_create_time: time,
-        result: result.to_owned(),
+        result,
         error,
     }
 }

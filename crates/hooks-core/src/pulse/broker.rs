@@ -338,7 +338,7 @@ impl Topology {
 }
 
 /// Declares the three hook-changed exchanges (topic, durable, as upstream) on `channel`.
-pub async fn declare_hook_changed_exchanges(channel: &Channel, names: &Names) -> Result<(), PulseError> {
+pub(super) async fn declare_hook_changed_exchanges(channel: &Channel, names: &Names) -> Result<(), PulseError> {
     for exchange in names.hook_changed_exchanges() {
         let options = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
         channel
@@ -351,7 +351,7 @@ pub async fn declare_hook_changed_exchanges(channel: &Channel, names: &Names) ->
 
 /// The AMQP reply code of an operation the broker refused (404 no such exchange or queue, 403 access refused,
 /// 406 precondition failed), if that is what `error` is.
-pub fn reply_code(error: &lapin::Error) -> Option<u16> {
+pub(super) fn reply_code(error: &lapin::Error) -> Option<u16> {
     match error.kind() {
         lapin::ErrorKind::ProtocolError(e) => Some(e.get_id()),
         _ => None,

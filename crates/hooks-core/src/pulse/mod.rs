@@ -1,14 +1,13 @@
 //! Pulse (AMQP 0-9-1 on RabbitMQ): names on the broker, the connection, queue declarations and the reconciliation
 //! of hook queues with the hooks table. The listener daemon's loop lives in its own crate.
 
-pub mod broker;
-pub mod names;
-pub mod publisher;
-pub mod reconcile;
+mod broker;
+mod names;
+mod publisher;
+mod reconcile;
 
-pub use broker::{
-    BrokerHealth, Declared, QueueOptions, QueueType, Topology, connect, connect_with_backoff, reply_code,
-};
+use broker::reply_code;
+pub use broker::{BrokerHealth, Declared, QueueOptions, QueueType, Topology, connect, connect_with_backoff, short};
 pub use names::Names;
 pub use publisher::{HookChange, HookChangePublisher, PublisherTask};
 pub use reconcile::{HookQueue, Pass, Reconciler, Scope};

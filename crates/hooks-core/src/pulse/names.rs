@@ -3,7 +3,7 @@
 use sha2::{Digest as _, Sha256};
 
 /// AMQP carries queue and exchange names as short strings of at most 255 bytes.
-pub const MAX_NAME_BYTES: usize = 255;
+pub(super) const MAX_NAME_BYTES: usize = 255;
 
 /// The names of one deployment's objects on the broker, all under its namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,11 +16,10 @@ use super::PulseError;
 use super::broker::{Declared, Topology};
 use crate::HookKey;
 use crate::hook::Binding;
-use crate::storage::pulse::{
-    PulseQueue, delete_pulse_queue, find_hook_bindings, find_pulse_queue, list_hook_bindings, list_pulse_queues,
-    lock_reconcile, save_pulse_queue, unlock_reconcile,
+use crate::storage::{
+    Pool, PooledConnection, PulseQueue, StorageError, delete_pulse_queue, find_hook_bindings, find_pulse_queue,
+    list_hook_bindings, list_pulse_queues, lock_reconcile, save_pulse_queue, unlock_reconcile,
 };
-use crate::storage::{Pool, PooledConnection, StorageError};
 
 /// Which hooks a listener replica serves: all, or (`--exchanges`) those bound to an exchange matching a pattern.
 #[derive(Debug, Clone, Default)]
@@ -163,15 +162,15 @@ impl Reconciler {
         pass: &mut Pass,
     ) -> Result<(), PulseError> {
         let (g, h) = (hook.group.as_str(), hook.id.as_str());
-        let wanted = find_hook_bindings(conn, g, h).await?.map(|b| b.bindings).unwrap_or_default();
-        let stored = find_pulse_queue(conn, g, h).await?;
+        let wanted = find_hook_bindings(conn, hook).await?.map(|b| b.bindings).unwrap_or_default();
+        let stored = find_pulse_queue(conn, hook).await?;
         if wanted.is_empty() {
             pass.released.push(hook.clone());
             if let Some(stored) = stored
                 && (stored.bindings.is_empty() || self.scope.includes(&stored.bindings))
             {
                 let dropped = topology.delete_queue(&stored.queue_name).await?;
-                delete_pulse_queue(conn, g, h).await?;
+                delete_pulse_queue(conn, hook).await?;
                 pass.deleted_queues += 1;
                 tracing::info!(%hook, queue = %stored.queue_name, dropped, "hook queue deleted");
             }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 const MIB: u64 = 1024 * 1024;
 
-/// The bounds every render is held to (by the worker process and the operating system, see [`super::worker`]).
+/// The bounds every render is held to (by the worker process and the operating system, see [`super::worker_main`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderLimits {
     /// CPU time of one render, parsing its input included.

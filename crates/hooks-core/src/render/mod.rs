@@ -1,31 +1,32 @@
 //! Rendering a hook's JSON-e template into a task definition.
 //!
 //! [`render_task`] is the rendering itself; it runs only inside a render worker process (`hooks-render`,
-//! [`worker`]), never in a daemon: the json-e crate panics, allocates, recurses and computes as a template tells
+//! [`worker_main`]), never in a daemon: the json-e crate panics, allocates, recurses and computes as a template tells
 //! it, and only the operating system can stop an allocation made in one call or interrupt a running parse. The
-//! daemons render through a [`Renderer`] ([`pool`]), which hands each render to a worker process bounded in CPU
+//! daemons render through a [`Renderer`] (`pool.rs`), which hands each render to a worker process bounded in CPU
 //! time, memory, stack and output ([`RenderLimits`]), and replaces a worker that goes past a bound.
 
 mod limits;
-pub mod pool;
+mod pool;
 mod protocol;
-pub mod worker;
+mod worker;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub use limits::{Bound, RenderArgs, RenderLimits};
-pub use pool::Renderer;
+pub use pool::{Renderer, default_program};
+pub use worker::main as worker_main;
 
 use crate::TaskId;
 use crate::js::is_truthy;
 use crate::time;
 
 /// How long a task may wait to run when its template sets no `deadline`.
-pub const DEFAULT_DEADLINE: TimeDelta = TimeDelta::days(1);
+pub(crate) const DEFAULT_DEADLINE: TimeDelta = TimeDelta::days(1);
 /// How long a task is kept when its template sets no `expires` (Taskcluster's "1 month" is 30 days).
-pub const DEFAULT_EXPIRES: TimeDelta = TimeDelta::days(30);
+pub(crate) const DEFAULT_EXPIRES: TimeDelta = TimeDelta::days(30);
 
 /// A template that could not be rendered into a task.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ use super::{Bound, RenderError, RenderLimits};
 use crate::TaskId;
 
 /// The worker program's file name.
-pub const PROGRAM: &str = "hooks-render";
+pub(super) const PROGRAM: &str = "hooks-render";
 
 /// Why the renderer could not start. Says which program and how to provide it.
 #[derive(Debug, thiserror::Error)]

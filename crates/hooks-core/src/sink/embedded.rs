@@ -7,9 +7,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{CreateTaskError, TaskLookupError, TaskSink, TaskState};
-use crate::storage::batch::Batcher;
-use crate::storage::embedded_tasks::{self, Inserted, NewTask};
-use crate::storage::{Pool, StorageError};
+use crate::storage::{self, Batcher, Inserted, NewTask, Pool, StorageError};
 use crate::{HookGroupId, HookId, TaskId};
 
 /// The most tasks one statement stores.
@@ -33,7 +31,7 @@ fn insert_tasks<'c>(
     conn: &'c mut diesel_async::AsyncPgConnection,
     tasks: &'c [NewTask],
 ) -> BoxFuture<'c, Result<Vec<Inserted>, StorageError>> {
-    Box::pin(embedded_tasks::insert_tasks(conn, tasks))
+    Box::pin(storage::insert_tasks(conn, tasks))
 }
 
 #[async_trait::async_trait]
@@ -70,7 +68,7 @@ impl TaskSink for EmbeddedSink {
     async fn task_state(&self, task_id: &TaskId) -> Result<Option<TaskState>, TaskLookupError> {
         let lookup = async {
             let mut conn = self.pool.get().await?;
-            embedded_tasks::task_exists(&mut conn, task_id.as_str()).await
+            storage::task_exists(&mut conn, task_id.as_str()).await
         };
         let exists =
             lookup.await.map_err(|e| TaskLookupError { task_id: task_id.to_string(), reason: e.to_string() })?;

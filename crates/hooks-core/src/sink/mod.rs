@@ -1,7 +1,7 @@
 //! Where rendered tasks go: the Taskcluster queue, or the embedded sink when no deployment is configured.
 
-pub mod embedded;
-pub mod queue;
+mod embedded;
+mod queue;
 mod states;
 
 use serde_json::{Map, Value};

@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::StorageError;
 use super::schema::audit_history;
+use crate::HookKey;
 
 /// One audit entry.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -24,17 +25,16 @@ pub struct AuditEntry {
 }
 
 /// Records that `client_id` did `action` to the hook.
-pub async fn record(
+pub(super) async fn record(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     client_id: &str,
     action: &str,
 ) -> Result<(), StorageError> {
     diesel::insert_into(audit_history::table)
         .values((
-            audit_history::hook_group_id.eq(hook_group_id),
-            audit_history::hook_id.eq(hook_id),
+            audit_history::hook_group_id.eq(hook.group.as_str()),
+            audit_history::hook_id.eq(hook.id.as_str()),
             audit_history::client_id.eq(client_id),
             audit_history::action.eq(action),
         ))
@@ -44,14 +44,10 @@ pub async fn record(
 }
 
 /// The audit entries of one hook, oldest first.
-pub async fn history(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-) -> Result<Vec<AuditEntry>, StorageError> {
+pub async fn audit_history(conn: &mut AsyncPgConnection, hook: &HookKey) -> Result<Vec<AuditEntry>, StorageError> {
     Ok(audit_history::table
-        .filter(audit_history::hook_group_id.eq(hook_group_id))
-        .filter(audit_history::hook_id.eq(hook_id))
+        .filter(audit_history::hook_group_id.eq(hook.group.as_str()))
+        .filter(audit_history::hook_id.eq(hook.id.as_str()))
         .order(audit_history::id.asc())
         .select(AuditEntry::as_select())
         .load(conn)

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::StorageError;
 use super::schema::embedded_tasks;
+use crate::HookKey;
 
 /// A task the embedded sink holds.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -39,14 +40,13 @@ pub enum Inserted {
 pub async fn insert_task(
     conn: &mut AsyncPgConnection,
     task_id: &str,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     definition: &Value,
 ) -> Result<Inserted, StorageError> {
     let task = NewTask {
         task_id: task_id.to_owned(),
-        hook_group_id: hook_group_id.to_owned(),
-        hook_id: hook_id.to_owned(),
+        hook_group_id: hook.group.to_string(),
+        hook_id: hook.id.to_string(),
         definition: definition.clone(),
     };
     let mut answers = insert_tasks(conn, std::slice::from_ref(&task)).await?;
@@ -118,14 +118,10 @@ pub async fn insert_tasks(conn: &mut AsyncPgConnection, tasks: &[NewTask]) -> Re
 
 /// The tasks created by one hook, oldest first.
 #[tracing::instrument(name = "db.tasks_of_hook", skip_all)]
-pub async fn tasks_of_hook(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-) -> Result<Vec<EmbeddedTask>, StorageError> {
+pub async fn tasks_of_hook(conn: &mut AsyncPgConnection, hook: &HookKey) -> Result<Vec<EmbeddedTask>, StorageError> {
     Ok(embedded_tasks::table
-        .filter(embedded_tasks::hook_group_id.eq(hook_group_id))
-        .filter(embedded_tasks::hook_id.eq(hook_id))
+        .filter(embedded_tasks::hook_group_id.eq(hook.group.as_str()))
+        .filter(embedded_tasks::hook_id.eq(hook.id.as_str()))
         .order(embedded_tasks::created.asc())
         .select(EmbeddedTask::as_select())
         .load(conn)

@@ -17,7 +17,7 @@ use crate::{FiredBy, HookKey};
 
 /// What became of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
+pub enum EventOutcome {
     /// A task was created.
     Created,
     /// The template rendered to nothing: no task.
@@ -34,8 +34,8 @@ pub enum Outcome {
     DeadLettered,
 }
 
-impl Outcome {
-    const ALL: [Outcome; 7] = [
+impl EventOutcome {
+    const ALL: [EventOutcome; 7] = [
         Self::Created,
         Self::Declined,
         Self::RenderError,
@@ -63,7 +63,7 @@ impl Outcome {
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for EventOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -81,7 +81,7 @@ pub struct FireEvent {
     /// What kind of event it was.
     pub fired_by: FiredBy,
     /// What became of it.
-    pub outcome: Outcome,
+    pub outcome: EventOutcome,
     /// The task created, or that would have been (absent when no task was attempted).
     pub task_id: Option<String>,
     /// What went wrong, at most [`super::last_fires::MAX_ERROR_BYTES`]; never the payload.
@@ -96,7 +96,7 @@ impl FireEvent {
     pub fn without_task(
         hook: &HookKey,
         fired_by: FiredBy,
-        outcome: Outcome,
+        outcome: EventOutcome,
         error: impl Into<String>,
         source: Map<String, Value>,
     ) -> Self {
@@ -113,7 +113,7 @@ impl FireEvent {
     }
 
     /// The same event with another outcome and error (a failed fire the daemon then gives up on).
-    pub fn with_outcome(mut self, outcome: Outcome, error: impl Into<String>) -> Self {
+    pub fn with_outcome(mut self, outcome: EventOutcome, error: impl Into<String>) -> Self {
         self.outcome = outcome;
         self.error = Some(cap_error(error.into()));
         self
@@ -196,14 +196,13 @@ struct Row {
 #[tracing::instrument(name = "db.list_fire_log", skip_all)]
 pub async fn list_fire_log(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     limit: i64,
     after: Option<LogCursor>,
 ) -> Result<Vec<LoggedEvent>, StorageError> {
     let mut query = fire_log::table
-        .filter(fire_log::hook_group_id.eq(hook_group_id))
-        .filter(fire_log::hook_id.eq(hook_id))
+        .filter(fire_log::hook_group_id.eq(hook.group.as_str()))
+        .filter(fire_log::hook_id.eq(hook.id.as_str()))
         .into_boxed();
     if let Some(c) = after {
         // Keyset pagination on the (time, id) index: stable while new events arrive, and cheap at any depth.
@@ -222,7 +221,8 @@ fn into_logged(row: Row) -> Result<LoggedEvent, StorageError> {
     let corrupt = |problem: String| StorageError::Corrupt { what: format!("fire log event {}", row.id), problem };
     let fired_by =
         FiredBy::parse(&row.fired_by).ok_or_else(|| corrupt(format!("unknown firedBy {:?}", row.fired_by)))?;
-    let outcome = Outcome::parse(&row.outcome).ok_or_else(|| corrupt(format!("unknown outcome {:?}", row.outcome)))?;
+    let outcome =
+        EventOutcome::parse(&row.outcome).ok_or_else(|| corrupt(format!("unknown outcome {:?}", row.outcome)))?;
     let Value::Object(source) = row.source else { return Err(corrupt("source is not an object".into())) };
     Ok(LoggedEvent {
         cursor: LogCursor { time: row.time, id: row.id },
@@ -264,9 +264,9 @@ mod tests {
 
     #[test]
     fn outcomes_round_trip_through_their_names() {
-        for outcome in Outcome::ALL {
-            assert_eq!(Outcome::parse(outcome.as_str()), Some(outcome));
+        for outcome in EventOutcome::ALL {
+            assert_eq!(EventOutcome::parse(outcome.as_str()), Some(outcome));
         }
-        assert_eq!(Outcome::parse("success"), None);
+        assert_eq!(EventOutcome::parse("success"), None);
     }
 }

@@ -14,7 +14,7 @@ use crate::cron::Schedule;
 use crate::crypto::Keyring;
 use crate::hook::{Binding, Hook, HookDefinition, HookMetadata};
 use crate::trigger_schema::TriggerSchema;
-use crate::{HookGroupId, HookId, SecretString};
+use crate::{HookGroupId, HookId, HookKey, SecretString};
 
 /// A row of `hooks` as stored.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -70,12 +70,12 @@ struct NewHook<'a> {
 }
 
 /// The associated data a hook's trigger token is sealed under.
-pub fn trigger_token_context(g: &str, h: &str) -> String {
+pub(super) fn trigger_token_context(g: &str, h: &str) -> String {
     format!("trigger-token:{g}/{h}")
 }
 
 /// The associated data a hook's schedule secret is sealed under.
-pub fn schedule_secret_context(g: &str, h: &str) -> String {
+pub(super) fn schedule_secret_context(g: &str, h: &str) -> String {
     format!("schedule-secret:{g}/{h}")
 }
 
@@ -160,12 +160,12 @@ pub async fn create_hook(
         .transaction::<_, StorageError, _>(async |conn| {
             let n = diesel::insert_into(hooks::table).values(&row).on_conflict_do_nothing().execute(conn).await?;
             if n == 1 {
-                audit::record(conn, g, h, client_id, "created").await?;
+                audit::record(conn, &def.key(), client_id, "created").await?;
             }
             Ok(n == 1)
         })
         .await?;
-    let hook = find_hook(conn, keyring, g, h).await?.ok_or_else(|| StorageError::Corrupt {
+    let hook = find_hook(conn, keyring, &def.key()).await?.ok_or_else(|| StorageError::Corrupt {
         what: format!("hook {g}/{h}"),
         problem: "removed while it was being created".into(),
     })?;
@@ -177,22 +177,21 @@ pub async fn create_hook(
 pub async fn find_hook(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
 ) -> Result<Option<Hook>, StorageError> {
-    let row = hooks::table.find((hook_group_id, hook_id)).select(HookRow::as_select()).first(conn).await.optional()?;
+    let row = hooks::table.find(hook.as_strs()).select(HookRow::as_select()).first(conn).await.optional()?;
     row.map(|r| r.into_hook(keyring)).transpose()
 }
 
-/// The rows of many hooks in one query, answering each `(hookGroupId, hookId)` in order (`None`: no such hook).
+/// The rows of many hooks in one query, answering each key in order (`None`: no such hook).
 #[tracing::instrument(name = "db.find_hook_rows", skip_all)]
 pub async fn find_hook_rows(
     conn: &mut AsyncPgConnection,
-    keys: &[(String, String)],
+    keys: &[HookKey],
 ) -> Result<Vec<Option<HookRow>>, StorageError> {
     use diesel::sql_types::{Array, Text};
-    let groups: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-    let ids: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let groups: Vec<&str> = keys.iter().map(|k| k.group.as_str()).collect();
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
     let rows: Vec<HookRow> = diesel::sql_query(
         "SELECT hooks.* FROM hooks JOIN (SELECT DISTINCT g, h FROM unnest($1::text[], $2::text[]) AS k(g, h)) AS k \
          ON hooks.hook_group_id = k.g AND hooks.hook_id = k.h",
@@ -201,8 +200,8 @@ pub async fn find_hook_rows(
     .bind::<Array<Text>, _>(ids)
     .load(conn)
     .await?;
-    let mut found: std::collections::HashMap<(String, String), HookRow> =
-        rows.into_iter().map(|r| ((r.hook_group_id.clone(), r.hook_id.clone()), r)).collect();
+    let mut found: std::collections::HashMap<HookKey, HookRow> =
+        rows.into_iter().map(|r| (HookKey::from_stored(r.hook_group_id.clone(), r.hook_id.clone()), r)).collect();
     // A key asked twice gets the row twice: clone for all but its last asker.
     let mut answers: Vec<Option<HookRow>> = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
@@ -217,7 +216,7 @@ pub async fn find_hook_rows(
 /// so it sees every change committed before.
 #[derive(Clone)]
 pub struct HookFinder {
-    rows: Batcher<(String, String), Option<HookRow>>,
+    rows: Batcher<HookKey, Option<HookRow>>,
     keyring: Arc<Keyring>,
 }
 
@@ -231,15 +230,15 @@ impl HookFinder {
     }
 
     /// The hook, or `None` when there is no such hook.
-    pub async fn find(&self, hook_group_id: &str, hook_id: &str) -> Result<Option<Hook>, StorageError> {
-        let row = self.rows.submit((hook_group_id.to_owned(), hook_id.to_owned())).await?;
+    pub async fn find(&self, hook: &HookKey) -> Result<Option<Hook>, StorageError> {
+        let row = self.rows.submit(hook.clone()).await?;
         row.map(|r| r.into_hook(&self.keyring)).transpose()
     }
 }
 
 fn read_rows<'c>(
     conn: &'c mut AsyncPgConnection,
-    keys: &'c [(String, String)],
+    keys: &'c [HookKey],
 ) -> BoxFuture<'c, Result<Vec<Option<HookRow>>, StorageError>> {
     Box::pin(find_hook_rows(conn, keys))
 }
@@ -281,7 +280,7 @@ pub async fn update_hook_definition(
             ))
             .execute(conn)
             .await?;
-        audit::record(conn, g, h, client_id, "updated").await?;
+        audit::record(conn, &def.key(), client_id, "updated").await?;
         Ok(true)
     })
     .await
@@ -289,16 +288,12 @@ pub async fn update_hook_definition(
 
 /// Deletes a hook (its last fires go with it) and records who did, in one transaction. Returns whether it existed.
 #[tracing::instrument(name = "db.delete_hook", skip_all)]
-pub async fn delete_hook(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-    client_id: &str,
-) -> Result<bool, StorageError> {
+pub async fn delete_hook(conn: &mut AsyncPgConnection, hook: &HookKey, client_id: &str) -> Result<bool, StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
     conn.transaction::<_, StorageError, _>(async |conn| {
         let n = diesel::delete(hooks::table.find((hook_group_id, hook_id))).execute(conn).await?;
         if n == 1 {
-            audit::record(conn, hook_group_id, hook_id, client_id, "deleted").await?;
+            audit::record(conn, hook, client_id, "deleted").await?;
         }
         Ok(n == 1)
     })
@@ -332,38 +327,19 @@ pub async fn claim_due_hooks(
         .await?)
 }
 
-/// Moves a hook to its next slot (`None`: it has no more) and clears its retry state.
-#[tracing::instrument(name = "db.advance_slot", skip_all)]
-pub async fn advance_slot(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-    next: Option<DateTime<Utc>>,
-) -> Result<(), StorageError> {
-    diesel::update(hooks::table.find((hook_group_id, hook_id)))
-        .set((
-            hooks::next_scheduled_date.eq(next),
-            hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
-            hooks::schedule_failures.eq(0),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Moves many hooks to their next slots in one statement (`None`: no more slots), clearing their retry state.
 #[tracing::instrument(name = "db.advance_slots", skip_all)]
 pub async fn advance_slots(
     conn: &mut AsyncPgConnection,
-    moves: &[(String, String, Option<DateTime<Utc>>)],
+    moves: &[(HookKey, Option<DateTime<Utc>>)],
 ) -> Result<(), StorageError> {
     use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
     if moves.is_empty() {
         return Ok(());
     }
-    let groups: Vec<&str> = moves.iter().map(|m| m.0.as_str()).collect();
-    let ids: Vec<&str> = moves.iter().map(|m| m.1.as_str()).collect();
-    let next: Vec<Option<DateTime<Utc>>> = moves.iter().map(|m| m.2).collect();
+    let groups: Vec<&str> = moves.iter().map(|m| m.0.group.as_str()).collect();
+    let ids: Vec<&str> = moves.iter().map(|m| m.0.id.as_str()).collect();
+    let next: Vec<Option<DateTime<Utc>>> = moves.iter().map(|m| m.1).collect();
     diesel::sql_query(
         "UPDATE hooks SET next_scheduled_date = v.next, schedule_retry_at = NULL, schedule_failures = 0 \
          FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS v(g, h, next) \
@@ -381,12 +357,11 @@ pub async fn advance_slots(
 #[tracing::instrument(name = "db.retry_slot_at", skip_all)]
 pub async fn retry_slot_at(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     at: DateTime<Utc>,
     failures: i32,
 ) -> Result<(), StorageError> {
-    diesel::update(hooks::table.find((hook_group_id, hook_id)))
+    diesel::update(hooks::table.find(hook.as_strs()))
         .set((hooks::schedule_retry_at.eq(Some(at)), hooks::schedule_failures.eq(failures)))
         .execute(conn)
         .await?;
@@ -398,11 +373,10 @@ pub async fn retry_slot_at(
 #[tracing::instrument(name = "db.note_schedule_failure", skip_all)]
 pub async fn note_schedule_failure(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     emailed: Option<DateTime<Utc>>,
 ) -> Result<(), StorageError> {
-    let hook = hooks::table.find((hook_group_id, hook_id));
+    let hook = hooks::table.find(hook.as_strs());
     match emailed {
         Some(at) => {
             diesel::update(hook)
@@ -472,7 +446,7 @@ pub async fn update_hook(
     if !update_hook_definition(conn, def, client_id, now).await? {
         return Ok(None);
     }
-    find_hook(conn, keyring, def.hook_group_id.as_str(), def.hook_id.as_str()).await
+    find_hook(conn, keyring, &def.key()).await
 }
 
 /// Gives a hook a new trigger token (the old one stops working at once) and records who did it. Returns the new
@@ -481,12 +455,11 @@ pub async fn update_hook(
 pub async fn reset_trigger_token(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     client_id: &str,
 ) -> Result<Option<SecretString>, StorageError> {
     let token = SecretString::new(slugid::nice());
-    let found = set_trigger_token(conn, keyring, hook_group_id, hook_id, &token, client_id).await?;
+    let found = set_trigger_token(conn, keyring, hook, &token, client_id).await?;
     Ok(found.then_some(token))
 }
 
@@ -496,21 +469,21 @@ pub async fn reset_trigger_token(
 pub async fn set_trigger_token(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     token: &SecretString,
     client_id: &str,
 ) -> Result<bool, StorageError> {
-    let sealed = keyring.seal_secret(&trigger_token_context(hook_group_id, hook_id), token).map_err(|e| {
-        StorageError::Corrupt { what: format!("hook {hook_group_id}/{hook_id}"), problem: e.to_string() }
-    })?;
+    let (hook_group_id, hook_id) = hook.as_strs();
+    let sealed = keyring
+        .seal_secret(&trigger_token_context(hook_group_id, hook_id), token)
+        .map_err(|e| StorageError::Corrupt { what: format!("hook {hook}"), problem: e.to_string() })?;
     conn.transaction::<_, StorageError, _>(async |conn| {
         let n = diesel::update(hooks::table.find((hook_group_id, hook_id)))
             .set(hooks::encrypted_trigger_token.eq(&sealed))
             .execute(conn)
             .await?;
         if n == 1 {
-            audit::record(conn, hook_group_id, hook_id, client_id, "trigger-token-reset").await?;
+            audit::record(conn, hook, client_id, "trigger-token-reset").await?;
         }
         Ok(n == 1)
     })

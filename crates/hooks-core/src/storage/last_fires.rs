@@ -1,9 +1,13 @@
 //! The `last_fires` table: one row per fire attempt that was not declined. An API call's row is written
-//! [`PENDING`] before its task is created and given its outcome after (see [`crate::fire::CallFires`]); pending
+//! [`LastFireResult::Pending`] before its task is created and given its outcome after (see [`crate::fire::CallFires`]); pending
 //! rows are not listed.
 
 use chrono::{DateTime, Utc};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -12,13 +16,78 @@ use std::borrow::Cow;
 use super::StorageError;
 use super::schema::last_fires;
 use crate::storable::escape_nul;
+use crate::{FiredBy, HookKey};
 
-/// The result of a fire whose task is being created: written before the task is, so that a task created by a
-/// daemon that then stops is still recorded.
-pub const PENDING: &str = "pending";
+/// What a last-fire row says of its attempt; stored (and listed by the API) as `success`, `error` or `pending`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+pub enum LastFireResult {
+    /// The task was created.
+    Success,
+    /// The fire failed for good; the row's `error` says why.
+    Error,
+    /// The fire's task is being created: written before the task is, so that a task created by a daemon that then
+    /// stops is still recorded. Never listed.
+    Pending,
+}
+
+impl LastFireResult {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+            Self::Pending => "pending",
+        }
+    }
+}
+
+impl std::fmt::Display for LastFireResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for LastFireResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl ToSql<Text, Pg> for LastFireResult {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl FromSql<Text, Pg> for LastFireResult {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        match <String as FromSql<Text, Pg>>::from_sql(bytes)?.as_str() {
+            "success" => Ok(Self::Success),
+            "error" => Ok(Self::Error),
+            "pending" => Ok(Self::Pending),
+            other => Err(format!("unknown last-fire result {other:?}").into()),
+        }
+    }
+}
+
+impl ToSql<Text, Pg> for FiredBy {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl FromSql<Text, Pg> for FiredBy {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        let name = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        FiredBy::parse(&name).ok_or_else(|| format!("unknown firedBy {name:?}").into())
+    }
+}
 
 /// The longest error text kept in a last-fire row (128 KiB), as upstream.
-pub const MAX_ERROR_BYTES: usize = 128 * 1024;
+pub(super) const MAX_ERROR_BYTES: usize = 128 * 1024;
 
 /// One fire attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -28,21 +97,21 @@ pub struct LastFire {
     pub hook_group_id: String,
     /// The hook.
     pub hook_id: String,
-    /// `schedule`, `triggerHook`, `triggerHookWithToken` or `pulseMessage`.
-    pub fired_by: String,
+    /// How the hook fired.
+    pub fired_by: FiredBy,
     /// The task id used (or that would have been).
     pub task_id: String,
     /// When the attempt started.
     pub task_create_time: DateTime<Utc>,
-    /// `success` or `error` ([`PENDING`] until an API call's fire has its outcome).
-    pub result: String,
-    /// Empty on success; otherwise what went wrong, at most [`MAX_ERROR_BYTES`].
+    /// Success or error ([`LastFireResult::Pending`] until an API call's fire has its outcome).
+    pub result: LastFireResult,
+    /// Empty on success; otherwise what went wrong, at most 128 KiB.
     pub error: String,
 }
 
 /// Escapes U+0000 (which PostgreSQL text refuses; error texts may quote payloads) as `\u0000`, then cuts `text`
 /// to at most [`MAX_ERROR_BYTES`] bytes, on a character boundary.
-pub fn cap_error(text: String) -> String {
+pub(crate) fn cap_error(text: String) -> String {
     let mut text = match escape_nul(&text) {
         Cow::Owned(escaped) => escaped,
         Cow::Borrowed(_) => text,
@@ -67,7 +136,7 @@ pub enum Recorded {
 }
 
 /// Records a fire attempt. A second attempt with the same taskId (a retried slot) updates the first row
-/// instead of failing, so a retry that succeeds turns an earlier error into a success; a [`PENDING`] attempt
+/// instead of failing, so a retry that succeeds turns an earlier error into a success; a pending attempt
 /// never overwrites an outcome (a call repeating a taskId that already fired).
 ///
 /// A removed hook is found by the insert itself (it inserts nothing), not by a failed foreign key, so recording
@@ -75,7 +144,7 @@ pub enum Recorded {
 /// insert still fails the key (reported as [`Recorded::HookGone`], the caller's transaction then being aborted).
 #[tracing::instrument(name = "db.record_last_fire", skip_all)]
 pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<Recorded, StorageError> {
-    use diesel::sql_types::{Text, Timestamptz};
+    use diesel::sql_types::Timestamptz;
     let result = diesel::sql_query(
         "INSERT INTO last_fires (hook_group_id, hook_id, fired_by, task_id, task_create_time, result, error) \
          SELECT $1, $2, $3, $4, $5, $6, $7 \
@@ -108,7 +177,7 @@ pub async fn record_last_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> 
 
 fn log_if_gone(fire: &LastFire, recorded: Recorded) {
     // A pending attempt not written may also have met an outcome already recorded under its taskId.
-    if recorded == Recorded::HookGone && fire.result != PENDING {
+    if recorded == Recorded::HookGone && fire.result != LastFireResult::Pending {
         tracing::info!(
             hook_group_id = %fire.hook_group_id,
             hook_id = %fire.hook_id,
@@ -126,7 +195,7 @@ pub async fn record_last_fires_of_existing_hooks(
     conn: &mut AsyncPgConnection,
     fires: &[LastFire],
 ) -> Result<Vec<Recorded>, StorageError> {
-    use diesel::sql_types::{Array, Text, Timestamptz};
+    use diesel::sql_types::{Array, Timestamptz};
     #[derive(QueryableByName, PartialEq, Eq, Hash)]
     struct Key {
         #[diesel(sql_type = Text)]
@@ -160,10 +229,10 @@ pub async fn record_last_fires_of_existing_hooks(
     )
     .bind::<Array<Text>, _>(column(|f| &f.hook_group_id))
     .bind::<Array<Text>, _>(column(|f| &f.hook_id))
-    .bind::<Array<Text>, _>(column(|f| &f.fired_by))
+    .bind::<Array<Text>, _>(unique.iter().map(|f| f.fired_by.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(column(|f| &f.task_id))
     .bind::<Array<Timestamptz>, _>(unique.iter().map(|f| f.task_create_time).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(column(|f| &f.result))
+    .bind::<Array<Text>, _>(unique.iter().map(|f| f.result.as_str()).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(column(|f| &f.error))
     .load::<Key>(conn)
     .await;
@@ -222,15 +291,14 @@ pub struct PageCursor {
 #[tracing::instrument(name = "db.list_last_fires", skip_all)]
 pub async fn list_last_fires(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     limit: i64,
     after: Option<&PageCursor>,
 ) -> Result<Vec<LastFire>, StorageError> {
     let mut query = last_fires::table
-        .filter(last_fires::hook_group_id.eq(hook_group_id))
-        .filter(last_fires::hook_id.eq(hook_id))
-        .filter(last_fires::result.ne(PENDING))
+        .filter(last_fires::hook_group_id.eq(hook.group.as_str()))
+        .filter(last_fires::hook_id.eq(hook.id.as_str()))
+        .filter(last_fires::result.ne(LastFireResult::Pending))
         .into_boxed();
     if let Some(c) = after {
         // Keyset pagination on the (time, taskId) index: stable while new fires arrive, and cheap at any depth.
@@ -248,16 +316,16 @@ pub async fn list_last_fires(
         .await?)
 }
 
-/// Up to `limit` [`PENDING`] fires (any hook) that started before `before`, oldest first: fires whose daemon
+/// Up to `limit` pending fires (any hook) that started before `before`, oldest first: fires whose daemon
 /// stopped between creating their task and recording its outcome.
 #[tracing::instrument(name = "db.pending_fires_before", skip_all)]
-pub async fn pending_fires_before(
+pub(crate) async fn pending_fires_before(
     conn: &mut AsyncPgConnection,
     before: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<LastFire>, StorageError> {
     Ok(last_fires::table
-        .filter(last_fires::result.eq(PENDING))
+        .filter(last_fires::result.eq(LastFireResult::Pending))
         .filter(last_fires::task_create_time.lt(before))
         .order(last_fires::task_create_time.asc())
         .limit(limit)
@@ -266,12 +334,12 @@ pub async fn pending_fires_before(
         .await?)
 }
 
-/// Gives a [`PENDING`] fire its outcome (`fire.result` and `fire.error`), unless it has one already; returns
+/// Gives a pending fire its outcome (`fire.result` and `fire.error`), unless it has one already; returns
 /// whether it was still pending.
 #[tracing::instrument(name = "db.settle_pending_fire", skip_all)]
-pub async fn settle_pending_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<bool, StorageError> {
+pub(crate) async fn settle_pending_fire(conn: &mut AsyncPgConnection, fire: &LastFire) -> Result<bool, StorageError> {
     let key = last_fires::table.find((&fire.hook_group_id, &fire.hook_id, &fire.task_id));
-    let updated = diesel::update(key.filter(last_fires::result.eq(PENDING)))
+    let updated = diesel::update(key.filter(last_fires::result.eq(LastFireResult::Pending)))
         .set((last_fires::result.eq(&fire.result), last_fires::error.eq(&fire.error)))
         .execute(conn)
         .await?;

@@ -1,13 +1,35 @@
 //! Postgres storage: the connection pool, migrations, and one module of plain async functions per table.
 
-pub mod audit;
-pub mod batch;
-pub mod embedded_tasks;
-pub mod fire_log;
-pub mod hooks;
-pub mod last_fires;
-pub mod pulse;
-pub mod schema;
+mod audit;
+mod batch;
+mod embedded_tasks;
+mod fire_log;
+mod hooks;
+mod last_fires;
+mod pulse;
+mod schema;
+
+pub use audit::{AuditEntry, audit_history};
+pub use batch::{Batcher, WriteBatch};
+pub use embedded_tasks::{EmbeddedTask, Inserted, NewTask, insert_task, insert_tasks, task_exists, tasks_of_hook};
+pub use fire_log::{
+    EventOutcome, FireEvent, LogCursor, LoggedEvent, expire_fire_log, list_fire_log, record_fire_events,
+};
+pub use hooks::{
+    CreateOutcome, HookFinder, HookRow, advance_slots, claim_due_hooks, create_hook, delete_hook, earliest_due,
+    find_hook, find_hook_rows, list_hook_groups, list_hooks, note_schedule_failure, reset_trigger_token, retry_slot_at,
+    set_trigger_token, update_hook, update_hook_definition,
+};
+pub use last_fires::{
+    LastFire, LastFireResult, PageCursor, Recorded, expire_last_fires, list_last_fires, record_last_fire,
+    record_last_fires, record_last_fires_of_existing_hooks,
+};
+pub(crate) use last_fires::{cap_error, pending_fires_before, settle_pending_fire};
+pub use pulse::{
+    HookBindings, PulseFire, PulseQueue, claim_pulse_fire, delete_pulse_queue, expire_pulse_fires, find_hook_bindings,
+    find_pulse_queue, finish_pulse_fires, insert_pulse_fires, list_hook_bindings, list_pulse_queues, save_pulse_queue,
+};
+pub(crate) use pulse::{lock_reconcile, unlock_reconcile};
 
 use diesel::Connection as _;
 use diesel::sql_types::BigInt;
@@ -129,7 +151,7 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool, StorageError>
 }
 
 /// Splits a Postgres URL into the URL of the server's `postgres` database and the database name.
-pub fn split_database_url(url: &str) -> Result<(String, String), StorageError> {
+pub(crate) fn split_database_url(url: &str) -> Result<(String, String), StorageError> {
     let parsed = parse_url(url)?;
     let name = parsed.path().trim_start_matches('/').to_owned();
     if name.is_empty() {

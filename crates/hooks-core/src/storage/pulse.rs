@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::StorageError;
 use super::schema::{hooks, pulse_fires, pulse_queues};
+use crate::HookKey;
 use crate::hook::Binding;
 
 // Reconciling the broker is one replica's job at a time; this advisory lock makes them take turns.
@@ -69,13 +70,13 @@ pub async fn list_hook_bindings(conn: &mut AsyncPgConnection) -> Result<Vec<Hook
 #[tracing::instrument(name = "db.find_hook_bindings", skip_all)]
 pub async fn find_hook_bindings(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
 ) -> Result<Option<HookBindings>, StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
     let row: Option<Value> =
         hooks::table.find((hook_group_id, hook_id)).select(hooks::bindings).first(conn).await.optional()?;
     row.map(|b| {
-        let bindings = parse_bindings(|| format!("hook {hook_group_id}/{hook_id}"), b)?;
+        let bindings = parse_bindings(|| format!("hook {hook}"), b)?;
         Ok(HookBindings { hook_group_id: hook_group_id.to_owned(), hook_id: hook_id.to_owned(), bindings })
     })
     .transpose()
@@ -103,11 +104,10 @@ pub async fn list_pulse_queues(conn: &mut AsyncPgConnection) -> Result<Vec<Pulse
 #[tracing::instrument(name = "db.find_pulse_queue", skip_all)]
 pub async fn find_pulse_queue(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
 ) -> Result<Option<PulseQueue>, StorageError> {
     let row: Option<QueueRow> = pulse_queues::table
-        .find((hook_group_id, hook_id))
+        .find(hook.as_strs())
         .select((pulse_queues::hook_group_id, pulse_queues::hook_id, pulse_queues::queue_name, pulse_queues::bindings))
         .first(conn)
         .await
@@ -140,11 +140,8 @@ pub async fn save_pulse_queue(conn: &mut AsyncPgConnection, queue: &PulseQueue) 
 
 /// Forgets the queue kept for a hook, and the hook's Pulse fires with it.
 #[tracing::instrument(name = "db.delete_pulse_queue", skip_all)]
-pub async fn delete_pulse_queue(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-) -> Result<(), StorageError> {
+pub async fn delete_pulse_queue(conn: &mut AsyncPgConnection, hook: &HookKey) -> Result<(), StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
     diesel::delete(pulse_queues::table.find((hook_group_id, hook_id))).execute(conn).await?;
     diesel::delete(
         pulse_fires::table
@@ -159,14 +156,14 @@ pub async fn delete_pulse_queue(
 /// Takes the reconcile lock (a session-level Postgres advisory lock), waiting while another replica holds it. It
 /// is held until [`unlock_reconcile`] or until the connection closes.
 #[tracing::instrument(name = "db.lock_reconcile", skip_all)]
-pub async fn lock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
+pub(crate) async fn lock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
     diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(RECONCILE_LOCK).execute(conn).await?;
     Ok(())
 }
 
 /// Releases the reconcile lock taken by [`lock_reconcile`] on this connection.
 #[tracing::instrument(name = "db.unlock_reconcile", skip_all)]
-pub async fn unlock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
+pub(crate) async fn unlock_reconcile(conn: &mut AsyncPgConnection) -> Result<(), StorageError> {
     diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(RECONCILE_LOCK).execute(conn).await?;
     Ok(())
 }
@@ -191,13 +188,8 @@ pub struct PulseFire {
     pub claimed_by: String,
 }
 
-/// Records that a message is about to fire a task; done before the task is created, so a redelivery can find it.
-#[tracing::instrument(name = "db.insert_pulse_fire", skip_all)]
-pub async fn insert_pulse_fire(conn: &mut AsyncPgConnection, fire: &PulseFire) -> Result<(), StorageError> {
-    insert_pulse_fires(conn, std::slice::from_ref(fire)).await
-}
-
-/// Records several fires at once (one statement), as [`insert_pulse_fire`] does one.
+/// Records that messages are about to fire tasks (one statement); done before the tasks are created, so a
+/// redelivery can find them.
 #[tracing::instrument(name = "db.insert_pulse_fires", skip_all)]
 pub async fn insert_pulse_fires(conn: &mut AsyncPgConnection, fires: &[PulseFire]) -> Result<(), StorageError> {
     diesel::insert_into(pulse_fires::table).values(fires).execute(conn).await?;
@@ -214,11 +206,11 @@ pub async fn insert_pulse_fires(conn: &mut AsyncPgConnection, fires: &[PulseFire
 #[tracing::instrument(name = "db.claim_pulse_fire", skip_all)]
 pub async fn claim_pulse_fire(
     conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
+    hook: &HookKey,
     message_key: &[u8],
     session: &str,
 ) -> Result<Option<PulseFire>, StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
     use diesel::sql_types::{Bytea, Text};
     Ok(diesel::sql_query(
         "UPDATE pulse_fires SET claimed_by = $4 \
@@ -237,31 +229,13 @@ pub async fn claim_pulse_fire(
     .optional()?)
 }
 
-/// Marks a fire as recorded.
-#[tracing::instrument(name = "db.finish_pulse_fire", skip_all)]
-pub async fn finish_pulse_fire(
-    conn: &mut AsyncPgConnection,
-    hook_group_id: &str,
-    hook_id: &str,
-    task_id: &str,
-) -> Result<(), StorageError> {
-    diesel::update(pulse_fires::table.find((hook_group_id, hook_id, task_id)))
-        .set(pulse_fires::done.eq(true))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Marks several fires as recorded, given as `(hookGroupId, hookId, taskId)`, in one statement.
+/// Marks several fires as recorded, given as `(hook, taskId)`, in one statement.
 #[tracing::instrument(name = "db.finish_pulse_fires", skip_all)]
-pub async fn finish_pulse_fires(
-    conn: &mut AsyncPgConnection,
-    fires: &[(String, String, String)],
-) -> Result<(), StorageError> {
+pub async fn finish_pulse_fires(conn: &mut AsyncPgConnection, fires: &[(HookKey, String)]) -> Result<(), StorageError> {
     use diesel::sql_types::{Array, Text};
-    let groups: Vec<&str> = fires.iter().map(|f| f.0.as_str()).collect();
-    let hooks: Vec<&str> = fires.iter().map(|f| f.1.as_str()).collect();
-    let tasks: Vec<&str> = fires.iter().map(|f| f.2.as_str()).collect();
+    let groups: Vec<&str> = fires.iter().map(|f| f.0.group.as_str()).collect();
+    let hooks: Vec<&str> = fires.iter().map(|f| f.0.id.as_str()).collect();
+    let tasks: Vec<&str> = fires.iter().map(|f| f.1.as_str()).collect();
     // The rows are locked in key order first: two batches over the same rows then never wait on each other in a
     // cycle (a deadlock PostgreSQL breaks by failing one).
     diesel::sql_query(

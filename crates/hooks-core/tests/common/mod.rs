@@ -4,9 +4,12 @@
 
 pub mod auth;
 
-use hooks_core::crypto::Keyring;
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, HookKey, Keyring};
 use serde_json::{Value, json};
+
+pub fn key(group: &str, id: &str) -> HookKey {
+    HookKey::parse(group, id).unwrap()
+}
 
 pub fn keyring() -> Keyring {
     Keyring::parse(&Keyring::generate_key().unwrap()).unwrap()

@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use hooks_core::crypto::Keyring;
 use hooks_core::pulse::{Names, QueueType};
 use hooks_core::sink::{EmbeddedSink, TaskSink};
-use hooks_core::storage::hooks::{create_hook, delete_hook, update_hook_definition};
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
+use hooks_core::storage::{create_hook, delete_hook, update_hook_definition};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, Keyring, SecretString};
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
@@ -32,6 +31,11 @@ async fn publisher(url: &str) -> (Arc<Connection>, Channel) {
     let channel = amqp.create_channel().await.unwrap();
     channel.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
     (Arc::new(amqp), channel)
+}
+
+/// The key of hook `id` in the tests' group.
+pub fn key(id: &str) -> hooks_core::HookKey {
+    hooks_core::HookKey::parse(GROUP, id).unwrap()
 }
 
 pub struct Env {
@@ -199,7 +203,7 @@ impl Env {
 
     pub async fn delete_hook(&self, id: &str) {
         let mut conn = self.db.pool.get().await.unwrap();
-        assert!(delete_hook(&mut conn, GROUP, id, "test").await.unwrap());
+        assert!(delete_hook(&mut conn, &key(id), "test").await.unwrap());
     }
 
     pub fn queue(&self, id: &str) -> String {

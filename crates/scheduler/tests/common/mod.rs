@@ -5,14 +5,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use diesel_async::RunQueryDsl as _;
-use hooks_core::crypto::Keyring;
-use hooks_core::notify::Notifier;
 use hooks_core::sink::TaskSink;
-use hooks_core::storage::hooks::{create_hook, find_hook, update_hook};
-use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, SecretString};
+use hooks_core::storage::{create_hook, find_hook, update_hook};
+use hooks_core::{ExchangeDenylist, HookDefinition, HookGroupId, HookId, HookInput, Keyring, Notifier, SecretString};
 use scheduler::{Scheduler, SchedulerOptions};
 use serde_json::{Value, json};
 use test_support::{FakeTaskcluster, TestDb};
+
+/// The key of hook `id` in the tests' group.
+pub fn key(id: &str) -> hooks_core::HookKey {
+    hooks_core::HookKey::parse("sched", id).unwrap()
+}
 
 pub struct Env {
     pub db: TestDb,
@@ -61,9 +64,9 @@ impl Env {
     /// Replaces a hook's schedule as updateHook does.
     pub async fn reschedule(&self, id: &str, schedule: &[&str]) {
         let mut conn = self.db.pool.get().await.unwrap();
-        let mut def = find_hook(&mut conn, &self.keyring, "sched", id).await.unwrap().unwrap().definition;
+        let mut def = find_hook(&mut conn, &self.keyring, &key(id)).await.unwrap().unwrap().definition;
         let patterns: Vec<String> = schedule.iter().map(|s| (*s).to_owned()).collect();
-        def.schedule = hooks_core::cron::Schedule::parse(&patterns).unwrap();
+        def.schedule = hooks_core::Schedule::parse(&patterns).unwrap();
         update_hook(&mut conn, &self.keyring, &def, "test", Utc::now()).await.unwrap().unwrap();
     }
 
@@ -112,7 +115,7 @@ impl Env {
 
     pub async fn next_of(&self, id: &str) -> Option<DateTime<Utc>> {
         let mut conn = self.db.pool.get().await.unwrap();
-        find_hook(&mut conn, &self.keyring, "sched", id).await.unwrap().unwrap().next_scheduled_date
+        find_hook(&mut conn, &self.keyring, &key(id)).await.unwrap().unwrap().next_scheduled_date
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) use request::check_payload_hash;
 pub use request::host_and_port;
 
 /// How far a Hawk timestamp may be from the server's clock, either way (the auth service's `timestampSkewSec`).
-pub const TIMESTAMP_SKEW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const TIMESTAMP_SKEW: Duration = Duration::from_secs(15 * 60);
 
 /// The Node library refuses longer headers, host headers and URLs (`limits.maxMatchLength`).
 const MAX_MATCH_LENGTH: usize = 4096;
