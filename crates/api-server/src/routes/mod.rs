@@ -300,7 +300,6 @@ fn hook_key(call: &Call, g: &str, h: &str) -> Result<HookKey, ApiError> {
 }
 
 /// The hook `<g>/<h>`, or upstream's 404.
-
 async fn find(st: &AppState, call: &Call, g: &str, h: &str) -> Result<hooks_core::Hook, ApiError> {
     st.hooks
         .find(&hook_key(call, g, h)?)
