@@ -3,6 +3,8 @@
 use super::*;
 use chrono::DateTime;
 
+use crate::fake_taskcluster::TaskState;
+
 #[tokio::test]
 async fn create_task_is_recorded_with_authorized_scopes() {
     let fake = FakeTaskcluster::start_default();
@@ -219,4 +221,62 @@ async fn wait_for_tasks_waits_for_late_tasks() {
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].task_id, id);
     late.await.unwrap();
+}
+
+#[tokio::test]
+async fn task_status_reports_the_state_a_test_set() {
+    let fake = FakeTaskcluster::start_default();
+    let q = queue(&fake, creds(fake.service_client()), None);
+    let id = slug();
+    q.createTask(&id, &task("stateful")).await.unwrap();
+    let status = q.status(&id).await.unwrap();
+    assert_eq!(status["status"]["state"], json!("pending"));
+    assert_eq!(status["status"]["taskQueueId"], json!("proj-test/linux"));
+
+    for (state, runs) in [
+        (TaskState::Unscheduled, 0),
+        (TaskState::Pending, 1),
+        (TaskState::Running, 1),
+        (TaskState::Completed, 1),
+        (TaskState::Failed, 1),
+        (TaskState::Exception, 1),
+    ] {
+        fake.set_task_state(&id, state);
+        let status = q.status(&id).await.unwrap()["status"].clone();
+        assert_eq!(status["state"], json!(state.as_str()));
+        assert_eq!(status["taskQueueId"], json!("proj-test/linux"), "the rest of the status stays");
+        let got = status["runs"].as_array().unwrap();
+        assert_eq!(got.len(), runs, "{state:?}: {status}");
+        if let Some(last) = got.last() {
+            assert_eq!(last["state"], json!(state.as_str()));
+        }
+    }
+
+    // a task the queue never created has a status once a test sets its state, and not before
+    let never = slug();
+    let err = q.status(&never).await.unwrap_err();
+    assert_eq!(status_of(&err), Some(404));
+    fake.set_task_state(&never, TaskState::Completed);
+    let status = q.status(&never).await.unwrap()["status"].clone();
+    assert_eq!((status["taskId"].clone(), status["state"].clone()), (json!(never), json!("completed")));
+}
+
+#[tokio::test]
+async fn task_status_can_be_slowed_down_and_failed() {
+    let fake = FakeTaskcluster::start_default();
+    let q = queue(&fake, creds(fake.service_client()), None);
+    let id = slug();
+    q.createTask(&id, &task("slow")).await.unwrap();
+
+    fake.fail_task_status(2, 503, "ServiceUnavailable");
+    for _ in 0..2 {
+        let err = q.status(&id).await.unwrap_err();
+        assert_eq!(status_of(&err), Some(503));
+    }
+    assert_eq!(q.status(&id).await.unwrap()["status"]["state"], json!("pending"));
+
+    fake.delay_task_status(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    q.status(&id).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
 }

@@ -47,3 +47,25 @@ async fn drop_with_open_client_connections_does_not_hang() {
     assert!(TcpStream::connect(addr).is_err());
     drop(q);
 }
+
+#[tokio::test]
+async fn accepted_connections_are_counted_once_each() {
+    let fake = FakeTaskcluster::start_default();
+    let root = fake.root_url();
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let reply = client.get(format!("{root}/api/queue/v1/ping")).send().await.unwrap();
+        reply.bytes().await.unwrap();
+    }
+    assert_eq!(fake.connections_accepted(), 1, "one keep-alive connection for five requests");
+
+    let r = root.clone();
+    tokio::task::spawn_blocking(move || {
+        for _ in 0..3 {
+            raw(&r, "GET", "/api/auth/v1/ping", &[], b""); // `Connection: close`
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(fake.connections_accepted(), 4);
+}
