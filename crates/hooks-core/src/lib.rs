@@ -58,7 +58,7 @@ pub use ids::{HookGroupId, HookId, HookKey, TaskId};
 pub use js::is_truthy;
 pub use notify::{Notifier, NotifyError};
 pub use ops_server::{OpsArgs, OpsServer};
-pub use secret::SecretString;
+pub use secret::{SecretString, constant_time_eq};
 pub use slot::{CatchUp, ScheduleSecret, slot_to_fire};
 pub use template_limits::MAX_EXPRESSION_NESTING;
 pub use trigger_schema::{MAX_PAYLOAD_BYTES, PayloadError, TriggerSchema, describe_schema_error};

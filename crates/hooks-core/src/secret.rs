@@ -29,7 +29,7 @@ impl SecretString {
 /// Whether `a` equals `b`, compared in constant time so that timing tells nothing about a secret's content.
 ///
 /// Lengths are not hidden: those of tokens (slugids are always 22 characters), hashes and signatures are public.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     bool::from(a.ct_eq(b))
 }
 

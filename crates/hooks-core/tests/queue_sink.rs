@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use futures::StreamExt as _;
 use hooks_core::sink::{CreateTaskError, QueueSink, TaskSink};
 use hooks_core::{Deployment, HookGroupId, HookId, RetryPolicy, SecretString, TaskId};
 use serde_json::{Map, Value, json};
@@ -133,4 +134,38 @@ async fn an_unreachable_queue_is_retried_then_unavailable() {
 
     let CreateTaskError::Unavailable { status: None, message } = &failed else { panic!("{failed:?}") };
     assert!(message.starts_with(&format!("error sending request for url ({root_url}/api/queue/v1/task/")), "{message}");
+}
+
+#[tokio::test]
+async fn connections_are_reused_across_hooks_and_seconds() {
+    const CONCURRENCY: usize = 8;
+    let fake = FakeTaskcluster::start_default();
+    let service = fake.service_client();
+    let token = SecretString::new(service.access_token.clone());
+    let deployment = Deployment::new(&fake.root_url(), &service.client_id, &token, CONCURRENCY).unwrap();
+    let sink = QueueSink::new(deployment, RetryPolicy { retries: 0, ..RetryPolicy::default() });
+
+    // Four seconds' slots, 50 hooks (50 roles) each, at most CONCURRENCY tasks in flight, a pause between.
+    for second in 0..4 {
+        let created: Vec<_> = futures::stream::iter(0..50)
+            .map(|i| {
+                let sink = &sink;
+                async move { create(sink, "g", &format!("s{second}-h{i}")).await }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        assert!(created.iter().all(Result::is_ok), "{created:?}");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+
+    assert_eq!(fake.created_count(), 200);
+    let reused = fake.connections_accepted();
+    assert!(reused <= CONCURRENCY, "{reused} connections for 200 tasks of 200 hooks: at most {CONCURRENCY} expected");
+
+    // The counter does see clients that don't share: a client per hook opens a connection per hook.
+    for i in 0..5 {
+        create(&fake.queue_sink(0), "g", &format!("own-client-{i}")).await.unwrap();
+    }
+    assert_eq!(fake.connections_accepted(), reused + 5);
 }

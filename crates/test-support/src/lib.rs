@@ -16,7 +16,7 @@ pub mod vhost;
 
 pub use broker::{BrokerCleanup, eventually};
 pub use db::TestDb;
-pub use fake_taskcluster::{ClientSpec, CreateTaskRequest, CreatedTask, FakeTaskcluster};
+pub use fake_taskcluster::{ClientSpec, CreateTaskRequest, CreatedTask, FakeTaskcluster, TaskState};
 
 /// Whether a benchmark program was started by `cargo bench` (which passes `--bench`). `cargo test --all-targets`
 /// runs benchmarks too, without it: they should then only say so and stop, so tests stay fast.
