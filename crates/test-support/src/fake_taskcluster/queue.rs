@@ -51,65 +51,36 @@ pub struct CreateTaskRequest {
     pub received: DateTime<Utc>,
 }
 
-/// A task's state, as the queue's task status reports it (`status.state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskState {
-    /// Created, waiting for its dependencies.
-    Unscheduled,
-    /// Waiting for a worker.
-    Pending,
-    /// Claimed by a worker.
-    Running,
-    /// Its last run succeeded.
-    Completed,
-    /// Its last run failed.
-    Failed,
-    /// Resolved by an exception (here: canceled).
-    Exception,
-}
+pub use hooks_core::sink::TaskState;
 
-impl TaskState {
-    /// The state's name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskState::Unscheduled => "unscheduled",
-            TaskState::Pending => "pending",
-            TaskState::Running => "running",
-            TaskState::Completed => "completed",
-            TaskState::Failed => "failed",
-            TaskState::Exception => "exception",
+/// The runs of a task in `state`: none while unscheduled, else one run in this state.
+fn runs(state: TaskState) -> Value {
+    let now = now_iso();
+    let run = |extra: Value| {
+        let mut run = json!({"runId": 0, "state": state.as_str(), "reasonCreated": "scheduled", "scheduled": now});
+        if let (Some(run), Value::Object(extra)) = (run.as_object_mut(), extra) {
+            run.extend(extra);
         }
-    }
-
-    /// The runs of a task in this state: none while unscheduled, else one run in this state.
-    fn runs(self) -> Value {
-        let now = now_iso();
-        let run = |extra: Value| {
-            let mut run = json!({"runId": 0, "state": self.as_str(), "reasonCreated": "scheduled", "scheduled": now});
-            if let (Some(run), Value::Object(extra)) = (run.as_object_mut(), extra) {
-                run.extend(extra);
-            }
-            json!([run])
-        };
-        let worker = json!({"workerGroup": "fake-workers", "workerId": "fake-worker", "started": now});
-        let resolved = |reason: &str| {
+        json!([run])
+    };
+    let worker = json!({"workerGroup": "fake-workers", "workerId": "fake-worker", "started": now});
+    let resolved = |reason: &str| {
+        let mut extra = worker.clone();
+        extra["reasonResolved"] = json!(reason);
+        extra["resolved"] = json!(now);
+        extra
+    };
+    match state {
+        TaskState::Unscheduled => json!([]),
+        TaskState::Pending => run(json!({})),
+        TaskState::Running => {
             let mut extra = worker.clone();
-            extra["reasonResolved"] = json!(reason);
-            extra["resolved"] = json!(now);
-            extra
-        };
-        match self {
-            TaskState::Unscheduled => json!([]),
-            TaskState::Pending => run(json!({})),
-            TaskState::Running => {
-                let mut extra = worker.clone();
-                extra["takenUntil"] = json!(iso(Utc::now() + chrono::Duration::minutes(20)));
-                run(extra)
-            }
-            TaskState::Completed => run(resolved("completed")),
-            TaskState::Failed => run(resolved("failed")),
-            TaskState::Exception => run(json!({"reasonResolved": "canceled", "resolved": now})),
+            extra["takenUntil"] = json!(iso(Utc::now() + chrono::Duration::minutes(20)));
+            run(extra)
         }
+        TaskState::Completed => run(resolved("completed")),
+        TaskState::Failed => run(resolved("failed")),
+        TaskState::Exception => run(json!({"reasonResolved": "canceled", "resolved": now})),
     }
 }
 
@@ -340,7 +311,7 @@ impl QueueRecords {
         };
         if let Some(state) = state {
             status["state"] = json!(state.as_str());
-            status["runs"] = state.runs();
+            status["runs"] = runs(state);
         }
         Some(status)
     }
