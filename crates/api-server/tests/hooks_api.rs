@@ -125,7 +125,7 @@ async fn trigger_hook_fires_with_the_payload_and_lists_the_fire() {
     let fires = hooks.listLastFires("g", "h", None, None).await.unwrap();
     assert_eq!(fires["lastFires"][0]["taskId"], task_id);
     assert_eq!(fires["lastFires"][0]["firedBy"], "triggerHook");
-    assert_eq!(fires["lastFires"][0]["taskState"], "unknown");
+    assert_eq!(fires["lastFires"][0]["taskState"], "pending"); // as the queue says of a task no worker took yet
 
     let status = hooks.getHookStatus("g", "h").await.unwrap();
     assert_eq!(status["lastFire"]["result"], "success");
