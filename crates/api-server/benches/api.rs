@@ -1,5 +1,5 @@
 //! `make bench` for the api-server (release build): requests per second and p50/p99 latency of
-//! `triggerHookWithToken`, `triggerHook` and `hook()` at several concurrencies, on the embedded sink and on the
+//! `triggerHookWithToken`, `triggerHook`, `hook()` and `listLastFires` (a page of 1,000 fires with task states) at several concurrencies, on the embedded sink and on the
 //! local fake queue, and the server's memory idle and under load. Prints a table beside the targets;
 //! asserts nothing.
 //!
@@ -29,6 +29,7 @@ const HOOK: &str = "hook";
 const TARGET_TOKEN: &str = "≥ 5,000 req/s, p99 ≤ 20 ms at 64 (embedded)";
 const TARGET_TRIGGER: &str = "≥ 3,000 req/s at 32";
 const TARGET_GET: &str = "≥ 10,000 req/s";
+const TARGET_LAST_FIRES: &str = "within 2× of the time without task states";
 
 fn env_secs(name: &str, default: u64) -> Duration {
     Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
@@ -186,6 +187,8 @@ enum Endpoint {
     TriggerWithToken,
     Trigger,
     Hook,
+    /// `listLastFires`, one page of 1,000 fires with their task states (the trigger rows before it fired them).
+    LastFires,
 }
 
 impl Endpoint {
@@ -194,6 +197,7 @@ impl Endpoint {
             Self::TriggerWithToken => "triggerHookWithToken",
             Self::Trigger => "triggerHook",
             Self::Hook => "hook()",
+            Self::LastFires => "listLastFires",
         }
     }
 }
@@ -213,6 +217,7 @@ impl Target {
             Endpoint::TriggerWithToken => format!("/hooks/{GROUP}/{HOOK}/trigger/{token}"),
             Endpoint::Trigger => format!("/hooks/{GROUP}/{HOOK}/trigger"),
             Endpoint::Hook => format!("/hooks/{GROUP}/{HOOK}"),
+            Endpoint::LastFires => format!("/hooks/{GROUP}/{HOOK}/last-fires"),
         };
         Self {
             endpoint,
@@ -230,7 +235,9 @@ impl Target {
                 .header("Content-Type", "application/json")
                 .header("Authorization", self.signer.authorization("POST", &self.path))
                 .body(body),
-            Endpoint::Hook => http.get(&self.url).header("Authorization", self.signer.authorization("GET", &self.path)),
+            Endpoint::Hook | Endpoint::LastFires => {
+                http.get(&self.url).header("Authorization", self.signer.authorization("GET", &self.path))
+            }
         };
         match request.send().await {
             // Read the whole body, as a client would, so the connection is reused.
@@ -310,6 +317,7 @@ fn target_for(endpoint: Endpoint, sink: &str, clients: usize) -> &'static str {
         (Endpoint::TriggerWithToken, "embedded", 64) => TARGET_TOKEN,
         (Endpoint::Trigger, _, 32) => TARGET_TRIGGER,
         (Endpoint::Hook, _, _) => TARGET_GET,
+        (Endpoint::LastFires, "fake queue", _) => TARGET_LAST_FIRES,
         _ => "",
     }
 }
@@ -361,6 +369,7 @@ async fn main() {
             (Endpoint::TriggerWithToken, &[1, 16, 64]),
             (Endpoint::Trigger, &[1, 16, 32, 64]),
             (Endpoint::Hook, &[1, 16, 64]),
+            (Endpoint::LastFires, &[1, 16]),
         ],
         &wanted,
     )
@@ -373,7 +382,11 @@ async fn main() {
     run_rows(
         &queue,
         "fake queue",
-        &[(Endpoint::TriggerWithToken, &[1, 16, 64]), (Endpoint::Trigger, &[1, 16, 32, 64])],
+        &[
+            (Endpoint::TriggerWithToken, &[1, 16, 64]),
+            (Endpoint::Trigger, &[1, 16, 32, 64]),
+            (Endpoint::LastFires, &[1, 16]),
+        ],
         &wanted,
     )
     .await;
