@@ -5,6 +5,9 @@ use hooks_core::{CatchUp, CommonArgs, OpsArgs};
 
 use crate::{ExpiryOptions, SchedulerOptions};
 
+/// The most hooks one claim may take: a batch's last fires are written in one statement (see `validate`).
+const MAX_BATCH: usize = 5_000;
+
 /// Which missed slots to fire after downtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CatchUpMode {
@@ -60,7 +63,12 @@ impl Settings {
             CatchUpMode::Latest => CatchUp::Latest,
             CatchUpMode::All => CatchUp::All { window },
         };
-        anyhow::ensure!(self.batch_size > 0, "--batch-size / HOOKS_SCHEDULER_BATCH must be at least 1");
+        // A batch's last fires are one insert of 7 parameters a row, and PostgreSQL takes at most 65,535 per statement.
+        anyhow::ensure!(
+            (1..=MAX_BATCH).contains(&self.batch_size),
+            "--batch-size / HOOKS_SCHEDULER_BATCH must be between 1 and {MAX_BATCH}, not {}",
+            self.batch_size
+        );
         anyhow::ensure!(self.concurrency > 0, "--concurrency / HOOKS_SCHEDULER_CONCURRENCY must be at least 1");
         anyhow::ensure!(self.workers > 0, "--workers / HOOKS_SCHEDULER_WORKERS must be at least 1");
         // Each worker holds a connection while its batch fires; the task and last-fire writers need theirs too.
