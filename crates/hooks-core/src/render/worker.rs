@@ -8,10 +8,12 @@
 //!   and Rust aborts ("has overflowed its stack");
 //! - output: a reply larger than the output limit is replaced by an error.
 //!
-//! A panic inside the json-e crate is caught and answered as an error. Whatever ends the process, the daemon
-//! reads why from its exit status and stderr ([`super::pool`]), answers that render with an error naming the
-//! bound, and starts a new worker. The worker also exits when its daemon goes (`PR_SET_PDEATHSIG`, and end of
-//! stdin), and runs with an empty environment, so it holds none of the daemon's secrets.
+//! A failed render looks for where in the template it failed ([`super::locate`]) until three quarters of its CPU
+//! time are spent, and no longer, so the search never takes a render past the limit. A panic inside the json-e
+//! crate is caught and answered as an error. Whatever ends the process, the daemon reads why from its exit status
+//! and stderr ([`super::pool`]), answers that render with an error naming the bound, and starts a new worker. The
+//! worker also exits when its daemon goes (`PR_SET_PDEATHSIG`, and end of stdin), and runs with an empty
+//! environment, so it holds none of the daemon's secrets.
 
 use std::io::{BufReader, BufWriter, Read as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
