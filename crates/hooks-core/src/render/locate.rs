@@ -8,8 +8,9 @@
 //! error happened outside any plain object or array. Errors that are not json-e's own (an unreadable `$fromNow`
 //! duration is a plain `Error`) carry no location.
 //!
-//! The json-e crate keeps no location, and no version of it does (4.8.4 is the newest). So, when a render fails
-//! and only then, the location is found by rendering again: starting from the template, each step renders the
+//! The json-e crate keeps no location, and no version of it does (4.8.4 is the newest). Tracking it would mean a
+//! fork of the crate's renderer, to keep in step with it by hand; instead, when a render fails and only then, the
+//! location is found by rendering again, with the crate itself, so a render that succeeds is untouched: starting from the template, each step renders the
 //! children the crate renders (plain keys and array items, and the sub-templates of operators, with the context
 //! the operator gives them: `$let`'s `in` with its bindings, `$map`'s `each` with each item, the case a
 //! `$switch` chose), in the crate's order, and goes into the first child whose own render fails with the very
@@ -18,7 +19,14 @@
 //! a child renders differently on its own (a `$let` binding holding a function, which only the whole render
 //! can hold): it stops there, at a shallower but true location. The search costs renders only on the failing
 //! path, runs inside the render worker under its CPU limit, and stops early (keeping the location found so far)
-//! when its budget is spent, so a template that failed cheaply never ends up past the limit.
+//! when its budget is spent, so a template that failed cheaply never ends up past the limit. Following the
+//! crate's order, the search repeats only work the failed render already did: it meets no panic, no allocation
+//! and no loop that render did not.
+//!
+//! The class is upstream's (`InterpreterError`, `TemplateError`, `SyntaxError`, `BuiltinError`); the message is
+//! the crate's, put in upstream's words where the two differ only in wording and the crate's say enough
+//! ([`upstream_message`], [`builtin_message`]). Syntax errors keep the crate's words: its parser is not
+//! upstream's, and upstream's fails with a `TypeError` on an expression that ends too early.
 //!
 //! Where two parts of a template are both wrong, the crate (which renders keys in sorted order) may report a
 //! different one than upstream (which renders them in the order it read them); each report is true.
