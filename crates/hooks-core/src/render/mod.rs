@@ -35,7 +35,7 @@ pub const DEFAULT_EXPIRES: TimeDelta = TimeDelta::days(30);
 pub enum RenderError {
     /// JSON-e refused the template or failed while evaluating it, said as upstream's JavaScript json-e says it:
     /// class, location in the template and message (`InterpreterError at template.payload.env.X: unknown context
-    /// value foo`, see [`locate`]).
+    /// value foo`, see `render::locate`).
     #[error("{0}")]
     JsonE(String),
     /// The template rendered to something other than an object (and not to a falsy value, which declines).

@@ -8,7 +8,7 @@
 //!   and Rust aborts ("has overflowed its stack");
 //! - output: a reply larger than the output limit is replaced by an error.
 //!
-//! A failed render looks for where in the template it failed ([`super::locate`]) until three quarters of its CPU
+//! A failed render looks for where in the template it failed (`render::locate`) until three quarters of its CPU
 //! time are spent, and no longer, so the search never takes a render past the limit. A panic inside the json-e
 //! crate is caught and answered as an error. Whatever ends the process, the daemon reads why from its exit status
 //! and stderr ([`super::pool`]), answers that render with an error naming the bound, and starts a new worker. The
