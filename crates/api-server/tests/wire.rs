@@ -213,6 +213,43 @@ async fn a_template_that_fails_to_render_is_400_while_firing_hook() {
 }
 
 #[tokio::test]
+async fn a_render_error_names_its_place_in_the_template_as_upstream_does() {
+    let app = TestApp::spawn().await;
+    let mut body = hook_body();
+    body["task"]["payload"] = json!({"env": {"X": {"$eval": "foo"}, "list": [1, {"a b": "${payload.n + 1}"}]}});
+    body["triggerSchema"] = json!({"type": "object"});
+    app.hooks().createHook("g", "h", &body).await.unwrap();
+
+    let expected = "InterpreterError at template.payload.env.X: unknown context value foo";
+    let (status, answer) = signed(&app, Method::POST, "/hooks/g/h/trigger", Some(&json!({"n": 1}))).await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("InputError")), "{answer}");
+    assert_eq!(headline(&answer), format!("While firing hook:\n\n{expected}"));
+    let last = &app.hooks().getHookStatus("g", "h").await.unwrap()["lastFire"];
+    assert_eq!(last["error"]["message"], expected, "{last}");
+
+    // Fixed there, the next error is found inside the list, in brackets where a key is no identifier.
+    body["task"]["payload"]["env"]["X"] = json!("x");
+    app.hooks().updateHook("g", "h", &body).await.unwrap();
+    let (status, answer) = signed(&app, Method::POST, "/hooks/g/h/trigger", Some(&json!({"n": "one"}))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        headline(&answer),
+        "While firing hook:\n\nInterpreterError at template.payload.env.list[1][\"a b\"]: \
+         infix: + expects numbers/strings + numbers/strings"
+    );
+
+    // A `$switch` condition says what is wrong with it, not only that something is.
+    body["task"]["payload"]["env"] = json!({"Y": {"$switch": {"payload.n == 1": "one", "payload.m": "m"}}});
+    app.hooks().updateHook("g", "h", &body).await.unwrap();
+    let (status, answer) = signed(&app, Method::POST, "/hooks/g/h/trigger", Some(&json!({"n": 2}))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        headline(&answer),
+        "While firing hook:\n\nInterpreterError at template.payload.env.Y: object has no property \"m\""
+    );
+}
+
+#[tokio::test]
 async fn an_empty_task_id_fires_with_a_fresh_one_and_a_malformed_one_is_refused() {
     let app = TestApp::spawn().await;
     app.hooks().createHook("g", "h", &hook_body()).await.unwrap();

@@ -35,6 +35,23 @@ async fn exponential_expression_parsing_stops_at_the_cpu_limit() {
 }
 
 #[tokio::test]
+async fn finding_where_a_costly_render_failed_stays_within_the_cpu_limit() {
+    // Each of the 100 levels the search goes down renders the costly part again: all of them would take far
+    // past the limit; the search stops in time and says as much of the place as it found.
+    let costly = json!({
+        "$let": {"x": {"$reduce": {"$eval": "range(0, 3000)"}, "initial": 0, "each(acc, v)": {"$eval": "acc + v"}}},
+        "in": {"$eval": "x + foo"},
+    });
+    let template = (0..100).fold(costly, |inner, _| json!({"a": inner}));
+    let r = test_support::renderer();
+    let e = render(&r, template, json!({})).await.unwrap_err();
+    let RenderError::JsonE(text) = &e else { panic!("{e:?}") };
+    assert!(text.starts_with("InterpreterError at template.a"), "{text}");
+    assert!(text.ends_with(": unknown context value foo"), "{text}");
+    still_renders(&r).await;
+}
+
+#[tokio::test]
 async fn an_allocation_sized_by_the_template_stops_at_the_memory_limit() {
     let r = test_support::renderer();
     let e = render(&r, json!({"a": {"$eval": "range(0, 100000000)"}}), json!({})).await.unwrap_err();

@@ -7,9 +7,12 @@
 //! time, memory, stack and output ([`RenderLimits`]), and replaces a worker that goes past a bound.
 
 mod limits;
+mod locate;
 mod pool;
 mod protocol;
 mod worker;
+
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,8 +34,10 @@ pub(crate) const DEFAULT_EXPIRES: TimeDelta = TimeDelta::days(30);
 /// A template that could not be rendered into a task.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum RenderError {
-    /// JSON-e refused the template or failed while evaluating it.
-    #[error("JSON-e error: {0}")]
+    /// JSON-e refused the template or failed while evaluating it, said as upstream's JavaScript json-e says it:
+    /// class, location in the template and message (`InterpreterError at template.payload.env.X: unknown context
+    /// value foo`, see `render::locate`).
+    #[error("{0}")]
     JsonE(String),
     /// The template rendered to something other than an object (and not to a falsy value, which declines).
     #[error("the task template rendered to {0}, not to a task object (render null or false to decline firing)")]
@@ -56,6 +61,9 @@ impl RenderError {
     }
 }
 
+/// How much CPU time [`render_task`] may spend finding where in its template a render failed.
+const LOCATE_CPU: Duration = Duration::from_millis(500);
+
 /// Renders `template` with `context` at time `now`.
 ///
 /// Returns `Ok(None)` when the template declines (renders to a falsy value such as `null` from
@@ -67,12 +75,23 @@ pub fn render_task(
     task_id: &TaskId,
     now: DateTime<Utc>,
 ) -> Result<Option<Map<String, Value>>, RenderError> {
+    render_task_within(template, context, task_id, now, locate::Budget::ThreadCpu(LOCATE_CPU))
+}
+
+/// [`render_task`], with `locate` bounding the search for where a failed render failed.
+fn render_task_within(
+    template: &Map<String, Value>,
+    context: &Map<String, Value>,
+    task_id: &TaskId,
+    now: DateTime<Utc>,
+    locate: locate::Budget,
+) -> Result<Option<Map<String, Value>>, RenderError> {
     let now_json = time::to_json(now);
     // The json-e crate ignores `now` from the context and uses the wall clock, so bind it with `$let`: that is
     // what makes a re-fired schedule slot render the identical task.
     let wrapped = json!({"$let": {"now": now_json}, "in": Value::Object(template.clone())});
-    let rendered =
-        json_e::render(&wrapped, &Value::Object(context.clone())).map_err(|e| RenderError::JsonE(format!("{e:#}")))?;
+    let rendered = json_e::render(&wrapped, &Value::Object(context.clone()))
+        .map_err(|e| RenderError::JsonE(locate::describe(&e, template, context, &now_json, locate)))?;
     let mut task = match rendered {
         Value::Object(task) => task,
         v if !is_truthy(&v) => return Ok(None),

@@ -8,10 +8,12 @@
 //!   and Rust aborts ("has overflowed its stack");
 //! - output: a reply larger than the output limit is replaced by an error.
 //!
-//! A panic inside the json-e crate is caught and answered as an error. Whatever ends the process, the daemon
-//! reads why from its exit status and stderr ([`super::pool`]), answers that render with an error naming the
-//! bound, and starts a new worker. The worker also exits when its daemon goes (`PR_SET_PDEATHSIG`, and end of
-//! stdin), and runs with an empty environment, so it holds none of the daemon's secrets.
+//! A failed render looks for where in the template it failed (`render::locate`) until three quarters of its CPU
+//! time are spent, and no longer, so the search never takes a render past the limit. A panic inside the json-e
+//! crate is caught and answered as an error. Whatever ends the process, the daemon reads why from its exit status
+//! and stderr ([`super::pool`]), answers that render with an error naming the bound, and starts a new worker. The
+//! worker also exits when its daemon goes (`PR_SET_PDEATHSIG`, and end of stdin), and runs with an empty
+//! environment, so it holds none of the daemon's secrets.
 
 use std::io::{BufReader, BufWriter, Read as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -25,8 +27,9 @@ use nix::sys::time::TimeSpec;
 use nix::sys::timer::{Expiration, Timer, TimerSetTimeFlags};
 use nix::time::ClockId;
 
+use super::locate::{Budget, cpu_time};
 use super::protocol::{OwnedRequest, Reply, read_frame, write_frame};
-use super::{Bound, RenderError, render_task};
+use super::{Bound, RenderError, render_task_within};
 use crate::TaskId;
 
 /// Printed on stderr, and the exit code, when the daemon sent something that is not a request: a bug, not a
@@ -89,7 +92,8 @@ fn serve(args: &WorkerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let budget = TimeSpec::from_duration(Duration::from_millis(args.cpu_ms));
+    let budget_duration = Duration::from_millis(args.cpu_ms);
+    let budget = TimeSpec::from_duration(budget_duration);
     let mut input = BufReader::with_capacity(64 * 1024, std::io::stdin().lock());
     let mut output = BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     loop {
@@ -97,6 +101,10 @@ fn serve(args: &WorkerArgs) -> ExitCode {
         if timer.set(Expiration::OneShot(budget), TimerSetTimeFlags::empty()).is_err() {
             return ExitCode::FAILURE;
         }
+        // A failed render may look for where it failed ([`super::locate`]) until three quarters of its CPU time
+        // are gone, leaving the rest for answering: never past the limit a render without the search stayed in.
+        let locate = cpu_time(ClockId::CLOCK_PROCESS_CPUTIME_ID)
+            .map_or(Budget::ThreadCpu(Duration::ZERO), |t| Budget::UntilProcessCpu(t + budget_duration * 3 / 4));
         let frame = match read_frame(&mut input, args.memory) {
             Ok(Some(frame)) => frame,
             Ok(None) => return ExitCode::SUCCESS,
@@ -106,7 +114,7 @@ fn serve(args: &WorkerArgs) -> ExitCode {
             }
         };
         // Waiting for the next request must not count: disarm before blocking on stdin again.
-        let reply = answer(&frame, args.output);
+        let reply = answer(&frame, args.output, locate);
         let _ = timer.set(Expiration::OneShot(TimeSpec::new(0, 0)), TimerSetTimeFlags::empty());
         drop(frame);
         if write_frame(&mut output, &reply).is_err() {
@@ -116,9 +124,9 @@ fn serve(args: &WorkerArgs) -> ExitCode {
 }
 
 /// Renders one request into the reply's bytes.
-fn answer(frame: &[u8], output_limit: u64) -> Vec<u8> {
+fn answer(frame: &[u8], output_limit: u64, locate: Budget) -> Vec<u8> {
     let reply: Reply = match serde_json::from_slice::<OwnedRequest>(frame) {
-        Ok(request) => render(request),
+        Ok(request) => render(request, locate),
         Err(e) => Err(RenderError::Failed(format!("unreadable render request: {e}"))),
     };
     let bytes = serde_json::to_vec(&reply).unwrap_or_default();
@@ -135,11 +143,11 @@ fn answer(frame: &[u8], output_limit: u64) -> Vec<u8> {
 /// come back unreadable, as if the renderer were broken.
 pub(super) const MAX_TASK_NESTING: usize = 100;
 
-fn render(request: OwnedRequest) -> Reply {
+fn render(request: OwnedRequest, locate: Budget) -> Reply {
     let OwnedRequest { template, context, task_id, now } = request;
     let task_id = TaskId::parse(&task_id).map_err(|e| RenderError::Failed(format!("bad taskId: {e}")))?;
-    let task =
-        catch_unwind(AssertUnwindSafe(|| render_task(&template, &context, &task_id, now))).unwrap_or_else(|panic| {
+    let task = catch_unwind(AssertUnwindSafe(|| render_task_within(&template, &context, &task_id, now, locate)))
+        .unwrap_or_else(|panic| {
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
@@ -193,6 +201,8 @@ mod tests {
 
     use super::*;
 
+    const NO_SEARCH: Budget = Budget::ThreadCpu(std::time::Duration::ZERO);
+
     fn request(template: serde_json::Value) -> OwnedRequest {
         OwnedRequest {
             template: template.as_object().unwrap().clone(),
@@ -206,11 +216,11 @@ mod tests {
     fn a_task_nested_deeper_than_the_daemon_can_read_is_a_render_error() {
         let deep =
             json!({"a": {"$reduce": {"$eval": "range(0, 300)"}, "initial": [], "each(acc, x)": {"$eval": "[acc]"}}});
-        let e = render(request(deep)).unwrap_err();
+        let e = render(request(deep), NO_SEARCH).unwrap_err();
         assert!(e.to_string().contains("more than 100 levels deep"), "{e}");
         assert!(!e.is_transient(), "a template's doing, not an unavailable renderer");
         let fine =
             json!({"a": {"$reduce": {"$eval": "range(0, 98)"}, "initial": [], "each(acc, x)": {"$eval": "[acc]"}}});
-        assert!(render(request(fine)).unwrap().is_some());
+        assert!(render(request(fine), NO_SEARCH).unwrap().is_some());
     }
 }
