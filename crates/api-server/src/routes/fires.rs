@@ -179,6 +179,21 @@ fn page_query(call: &Call, req: &HttpRequest) -> Result<(usize, Option<String>),
     Ok((limit, token))
 }
 
+/// A paginated listing's call, checked in upstream's order (auth and scopes, URL parameters, query string): the
+/// call, its page size and its continuation token.
+async fn page_call(
+    req: &HttpRequest,
+    (g, h): (&str, &str),
+    body: &Body,
+    st: &AppState,
+) -> Result<(Call, usize, Option<String>), ApiError> {
+    let call = Call::start(&[("hookGroupId", g), ("hookId", h)], req, body)?;
+    authorize(st, req, body, &call).await?;
+    call.check_ids(g, Some(h))?;
+    let (limit, token) = page_query(&call, req)?;
+    Ok((call, limit, token))
+}
+
 fn invalid_token(call: &Call) -> ApiError {
     call.error(ErrorCode::InputError, "Invalid continuation token")
 }
@@ -190,10 +205,7 @@ pub(super) async fn list_last_fires(
     st: Data<AppState>,
 ) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
-    authorize(&st, &req, &body, &call).await?;
-    call.check_ids(&g, Some(&h))?;
-    let (limit, token) = page_query(&call, &req)?;
+    let (call, limit, token) = page_call(&req, (&g, &h), &body, &st).await?;
     let after = token.map(|t| decode_cursor(&t).ok_or_else(|| invalid_token(&call))).transpose()?;
     let mut conn = st.conn(&call).await?;
     let mut rows = store::list_last_fires(&mut conn, &hook_key(&call, &g, &h)?, limit as i64 + 1, after.as_ref())
@@ -268,10 +280,7 @@ pub(super) async fn list_fire_log(
     st: Data<AppState>,
 ) -> Reply {
     let (g, h) = path.into_inner();
-    let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
-    authorize(&st, &req, &body, &call).await?;
-    call.check_ids(&g, Some(&h))?;
-    let (limit, token) = page_query(&call, &req)?;
+    let (call, limit, token) = page_call(&req, (&g, &h), &body, &st).await?;
     let after = token
         .map(|t| {
             let (time, id) = decode_token(&t).ok_or_else(|| invalid_token(&call))?;
