@@ -26,6 +26,7 @@ mod health;
 mod hook;
 pub mod hook_files;
 mod ids;
+mod interned;
 mod js;
 pub mod metrics;
 mod notify;

@@ -17,7 +17,7 @@ use hooks_core::storage::{
 };
 use hooks_core::{
     Attempt, Backoff, CatchUp, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, HookKey, Keyring,
-    Notifier, Prepared, slot_to_fire, time,
+    Notifier, Prepared, Schedule, slot_to_fire, time,
 };
 use tokio::sync::Notify;
 use tracing::Instrument as _;
@@ -100,12 +100,36 @@ enum SlotOutcome {
     Skipped { event: FireEvent, next: Option<DateTime<Utc>> },
 }
 
-/// One due hook and the slot it fires for.
+/// One due hook and the slot it fires for: what settling the slot needs. The template, trigger schema and
+/// bindings are not kept: a batch holds thousands of these from before the slot until it commits.
 struct Planned {
-    hook: Hook,
+    key: HookKey,
+    schedule: Schedule,
+    /// Whom to email about a failure, when the hook asks for it.
+    owner: Option<String>,
+    /// Transient failures of this slot so far.
+    failures: i32,
+    failure_emailed_at: Option<DateTime<Utc>>,
+    failures_not_emailed: i32,
     slot: DateTime<Utc>,
     /// Not before this: the slot, or the retry time after a transient failure.
     not_before: DateTime<Utc>,
+}
+
+impl Planned {
+    fn new(hook: &Hook, slot: DateTime<Utc>, not_before: DateTime<Utc>) -> Self {
+        let def = &hook.definition;
+        Self {
+            key: def.key(),
+            schedule: def.schedule.clone(),
+            owner: def.metadata.email_on_error.then(|| def.metadata.owner.clone()),
+            failures: hook.schedule_failures,
+            failure_emailed_at: hook.failure_emailed_at,
+            failures_not_emailed: hook.failures_not_emailed,
+            slot,
+            not_before,
+        }
+    }
 }
 
 impl Scheduler {
@@ -166,7 +190,7 @@ impl Scheduler {
                             events.push(missed_slots(&hook, due, slot, skipped, self.options.catch_up));
                         }
                         let not_before = retry_at.map_or(slot, |r| r.max(slot));
-                        planned.push(Planned { hook, slot, not_before });
+                        planned.push((Planned::new(&hook, slot, not_before), hook));
                     }
                     Err(e) => {
                         // Unusable until someone fixes it (e.g. its key was removed): look again in a minute.
@@ -178,10 +202,11 @@ impl Scheduler {
             }
             // Rendered now, ahead of the slots (as many at once as there are render workers): on the second only
             // the task creations are left.
-            let prepared: Vec<(Planned, Prepared, tracing::Span)> = futures::future::join_all(planned.into_iter().map(|p| async move {
-                let def = &p.hook.definition;
+            // Each hook is dropped once rendered: only its Planned is held until the batch settles.
+            let prepared: Vec<(Planned, Prepared, tracing::Span)> = futures::future::join_all(planned.into_iter().map(|(p, hook)| async move {
+                let def = &hook.definition;
                 let opts = FireOptions {
-                    task_id: Some(p.hook.schedule_secret.task_id(&def.hook_group_id, &def.hook_id, p.slot)),
+                    task_id: Some(hook.schedule_secret.task_id(&def.hook_group_id, &def.hook_id, p.slot)),
                     now: Some(p.slot),
                 };
                 // One trace per slot, not one per batch.
@@ -212,7 +237,7 @@ impl Scheduler {
             let mut fires = Vec::with_capacity(attempts.len());
             let mut moves = Vec::with_capacity(attempts.len());
             for (planned, attempt) in attempts {
-                let key = planned.hook.definition.key();
+                let key = planned.key.clone();
                 match self.settle(tx, planned, attempt, now).await? {
                     SlotOutcome::Fired { last_fire, event, next } => {
                         batch.fired += 1;
@@ -251,13 +276,12 @@ impl Scheduler {
         attempt: Attempt,
         now: DateTime<Utc>,
     ) -> Result<SlotOutcome, StorageError> {
-        let def = &p.hook.definition;
-        let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
-        let next = def.schedule.next_after(p.slot);
+        let (g, h) = (p.key.group.as_str(), p.key.id.as_str());
+        let next = p.schedule.next_after(p.slot);
         let (result, last_fire, event) = attempt.into_parts();
         match result {
             Err(e) if e.is_transient() => {
-                let failures = p.hook.schedule_failures + 1;
+                let failures = p.failures + 1;
                 let delay = delta(SLOT_RETRY.delay(u32::try_from(failures).unwrap_or(u32::MAX)));
                 let slot = time::to_json(p.slot);
                 if now + delay <= p.slot + self.options.retry_window {
@@ -285,36 +309,34 @@ impl Scheduler {
         next: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        let def = &p.hook.definition;
-        if !def.metadata.email_on_error {
+        let Some(owner) = &p.owner else {
             return Ok(());
+        };
+        let (key, g, h) = (&p.key, p.key.group.as_str(), p.key.id.as_str());
+        if p.failure_emailed_at.is_some_and(|at| now - at < EMAIL_INTERVAL) {
+            return note_schedule_failure(tx, key, None).await;
         }
-        let (key, g, h) = (def.key(), def.hook_group_id.as_str(), def.hook_id.as_str());
-        if p.hook.failure_emailed_at.is_some_and(|at| now - at < EMAIL_INTERVAL) {
-            return note_schedule_failure(tx, &key, None).await;
-        }
-        let earlier = p.hook.failures_not_emailed;
+        let earlier = p.failures_not_emailed;
         let earlier_text = match earlier {
             0 => String::new(),
             1 => " It also failed once since the last email about it.".to_owned(),
             n => format!(" It also failed {n} times since the last email about it."),
         };
-        let subject = format!("Scheduled Taskcluster hook {} failed", def.path());
+        let subject = format!("Scheduled Taskcluster hook {key} failed");
         let next_text = next.map_or("The hook has no further slots.".to_owned(), |n| {
             format!("The hook will fire again at its next slot, {}.", time::to_json(n))
         });
         let content = format!(
-            "The hook `{}` failed to create a task for its slot at {}.{earlier_text}\n\nError:\n\n```\n{error}\n```\n\n\
+            "The hook `{key}` failed to create a task for its slot at {}.{earlier_text}\n\nError:\n\n```\n{error}\n```\n\n\
              This slot will not be retried. {next_text} At most one such email is sent per hour. To stop these \
              emails, set `metadata.emailOnError` to false.",
-            def.path(),
             time::to_json(p.slot),
         );
-        match self.notifier.email(&def.metadata.owner, &subject, &content).await {
-            Ok(()) => note_schedule_failure(tx, &key, Some(now)).await,
+        match self.notifier.email(owner, &subject, &content).await {
+            Ok(()) => note_schedule_failure(tx, key, Some(now)).await,
             Err(e) => {
                 tracing::warn!(hook_group_id = g, hook_id = h, error = %e, "cannot email the hook's owner");
-                note_schedule_failure(tx, &key, None).await
+                note_schedule_failure(tx, key, None).await
             }
         }
     }

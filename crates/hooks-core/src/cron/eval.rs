@@ -1,24 +1,29 @@
 //! Finding a pattern's next firing: croner evaluates the canonical pattern `parse` writes, which holds only
 //! plain lists, so croner's own parsing of ranges, steps and names never comes into play.
 
+use std::sync::{Arc, LazyLock};
+
 use chrono::{DateTime, Timelike, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
 use super::error::CronError;
+use crate::interned::Interned;
 
-/// croner's form of a canonical pattern.
+/// The canonical patterns compiled lately, shared by every hook using them: at most this many (about 5 KB each).
+static COMPILED: LazyLock<Interned<Cron>> = LazyLock::new(|| Interned::new(1024));
+
+/// croner's form of a canonical pattern, shared by the hooks using the same one.
 #[derive(Debug, Clone)]
-pub(super) struct Evaluator(pub(super) Cron);
+pub(super) struct Evaluator(pub(super) Arc<Cron>);
 
 impl Evaluator {
     /// Hands a canonical pattern (six plain lists, seconds first) to croner.
     pub(super) fn new(canonical: String) -> Result<Self, CronError> {
-        CronParser::builder()
-            .seconds(Seconds::Required)
-            .year(Year::Disallowed)
-            .build()
-            .parse(&canonical)
+        COMPILED
+            .get_or_compile(&canonical, || {
+                CronParser::builder().seconds(Seconds::Required).year(Year::Disallowed).build().parse(&canonical)
+            })
             .map(Self)
             .map_err(|e| CronError::Evaluator { message: e.to_string(), canonical })
     }

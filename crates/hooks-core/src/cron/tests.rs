@@ -357,7 +357,7 @@ fn next_after_ignores_sub_seconds() {
 fn pattern_that_never_fires_ends_the_search() {
     // Built past our validator, which rejects it: croner's bound must end the search.
     let cron = CronParser::builder().seconds(Seconds::Required).build().parse("0 0 0 31 2 *").unwrap();
-    let never = CronPattern { source: "0 0 0 31 2 *".to_owned(), cron: Evaluator(cron) };
+    let never = CronPattern { source: "0 0 0 31 2 *".to_owned(), cron: Evaluator(std::sync::Arc::new(cron)) };
     assert_eq!(never.next_after(utc(REFERENCE)), None);
 }
 
