@@ -454,3 +454,21 @@ async fn a_render_error_quoting_nul_from_the_payload_is_recorded_escaped() {
     assert_eq!(fires.len(), 1);
     assert!(fires[0].error.contains("1 \\u0000 day"), "{:?}", fires[0].error);
 }
+
+#[tokio::test]
+async fn embedded_task_states_are_looked_up_together_and_missing_ones_are_unknown() {
+    let db = TestDb::new().await;
+    let sink: Arc<dyn TaskSink> = Arc::new(EmbeddedSink::new(db.pool.clone()));
+    let key = hooks_core::HookKey::parse("g", "h").unwrap();
+    let stored = [TaskId::generate(), TaskId::generate()];
+    for id in &stored {
+        let mut conn = db.pool.get().await.unwrap();
+        hooks_core::storage::insert_task(&mut conn, id.as_str(), &key, &json!({"x": 1})).await.unwrap();
+    }
+    let asked = [stored[0].clone(), TaskId::generate(), stored[1].clone()];
+    let pending = Some(hooks_core::sink::TaskState::Pending);
+    let batched = sink.task_states(&asked).await.unwrap().unwrap();
+    assert_eq!(batched, [pending, None, pending]);
+    let states = hooks_core::sink::TaskStates::new(sink).states(&asked, Duration::from_secs(5)).await;
+    assert_eq!(states, [pending, None, pending]);
+}

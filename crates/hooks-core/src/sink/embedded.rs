@@ -75,6 +75,22 @@ impl TaskSink for EmbeddedSink {
         Ok(exists.then_some(TaskState::Pending))
     }
 
+    async fn task_states(&self, task_ids: &[TaskId]) -> Option<Result<Vec<Option<TaskState>>, TaskLookupError>> {
+        let ids: Vec<&str> = task_ids.iter().map(TaskId::as_str).collect();
+        let lookup = async {
+            let mut conn = self.pool.get().await?;
+            storage::existing_tasks(&mut conn, &ids).await
+        };
+        let found = match lookup.await {
+            Ok(found) => found,
+            Err(e) => {
+                return Some(Err(TaskLookupError { task_id: format!("{} tasks", ids.len()), reason: e.to_string() }));
+            }
+        };
+        // An embedded task is never run: it stays pending.
+        Some(Ok(ids.iter().map(|id| found.contains(*id).then_some(TaskState::Pending)).collect()))
+    }
+
     fn name(&self) -> &'static str {
         "embedded"
     }

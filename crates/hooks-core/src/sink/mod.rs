@@ -125,6 +125,12 @@ pub trait TaskSink: Send + Sync {
     /// The state of task `task_id`, or `None` when there is no such task.
     async fn task_state(&self, task_id: &TaskId) -> Result<Option<TaskState>, TaskLookupError>;
 
+    /// The states of many tasks at once, in order, when the sink can look them up together (one query rather than
+    /// one each); `None` when it can only look them up one by one, with [`TaskSink::task_state`].
+    async fn task_states(&self, _task_ids: &[TaskId]) -> Option<Result<Vec<Option<TaskState>>, TaskLookupError>> {
+        None
+    }
+
     /// Whether a task `task_id` exists: how a fire whose daemon stopped before recording it learns its outcome.
     async fn task_exists(&self, task_id: &TaskId) -> Result<bool, TaskLookupError> {
         Ok(self.task_state(task_id).await?.is_some())

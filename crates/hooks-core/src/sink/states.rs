@@ -49,6 +49,25 @@ impl TaskStates {
         if missing.is_empty() {
             return states;
         }
+        let wanted: Vec<TaskId> = missing.iter().map(|&i| task_ids[i].clone()).collect();
+        match tokio::time::timeout(budget, self.sink.task_states(&wanted)).await {
+            Ok(Some(Ok(found))) => {
+                for (&i, state) in missing.iter().zip(found) {
+                    if let Some(state) = state {
+                        self.cache.insert(task_ids[i].clone(), state);
+                    }
+                    states[i] = state;
+                }
+                return states;
+            }
+            Ok(Some(Err(e))) => {
+                tracing::debug!(error = %e, "cannot look task states up");
+                return states;
+            }
+            Err(_) => return states,
+            // The sink looks tasks up one by one.
+            Ok(None) => {}
+        }
         let mut lookups = futures::stream::iter(missing)
             .map(|i| async move { (i, self.sink.task_state(&task_ids[i]).await) })
             .buffer_unordered(CONCURRENCY);

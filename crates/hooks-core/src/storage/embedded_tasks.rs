@@ -134,3 +134,17 @@ pub async fn task_exists(conn: &mut AsyncPgConnection, task_id: &str) -> Result<
     let found = embedded_tasks::table.find(task_id).select(embedded_tasks::task_id).first::<String>(conn).await;
     Ok(found.optional()?.is_some())
 }
+
+/// Which of `task_ids` were stored.
+#[tracing::instrument(name = "db.existing_tasks", skip_all)]
+pub async fn existing_tasks(
+    conn: &mut AsyncPgConnection,
+    task_ids: &[&str],
+) -> Result<std::collections::HashSet<String>, StorageError> {
+    let found: Vec<String> = embedded_tasks::table
+        .filter(embedded_tasks::task_id.eq_any(task_ids))
+        .select(embedded_tasks::task_id)
+        .load(conn)
+        .await?;
+    Ok(found.into_iter().collect())
+}

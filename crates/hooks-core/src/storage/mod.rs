@@ -11,7 +11,9 @@ mod schema;
 
 pub use audit::{AuditEntry, audit_history};
 pub use batch::{Batcher, WriteBatch};
-pub use embedded_tasks::{EmbeddedTask, Inserted, NewTask, insert_task, insert_tasks, task_exists, tasks_of_hook};
+pub use embedded_tasks::{
+    EmbeddedTask, Inserted, NewTask, existing_tasks, insert_task, insert_tasks, task_exists, tasks_of_hook,
+};
 pub use fire_log::{
     EventOutcome, FireEvent, LogCursor, LoggedEvent, expire_fire_log, list_fire_log, record_fire_events,
 };
