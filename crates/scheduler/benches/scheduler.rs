@@ -70,14 +70,15 @@ fn http_scheduler(db: &TestDb, keyring: Arc<Keyring>, fake: &FakeTaskcluster) ->
 }
 
 fn scheduler_with(db: &TestDb, keyring: Arc<Keyring>, sink: Arc<dyn TaskSink>) -> Arc<Scheduler> {
-    Arc::new(Scheduler::new(
-        db.pool.clone(),
-        keyring,
-        test_support::renderer(),
-        sink,
-        Notifier::Log,
-        SchedulerOptions::default(),
-    ))
+    Arc::new(Scheduler::new(db.pool.clone(), keyring, test_support::renderer(), sink, Notifier::Log, options()))
+}
+
+/// The defaults, with the batch size from `HOOKS_SCHEDULER_BATCH` when set (as the daemon reads it), so that the
+/// in-process rows and the daemon's RSS row measure the same setting.
+fn options() -> SchedulerOptions {
+    let defaults = SchedulerOptions::default();
+    let batch_size = std::env::var("HOOKS_SCHEDULER_BATCH").ok().and_then(|b| b.parse().ok());
+    SchedulerOptions { batch_size: batch_size.unwrap_or(defaults.batch_size), ..defaults }
 }
 
 async fn run_for(s: Arc<Scheduler>, d: Duration) {

@@ -200,10 +200,10 @@ impl Scheduler {
                     }
                 }
             }
-            // Rendered now, ahead of the slots (as many at once as there are render workers): on the second only
-            // the task creations are left.
-            // Each hook is dropped once rendered: only its Planned is held until the batch settles.
-            let prepared: Vec<(Planned, Prepared, tracing::Span)> = futures::future::join_all(planned.into_iter().map(|(p, hook)| async move {
+            // Rendered now, ahead of the slots: on the second only the task creations are left. A bounded number
+            // at a time (a render in flight holds its future's state, a few KB), each hook dropped once rendered:
+            // only its Planned and rendered task are held until the batch settles.
+            let prepared: Vec<(Planned, Prepared, tracing::Span)> = futures::stream::iter(planned).map(|(p, hook)| async move {
                 let def = &hook.definition;
                 let opts = FireOptions {
                     task_id: Some(hook.schedule_secret.task_id(&def.hook_group_id, &def.hook_id, p.slot)),
@@ -214,7 +214,9 @@ impl Scheduler {
                 let ctx = FireContext::schedule().with_source("slot", time::to_json(p.slot));
                 let prepared = self.firer.prepare(def, ctx, opts).instrument(span.clone()).await;
                 (p, prepared, span)
-            }))
+            })
+            .buffered(self.options.concurrency)
+            .collect()
             .await;
             let attempts: Vec<(Planned, Attempt)> = futures::stream::iter(prepared)
                 .map(|(p, prepared, span)| async move {
