@@ -43,6 +43,19 @@ impl Schedule {
         self.0.iter().filter_map(|p| p.next_after(after)).min()
     }
 
+    /// The next `count` firings strictly after `after`, of all patterns merged: ascending, each time once (two
+    /// patterns firing at the same second give one slot). Fewer when the patterns stop firing.
+    pub fn next_slots(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
+        let mut slots = Vec::with_capacity(count.min(1024));
+        let mut cursor = after;
+        while slots.len() < count {
+            let Some(next) = self.next_after(cursor) else { break };
+            slots.push(next);
+            cursor = next;
+        }
+        slots
+    }
+
     /// The patterns as written, for storage and API output.
     pub fn to_strings(&self) -> Vec<String> {
         self.0.iter().map(|p| p.as_str().to_owned()).collect()

@@ -435,3 +435,40 @@ fn schedule_round_trips_through_strings_and_json() {
     assert_eq!(serde_json::from_str::<Schedule>(&json).unwrap(), schedule);
     assert!(serde_json::from_str::<Schedule>(r#"["@daily","@daily"]"#).is_err());
 }
+
+#[test]
+fn next_slots_merge_the_patterns_ascending_each_second_once() {
+    // Weekdays at 9 and 21, and every day at 21: the two share 21:00 on weekdays, which is one slot.
+    let schedule = Schedule::parse(&strings(&["0 0 9,21 * * 1-5", "0 0 21 * * *"])).unwrap();
+    let expected: Vec<_> = [
+        "2026-11-24 21:00", // Tuesday, both patterns
+        "2026-11-25 09:00",
+        "2026-11-25 21:00",
+        "2026-11-26 09:00",
+        "2026-11-26 21:00",
+        "2026-11-27 09:00",
+        "2026-11-27 21:00",
+        "2026-11-28 21:00", // Saturday and Sunday: the daily pattern only
+        "2026-11-29 21:00",
+        "2026-11-30 09:00",
+    ]
+    .iter()
+    .map(|t| utc(t))
+    .collect();
+    assert_eq!(schedule.next_slots(utc(REFERENCE), 10), expected);
+    assert_eq!(schedule.next_slots(utc(REFERENCE), 3), expected[..3]);
+}
+
+#[test]
+fn next_slots_start_strictly_after_the_given_time() {
+    let schedule = Schedule::parse(&strings(&["0 0 21 * * *"])).unwrap();
+    let slots = schedule.next_slots(utc("2026-11-24 21:00"), 2);
+    assert_eq!(slots, [utc("2026-11-25 21:00"), utc("2026-11-26 21:00")]);
+}
+
+#[test]
+fn next_slots_of_an_empty_schedule_or_a_zero_count_are_none() {
+    assert!(Schedule::default().next_slots(utc(REFERENCE), 10).is_empty());
+    let schedule = Schedule::parse(&strings(&["@daily"])).unwrap();
+    assert!(schedule.next_slots(utc(REFERENCE), 0).is_empty());
+}

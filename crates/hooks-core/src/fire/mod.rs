@@ -167,6 +167,18 @@ impl Firer {
         }
     }
 
+    /// Renders the task exactly as a fire with these arguments would (the same context, taskId and `now`, the
+    /// defaults filled), creating and recording nothing: the task, `None` where the template declines, or why it
+    /// cannot be rendered.
+    pub async fn preview(
+        &self,
+        hook: &HookDefinition,
+        ctx: FireContext,
+        opts: FireOptions,
+    ) -> Result<Option<Map<String, Value>>, RenderError> {
+        read_back(self.prepare(hook, ctx, opts).await.rendered)
+    }
+
     /// Creates a prepared task. The last fire's time is now, when the task is created (a slot's task is prepared
     /// ahead of it).
     pub async fn create(&self, prepared: Prepared) -> Attempt {
@@ -186,14 +198,7 @@ impl Firer {
             error: error.map(cap_error),
             source: event_source.clone(),
         };
-        // Our own serialization, read back: it cannot fail (the render worker's output was parsed under the same
-        // rules), but if it did the fire fails like a render, for good.
-        let rendered = rendered.and_then(|task| {
-            task.map(|task| serde_json::from_str::<Map<String, Value>>(&task))
-                .transpose()
-                .map_err(|e| RenderError::Failed(format!("the rendered task cannot be read back: {e}")))
-        });
-        let task = match rendered {
+        let task = match read_back(rendered) {
             Ok(Some(task)) => task,
             Ok(None) => {
                 self.metrics.fire(fired_by, FireResult::Declined);
@@ -258,6 +263,16 @@ impl Prepared {
     pub fn task_id(&self) -> &TaskId {
         &self.task_id
     }
+}
+
+/// A prepared task, parsed again. Our own serialization, read back: it cannot fail (the render worker's output was
+/// parsed under the same rules), but if it did the fire fails like a render, for good.
+fn read_back(rendered: Result<Option<Box<str>>, RenderError>) -> Result<Option<Map<String, Value>>, RenderError> {
+    rendered.and_then(|task| {
+        task.map(|task| serde_json::from_str::<Map<String, Value>>(&task))
+            .transpose()
+            .map_err(|e| RenderError::Failed(format!("the rendered task cannot be read back: {e}")))
+    })
 }
 
 fn last_fire(
