@@ -15,29 +15,43 @@ use crate::state::{AppState, internal};
 const HTTP_PORT: u16 = 80;
 
 /// Each API method's scope template (from the endpoint table, `routes::declared_scopes`), parsed once at
-/// start-up; a public method has none.
-pub struct EndpointScopes(HashMap<&'static str, Option<ScopeExpression>>);
+/// start-up.
+pub struct EndpointScopes(HashMap<&'static str, Required>);
+
+/// What a method requires of its caller.
+#[derive(Debug)]
+enum Required {
+    /// Nothing: anyone, credentials or not.
+    Nothing,
+    /// Valid credentials, whatever their scopes.
+    Credentials,
+    /// Scopes satisfying this template, its URL parameters filled in per call.
+    Scopes(ScopeExpression),
+}
 
 impl EndpointScopes {
     /// Parses the endpoint table's templates.
     pub fn new() -> Result<Self, hooks_core::ValidationError> {
         let mut parsed = HashMap::new();
         for (method, scopes) in crate::routes::declared_scopes() {
-            let expression = match scopes {
-                Scopes::Public => None,
-                Scopes::One(scope) => Some(ScopeExpression::scope(scope)?),
-                Scopes::AllOf(scopes) => Some(ScopeExpression::all_of(scopes)?),
+            let required = match scopes {
+                Scopes::Public => Required::Nothing,
+                Scopes::Authenticated => Required::Credentials,
+                Scopes::One(scope) => Required::Scopes(ScopeExpression::scope(scope)?),
+                Scopes::AllOf(scopes) => Required::Scopes(ScopeExpression::all_of(scopes)?),
             };
-            parsed.insert(method, expression);
+            parsed.insert(method, required);
         }
         Ok(Self(parsed))
     }
 
-    /// What `call` requires, its URL parameters filled in (`None` for a public method), or an error naming the
-    /// method when the table doesn't declare it: a call is never let through for lack of a declaration.
-    fn required(&self, call: &Call) -> Result<Option<ScopeExpression>, String> {
+    /// What `call` requires, its URL parameters filled in, or an error naming the method when the table doesn't
+    /// declare it: a call is never let through for lack of a declaration.
+    fn required(&self, call: &Call) -> Result<Required, String> {
         match self.0.get(call.method()) {
-            Some(template) => Ok(template.as_ref().map(|t| t.render(&call.params()))),
+            Some(Required::Scopes(template)) => Ok(Required::Scopes(template.render(&call.params()))),
+            Some(Required::Nothing) => Ok(Required::Nothing),
+            Some(Required::Credentials) => Ok(Required::Credentials),
             None => Err(format!("no scopes are declared for API method {}", call.method())),
         }
     }
@@ -71,8 +85,17 @@ pub async fn authorize(st: &AppState, req: &HttpRequest, body: &[u8], call: &Cal
     let caller = st.verifier.authenticate(&request).await.map_err(|e| auth_error(call, e))?;
     // Kept for `around_call`, which tells the verifier when this call ends in a 5xx.
     req.extensions_mut().insert(caller.clone());
-    if let Some(required) = st.scopes.required(call).map_err(|e| internal(call, &e))? {
-        caller.authorize(&required).map_err(|e| call.error(ErrorCode::InsufficientScopes, e.to_string()))?;
+    match st.scopes.required(call).map_err(|e| internal(call, &e))? {
+        Required::Nothing => {}
+        Required::Credentials if matches!(caller, Caller::Anonymous) => {
+            let message =
+                format!("{} requires Hawk credentials (any client's); the request carried none", call.method());
+            return Err(ApiError { hawk_challenge: true, ..call.error(ErrorCode::AuthenticationFailed, message) });
+        }
+        Required::Credentials => {}
+        Required::Scopes(required) => {
+            caller.authorize(&required).map_err(|e| call.error(ErrorCode::InsufficientScopes, e.to_string()))?;
+        }
     }
     Ok(caller)
 }
@@ -94,7 +117,7 @@ mod tests {
     #[test]
     fn every_method_is_declared_once_and_an_undeclared_one_is_not_public() {
         let scopes = EndpointScopes::new().unwrap();
-        let declared = |m: &str| scopes.0.get(m).map(Option::is_some);
+        let declared = |m: &str| scopes.0.get(m).map(|r| matches!(r, Required::Scopes(_)));
         for m in ["listHookGroups", "listHooks", "hook", "getHookStatus", "createHook", "updateHook", "removeHook"] {
             assert_eq!(declared(m), Some(true), "{m}");
         }
@@ -102,6 +125,10 @@ mod tests {
             assert_eq!(declared(m), Some(true), "{m}");
         }
         assert_eq!(declared("triggerHookWithToken"), Some(false), "the token is its authentication");
+        for m in ["renderHook", "hookSchedule"] {
+            assert_eq!(declared(m), Some(true), "{m}");
+        }
+        assert!(matches!(scopes.0.get("renderDefinition"), Some(Required::Credentials)), "any client, not anyone");
         assert_eq!(declared("unknown"), None, "an unmatched call has no declaration, so authorize refuses it");
     }
 }

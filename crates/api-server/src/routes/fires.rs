@@ -4,8 +4,9 @@
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use hooks_core::is_truthy;
+use hooks_core::render::RenderError;
 use hooks_core::storage::{self as store, EventOutcome, FireEvent, LastFireResult, LogCursor, PageCursor};
-use hooks_core::{FireContext, FireError, FireOptions, FireOutcome, TaskId, time};
+use hooks_core::{FireContext, FireError, FireOptions, FireOutcome, HookDefinition, TaskId, time};
 use serde_json::{Value, json};
 
 use super::{Reply, find, hook_call, hook_key};
@@ -99,26 +100,58 @@ fn delivery_id(req: &HttpRequest) -> Option<&str> {
 
 fn check_trigger_body(call: &Call, req: &HttpRequest, st: &AppState) -> Result<(), ApiError> {
     call.check_json_content_type(req)?;
-    st.schemas.trigger_hook.validate(&call.body).map_err(|m| call.error(ErrorCode::InputValidationError, m))
+    check_payload_shape(call, st, &call.body)
+}
+
+/// Checks a payload against the trigger-hook schema (any object), as triggerHook reads its body.
+pub(super) fn check_payload_shape(call: &Call, st: &AppState, payload: &Value) -> Result<(), ApiError> {
+    st.schemas.trigger_hook.validate(payload).map_err(|m| call.error(ErrorCode::InputValidationError, m))
+}
+
+/// A payload the hook's triggerSchema refuses: what the fire log keeps (where, never the payload) and the 400.
+pub(super) struct Refused {
+    logged: String,
+    pub(super) answer: ApiError,
+}
+
+/// Checks `payload` against the hook's triggerSchema.
+pub(super) fn check_trigger_schema(call: &Call, def: &HookDefinition, payload: &Value) -> Result<(), Refused> {
+    def.trigger_schema.validate(payload).map_err(|e| Refused {
+        logged: format!("the payload does not match the hook's triggerSchema: {}", e.locations.join("; ")),
+        answer: call.error(ErrorCode::InputError, e.to_string()),
+    })
+}
+
+/// The taskId a call's payload names, as upstream takes it: only when truthy (`""`, `0`, `false` and `null` mean
+/// "none given"), and then it must be a slugid.
+pub(super) fn payload_task_id(call: &Call, payload: &Value) -> Result<Option<TaskId>, ApiError> {
+    let Some(id) = payload.get("taskId").filter(|v| is_truthy(v)) else { return Ok(None) };
+    let text = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+    TaskId::parse(&text)
+        .map(Some)
+        .map_err(|_| call.error(ErrorCode::InputError, format!("Invalid taskId format: {text}")))
+}
+
+/// The answer to a template that cannot be rendered: the template's fault is a 400; no render worker to be had
+/// is the daemon's trouble, a 500.
+pub(super) fn render_error(call: &Call, source: &RenderError) -> ApiError {
+    if source.is_transient() {
+        internal(call, source)
+    } else {
+        call.error(ErrorCode::InputError, format!("While firing hook:\n\n{source}"))
+    }
 }
 
 /// Validates the payload, fires, and maps the outcome onto upstream's replies.
 async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireContext) -> Reply {
     let def = &hook.definition;
-    if let Err(e) = def.trigger_schema.validate(&call.body) {
-        let error = format!("the payload does not match the hook's triggerSchema: {}", e.locations.join("; "));
-        let event = FireEvent::without_task(&def.key(), ctx.fired_by, EventOutcome::PayloadRejected, error, ctx.source);
+    if let Err(refused) = check_trigger_schema(call, def, &call.body) {
+        let (by, outcome) = (ctx.fired_by, EventOutcome::PayloadRejected);
+        let event = FireEvent::without_task(&def.key(), by, outcome, refused.logged, ctx.source);
         st.call_fires.record_refused(event).await;
-        return Err(call.error(ErrorCode::InputError, e.to_string()));
+        return Err(refused.answer);
     }
-    let mut opts = FireOptions::default();
-    // Upstream takes the taskId only when it is truthy: `""`, `0`, `false` and `null` mean "none given".
-    if let Some(id) = call.body.get("taskId").filter(|v| is_truthy(v)) {
-        let text = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
-        let task_id = TaskId::parse(&text)
-            .map_err(|_| call.error(ErrorCode::InputError, format!("Invalid taskId format: {text}")))?;
-        opts.task_id = Some(task_id);
-    }
+    let opts = FireOptions { task_id: payload_task_id(call, &call.body)?, now: None };
     match st.call_fires.fire(&st.firer, def, ctx, opts).await {
         Ok(FireOutcome::Created { task_id }) => {
             Ok(HttpResponse::Ok().json(json!({"taskId": task_id, "status": {"taskId": task_id}})))
@@ -138,8 +171,7 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
             source: hooks_core::sink::CreateTaskError::Rejected { code, message, .. },
             ..
         }) => Err(call.error(ErrorCode::InputError, format!("While calling createTask: {code}\n\n{message}"))),
-        // No render worker could be had: the daemon's trouble, not the template's.
-        Err(FireError::Render { source, .. }) if source.is_transient() => Err(internal(call, &source)),
+        Err(FireError::Render { source, .. }) => Err(render_error(call, &source)),
         // Nothing was created: the caller may try again.
         Err(e @ FireError::Unrecorded { .. }) => Err(internal(call, &e)),
         Err(e) => Err(call.error(ErrorCode::InputError, format!("While firing hook:\n\n{e}"))),

@@ -48,10 +48,15 @@ pub(super) async fn hook(req: HttpRequest, path: Path<(String, String)>, body: B
 /// Reads a create/update body: schema problems are InputValidationError.
 fn parse_input(call: &Call, req: &HttpRequest, st: &AppState) -> Result<HookInput, ApiError> {
     call.check_json_content_type(req)?;
-    st.schemas.create_hook_request.validate(&call.body).map_err(|m| call.error(ErrorCode::InputValidationError, m))?;
+    read_input(call, &call.body, st)
+}
+
+/// Reads a definition as createHook's body (`create-hook-request`): schema problems are InputValidationError.
+pub(super) fn read_input(call: &Call, body: &Value, st: &AppState) -> Result<HookInput, ApiError> {
+    st.schemas.create_hook_request.validate(body).map_err(|m| call.error(ErrorCode::InputValidationError, m))?;
     // The schema admits only what the model reads, so this fails only where the two disagree (a bug): say so in
     // upstream's format rather than as a 500.
-    serde_json::from_value(call.body.clone()).map_err(|e| {
+    serde_json::from_value(body.clone()).map_err(|e| {
         call.error(
             ErrorCode::InputValidationError,
             format!("\nSchema Validation Failed!\nRejecting Schema: /schemas/hooks/v1/create-hook-request.json#\nErrors:\n  * data: {e}"),
@@ -60,7 +65,13 @@ fn parse_input(call: &Call, req: &HttpRequest, st: &AppState) -> Result<HookInpu
 }
 
 /// Validates a definition read by [`parse_input`]: its problems are InputError.
-fn define(call: &Call, g: &str, h: &str, input: HookInput, st: &AppState) -> Result<HookDefinition, ApiError> {
+pub(super) fn define(
+    call: &Call,
+    g: &str,
+    h: &str,
+    input: HookInput,
+    st: &AppState,
+) -> Result<HookDefinition, ApiError> {
     HookGroupId::parse(g)
         .and_then(|g| HookId::parse(h).map(|h| (g, h)))
         .and_then(|(g, h)| HookDefinition::parse(g, h, input, &st.denylist))

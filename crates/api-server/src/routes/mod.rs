@@ -1,10 +1,13 @@
 //! The routes: the endpoint table (each endpoint's path, method, name, scopes and handler, declared once) and how
 //! it is registered with actix. The handlers live by concern: [`hooks`] (hook definitions and trigger tokens),
-//! [`fires`] (triggering and reading last fires), [`service`] (monitoring, schemas, robots). Each handler checks
+//! [`fires`] (triggering and reading last fires), [`service`] (monitoring, schemas, robots), and the project's
+//! extensions (docs/api.md): [`preview`] (render previews) and [`schedule`] (upcoming slots). Each handler checks
 //! in upstream's order: body, auth and scopes, URL parameters, query string, input, then the work.
 
 mod fires;
 mod hooks;
+mod preview;
+mod schedule;
 mod service;
 
 use actix_web::http::Method;
@@ -31,6 +34,8 @@ pub enum Scopes {
     One(&'static str),
     /// Every one of these scopes.
     AllOf(&'static [&'static str]),
+    /// Any caller with valid credentials, whatever its scopes; not an anonymous one.
+    Authenticated,
 }
 
 /// An endpoint, declared once: its path (under [`API_PREFIX`] for [`API_ROUTES`]), HTTP method, the API method's
@@ -181,6 +186,27 @@ const API_ROUTES: &[ApiRoute] = &[
         name: "listLastFires",
         scopes: Scopes::One("hooks:list-last-fires:<hookGroupId>/<hookId>"),
         to: |r| r.to(fires::list_last_fires),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/render",
+        method: Method::POST,
+        name: "renderHook",
+        scopes: Scopes::One("hooks:trigger-hook:<hookGroupId>/<hookId>"),
+        to: |r| r.to(preview::render_hook),
+    },
+    ApiRoute {
+        path: "/render",
+        method: Method::POST,
+        name: "renderDefinition",
+        scopes: Scopes::Authenticated,
+        to: |r| r.to(preview::render_definition),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/schedule",
+        method: Method::GET,
+        name: "hookSchedule",
+        scopes: Scopes::One("hooks:get:<hookGroupId>/<hookId>"),
+        to: |r| r.to(schedule::hook_schedule),
     },
     ApiRoute {
         path: HOOK,
