@@ -472,3 +472,27 @@ async fn embedded_task_states_are_looked_up_together_and_missing_ones_are_unknow
     let states = hooks_core::sink::TaskStates::new(sink).states(&asked, Duration::from_secs(5)).await;
     assert_eq!(states, [pending, None, pending]);
 }
+
+#[tokio::test]
+async fn a_preview_is_the_task_the_fire_would_create_and_creates_and_records_nothing() {
+    let db = TestDb::new().await;
+    let def = common::definition(
+        "g",
+        "h",
+        json!({"task": {"ctx": {"by": "${firedBy}", "t": "${taskId}", "p": {"$eval": "payload"}}}}),
+    );
+    stored(&db, &def).await;
+    let firer = CallFirer::new(test_support::renderer(), Arc::new(EmbeddedSink::new(db.pool.clone())), &db.pool);
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 17, 3).unwrap();
+    let opts = FireOptions { task_id: Some(TaskId::generate()), now: Some(now) };
+    let ctx = || FireContext::trigger_hook(json!({"n": 1}), "me");
+
+    let previewed = firer.firer.preview(&def, ctx(), opts.clone()).await.unwrap().expect("a task");
+    let mut conn = db.pool.get().await.unwrap();
+    assert!(tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap().is_empty(), "no task was created");
+    assert!(list_last_fires(&mut conn, &common::key("g", "h"), 10, None).await.unwrap().is_empty(), "nor recorded");
+
+    firer.fire(&def, ctx(), opts).await.unwrap();
+    let created = tasks_of_hook(&mut conn, &common::key("g", "h")).await.unwrap();
+    assert_eq!(serde_json::Value::Object(previewed), created[0].definition, "the fire creates what was previewed");
+}

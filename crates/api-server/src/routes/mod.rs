@@ -347,6 +347,9 @@ mod tests {
         assert_eq!(name(Method::GET, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}"), "hook");
         assert_eq!(name(Method::HEAD, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}"), "hook");
         assert_eq!(name(Method::GET, "/api/hooks/v1/hooks/{hookGroupId}"), "listHooks");
+        assert_eq!(name(Method::POST, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}/render"), "renderHook");
+        assert_eq!(name(Method::POST, "/api/hooks/v1/render"), "renderDefinition");
+        assert_eq!(name(Method::GET, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}/schedule"), "hookSchedule");
         assert_eq!(name(Method::GET, "/__heartbeat__"), "heartbeat");
         assert_eq!(name(Method::GET, "/metrics"), "metrics");
         assert_eq!(name(Method::GET, "/api/hooks/v1/metrics"), "unknown");
