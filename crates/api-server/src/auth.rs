@@ -39,6 +39,7 @@ impl EndpointScopes {
                 Scopes::Authenticated => Required::Credentials,
                 Scopes::One(scope) => Required::Scopes(ScopeExpression::scope(scope)?),
                 Scopes::AllOf(scopes) => Required::Scopes(ScopeExpression::all_of(scopes)?),
+                Scopes::AnyOf(scopes) => Required::Scopes(ScopeExpression::any_of(scopes)?),
             };
             parsed.insert(method, required);
         }

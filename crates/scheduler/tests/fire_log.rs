@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{TimeDelta, Utc};
-use common::{Env, minute_floor};
+use common::{Env, YEARLY, minute_floor};
 use hooks_core::FiredBy;
 use hooks_core::storage::{EventOutcome, FireEvent, list_fire_log};
 use hooks_core::time::to_json;
@@ -47,7 +47,7 @@ async fn a_slot_fired_after_missed_ones_logs_the_missed_slots_and_the_fire_with_
 #[tokio::test]
 async fn a_declined_slot_is_logged_though_it_leaves_no_last_fire() {
     let env = Env::new().await;
-    env.hook("quiet", &["0 0 * * * *"], json!({"task": {"$if": "false", "then": {}}})).await;
+    env.hook("quiet", &[YEARLY], json!({"task": {"$if": "false", "then": {}}})).await;
     env.set_next("quiet", minute_floor(Utc::now()) - TimeDelta::seconds(1)).await;
     env.scheduler(SchedulerOptions::default()).run_until_idle().await.unwrap();
 
@@ -70,7 +70,7 @@ async fn a_declined_slot_is_logged_though_it_leaves_no_last_fire() {
 #[tokio::test]
 async fn a_slot_being_retried_is_not_logged_until_it_is_given_up() {
     let env = Env::new().await;
-    env.hook("down", &["0 0 * * * *"], json!({})).await;
+    env.hook("down", &[YEARLY], json!({})).await;
     let slot = minute_floor(Utc::now()) - TimeDelta::seconds(1);
     env.set_next("down", slot).await;
     env.fake.fail_create_task(2, 500, "InternalServerError");

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
-use common::{Env, minute_floor};
+use common::{Env, YEARLY, minute_floor};
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl as _;
 use serde_json::json;
@@ -31,7 +31,7 @@ fn spawn_scheduler_with(env: &Env, extra_args: &[&str]) -> Child {
 async fn due_hooks(env: &Env) {
     for i in 0..HOOKS {
         let id = format!("crash-{i}");
-        env.hook(&id, &["0 0 * * * *"], json!({})).await;
+        env.hook(&id, &[YEARLY], json!({})).await;
         env.set_next(&id, minute_floor(Utc::now()) - TimeDelta::minutes(1)).await;
     }
 }
@@ -143,7 +143,7 @@ async fn no_secret_appears_in_the_schedulers_logs_at_any_level() {
     let env = Env::new().await;
     // A success, a transient failure retried, and a refusal that emails the owner: every path that handles a secret.
     for id in ["ok", "retried", "refused"] {
-        env.hook(id, &["0 0 * * * *"], json!({})).await;
+        env.hook(id, &[YEARLY], json!({})).await;
         env.set_next(id, minute_floor(Utc::now()) - TimeDelta::minutes(1)).await;
     }
     env.fake.fail_create_task(1, 500, "InternalServerError");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Timelike as _, Utc};
-use common::{Env, minute_floor};
+use common::{Env, YEARLY, minute_floor};
 use diesel_async::RunQueryDsl as _;
 use hooks_core::CatchUp;
 use hooks_core::storage::list_last_fires;
@@ -121,7 +121,7 @@ async fn catch_up_all_fires_every_missed_slot_in_the_window_oldest_first() {
 #[tokio::test]
 async fn a_5xx_keeps_the_slot_and_the_retry_uses_the_same_task_id() {
     let env = Env::new().await;
-    env.hook("flaky", &["0 0 * * * *"], json!({})).await;
+    env.hook("flaky", &[YEARLY], json!({})).await;
     let slot = minute_floor(Utc::now()) - TimeDelta::seconds(1);
     env.set_next("flaky", slot).await;
     env.fake.fail_create_task(1, 500, "InternalServerError");
@@ -182,7 +182,7 @@ async fn a_slot_failing_transiently_past_its_next_slot_is_retried_not_recorded_n
 #[tokio::test]
 async fn a_slot_failing_transiently_for_the_whole_retry_window_is_skipped_unrecorded() {
     let env = Env::new().await;
-    env.hook("down", &["0 0 * * * *"], json!({})).await;
+    env.hook("down", &[YEARLY], json!({})).await;
     let slot = minute_floor(Utc::now()) - TimeDelta::seconds(1);
     env.set_next("down", slot).await;
     env.fake.fail_create_task(1, 500, "InternalServerError");
@@ -233,10 +233,10 @@ async fn permanent_failures_email_the_owner_at_most_once_an_hour_counting_the_re
 #[tokio::test]
 async fn a_4xx_is_recorded_the_slot_advances_and_the_owner_is_emailed_once() {
     let env = Env::new().await;
-    env.hook("denied", &["0 0 * * * *"], json!({})).await;
+    env.hook("denied", &[YEARLY], json!({})).await;
     env.hook(
         "quiet",
-        &["0 0 * * * *"],
+        &[YEARLY],
         json!({"metadata": {"name": "n", "description": "d", "owner": "q@example.com", "emailOnError": false}}),
     )
     .await;

@@ -34,6 +34,8 @@ pub enum Scopes {
     One(&'static str),
     /// Every one of these scopes.
     AllOf(&'static [&'static str]),
+    /// At least one of these scopes.
+    AnyOf(&'static [&'static str]),
     /// Any caller with valid credentials, whatever its scopes; not an anonymous one.
     Authenticated,
 }
@@ -205,7 +207,9 @@ const API_ROUTES: &[ApiRoute] = &[
         path: "/hooks/{hookGroupId}/{hookId}/schedule",
         method: Method::GET,
         name: "hookSchedule",
-        scopes: Scopes::One("hooks:get:<hookGroupId>/<hookId>"),
+        // The form, or hook()'s (upstream's `hooks:get:<group>:<id>`): whoever may read the hook may
+        // read when it fires.
+        scopes: Scopes::AnyOf(&["hooks:get:<hookGroupId>/<hookId>", "hooks:get:<hookGroupId>:<hookId>"]),
         to: |r| r.to(schedule::hook_schedule),
     },
     ApiRoute {

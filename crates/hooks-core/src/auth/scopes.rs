@@ -148,11 +148,21 @@ impl ScopeExpression {
 
     /// An expression requiring every scope in `scopes`.
     pub fn all_of<S: AsRef<str>>(scopes: &[S]) -> Result<Self, ValidationError> {
-        let all = scopes
+        Self::each("AllOf", scopes).map(Self::AllOf)
+    }
+
+    /// An expression requiring at least one scope of `scopes`.
+    pub fn any_of<S: AsRef<str>>(scopes: &[S]) -> Result<Self, ValidationError> {
+        Self::each("AnyOf", scopes).map(Self::AnyOf)
+    }
+
+    /// Each of `scopes` parsed, an error naming `kind[index]`.
+    fn each<S: AsRef<str>>(kind: &str, scopes: &[S]) -> Result<Vec<Self>, ValidationError> {
+        let each = scopes
             .iter()
             .enumerate()
-            .map(|(i, s)| Self::scope(s.as_ref()).map_err(|e| ValidationError::new(format!("AllOf[{i}]"), e.problem)));
-        all.collect::<Result<_, _>>().map(Self::AllOf)
+            .map(|(i, s)| Self::scope(s.as_ref()).map_err(|e| ValidationError::new(format!("{kind}[{i}]"), e.problem)));
+        each.collect()
     }
 
     /// Parses Taskcluster's JSON form: a string, `{"AllOf": [...]}` or `{"AnyOf": [...]}` (exactly one key).

@@ -119,6 +119,10 @@ impl Env {
     }
 }
 
+/// A pattern whose own slots are months away (January 1st): a test setting a hook's next slot by hand gets that
+/// slot alone, never a second one that happens to be due too (an hourly pattern's is, in an hour's first minute).
+pub const YEARLY: &str = "0 0 0 1 1 *";
+
 pub fn minute_floor(t: DateTime<Utc>) -> DateTime<Utc> {
     Utc.timestamp_opt(t.timestamp() - t.timestamp() % 60, 0).unwrap()
 }
