@@ -19,7 +19,7 @@ async fn every_schema_is_served_as_its_file_and_is_valid_draft07() {
     for (name, _) in SCHEMAS {
         let resp = app.http.get(format!("{}/schemas/hooks/v1/{name}.json", app.root_url)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{name}");
-        assert_eq!(resp.headers()["content-type"], "application/json", "{name}");
+        assert_eq!(resp.headers()["content-type"], "application/json; charset=utf-8", "{name}");
         let text = resp.text().await.unwrap();
         assert_eq!(text, schema_file(name), "{name}");
         let schema: Value = serde_json::from_str(&text).unwrap();
