@@ -214,3 +214,19 @@ async fn a_create_hook_body_the_schema_refuses_reads_as_ajv() {
         ["data must NOT have additional properties: \"nope\"", "data/metadata must have required property 'owner'"]
     );
 }
+
+#[tokio::test]
+async fn an_invalid_trigger_schema_is_refused_in_upstreams_lines() {
+    let app = TestApp::spawn().await;
+    let mut body = hook_body();
+    body["triggerSchema"] = json!({"type": "beer"});
+    let (status, answer) = signed(&app, Method::PUT, "/hooks/g/h", Some(&body)).await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("InputError")));
+    assert_eq!(
+        headline(&answer),
+        "triggerSchema: is not a valid JSON schema:\n \
+         * Property data/type must be equal to one of the allowed values\n \
+         * Property data/type must be array\n \
+         * Property data/type must match a schema in anyOf"
+    );
+}

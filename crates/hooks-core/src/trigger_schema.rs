@@ -111,15 +111,13 @@ impl TriggerSchema {
         if let Some(validator) = cached_validator(&key) {
             return Ok(Self { source: Arc::new(schema), validator });
         }
-        let meta_problems: Vec<String> = jsonschema::draft7::meta::validator()
-            .iter_errors(&schema)
-            .map(|e| format!("at {}: {}", pointer_or_root(&e.instance_path().to_string()), e))
-            .collect();
+        // Worded as upstream's createHook words them (a line per Ajv error), with the path Ajv 8 left `undefined`.
+        // The meta-schema itself isn't at hand, which only costs the wording its rarer refinements.
+        let meta_problems =
+            ajv_errors(&Value::Null, &schema, jsonschema::draft7::meta::validator().iter_errors(&schema));
         if !meta_problems.is_empty() {
-            return Err(ValidationError::new(
-                field,
-                format!("is not a valid JSON schema: {}", meta_problems.join("; ")),
-            ));
+            let lines: Vec<String> = meta_problems.iter().map(|e| format!(" * Property {e}")).collect();
+            return Err(ValidationError::new(field, format!("is not a valid JSON schema:\n{}", lines.join("\n"))));
         }
         let validator = jsonschema::options()
             .with_draft(Draft::Draft7)
@@ -149,10 +147,6 @@ impl TriggerSchema {
         let problems = ajv_errors(&self.source, payload, errors);
         Err(PayloadError { problems, locations })
     }
-}
-
-fn pointer_or_root(pointer: &str) -> String {
-    if pointer.is_empty() { "the root".to_owned() } else { pointer.to_owned() }
 }
 
 #[cfg(test)]
@@ -186,8 +180,18 @@ mod tests {
         let e =
             TriggerSchema::parse(json!({"type": "beer", "properties": {"location": {"type": "fruit"}}})).unwrap_err();
         assert_eq!(e.field, "triggerSchema");
-        assert!(e.problem.contains("not a valid JSON schema"), "{e}");
-        assert!(e.problem.contains("/properties/location/type"), "{e}");
+        // Upstream's lines for this schema, each with its path.
+        assert_eq!(
+            e.problem,
+            "is not a valid JSON schema:\n \
+             * Property data/properties/location/type must be equal to one of the allowed values\n \
+             * Property data/properties/location/type must be array\n \
+             * Property data/properties/location/type must match a schema in anyOf\n \
+             * Property data/type must be equal to one of the allowed values\n \
+             * Property data/type must be array\n \
+             * Property data/type must match a schema in anyOf",
+            "{e}"
+        );
         assert!(TriggerSchema::parse(json!("string")).is_err());
     }
 
