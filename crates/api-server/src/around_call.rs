@@ -1,5 +1,5 @@
 //! What wraps every call, whichever handler answers it: a span (one trace per request, joined to the caller's
-//! `x-taskcluster-trace-id`, which goes back as `x-for-trace-id` with an `x-for-request-id`), and the verifier
+//! `x-taskcluster-trace-id`, which goes back verbatim as `x-for-trace-id` with an `x-for-request-id`), and the verifier
 //! hearing of a 5xx (so a client may resend the same signed request).
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -20,10 +20,18 @@ pub async fn around_call(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let span = tracing::info_span!("request", otel.name = Empty, http.method = %req.method(), http.status = Empty);
-    let incoming = req.headers().get(TRACE_HEADER).and_then(|v| v.to_str().ok());
+    let incoming = req
+        .headers()
+        .get(TRACE_HEADER)
+        .filter(|v| !v.is_empty() && v.len() <= MAX_TRACE_ID)
+        .and_then(|v| v.to_str().ok());
     let trace_id = match incoming {
-        Some(id) if telemetry::join_trace(&span, id) => id.to_owned(),
-        _ => telemetry::trace_id(&span).unwrap_or_else(telemetry::new_trace_id),
+        // Upstream echoes whatever the caller sent (uuids, `foo/123`); only a W3C-shaped id joins our trace.
+        Some(id) => {
+            telemetry::join_trace(&span, id);
+            id.to_owned()
+        }
+        None => telemetry::trace_id(&span).unwrap_or_else(telemetry::new_trace_id),
     };
     let res = next.call(req).instrument(span.clone()).await?;
     let status = res.status();
@@ -43,6 +51,9 @@ pub async fn around_call(
 
 /// The trace a request belongs to, as Taskcluster services pass it along.
 const TRACE_HEADER: &str = "x-taskcluster-trace-id";
+/// The longest trace id echoed back; a longer one (or one that isn't visible ASCII) is replaced by a fresh id, so a
+/// caller can't make every answer carry a header of its choosing and size.
+const MAX_TRACE_ID: usize = 256;
 
 /// Tells the verifier when the call ended in a 5xx.
 fn answer(res: ServiceResponse<impl MessageBody + 'static>) -> ServiceResponse<BoxBody> {

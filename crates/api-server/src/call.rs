@@ -105,7 +105,8 @@ impl Call {
         if self.json {
             return Ok(());
         }
-        let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        // Upstream prints the header as its details render it: `null` when there is none.
+        let ct = req.headers().get("content-type").map_or("null", |v| v.to_str().unwrap_or(""));
         Err(self.error(
             ErrorCode::MalformedPayload,
             format!("Payload must be JSON with content-type: application/json got content-type: {ct}"),

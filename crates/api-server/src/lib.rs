@@ -4,6 +4,7 @@ mod around_call;
 mod auth;
 mod body;
 mod call;
+mod encoding;
 mod error;
 mod import;
 mod metrics;

@@ -72,21 +72,22 @@ pub struct InputSchema {
 }
 
 impl InputSchema {
-    /// Checks `body`; on failure, the message of upstream's `InputValidationError`, one line per problem, each
-    /// naming its path in the body (`data/metadata: "owner" is a required property`).
+    /// Checks `body`; on failure, the message of upstream's `InputValidationError`: Ajv's errors, one line each,
+    /// a refused additional property named as Taskcluster's lib-validate names it
+    /// (`data/metadata must have required property 'owner'`, `data must NOT have additional properties: "foo"`).
     pub fn validate(&self, body: &Value) -> Result<(), String> {
         if self.validator.is_valid(body) {
             return Ok(());
         }
-        let problems: Vec<String> = self
-            .validator
-            .iter_errors(body)
-            .map(|e| hooks_core::describe_schema_error("data", &self.source, body, &e))
-            .collect();
+        let errors: Vec<hooks_core::AjvError> =
+            hooks_core::ajv_errors(&self.source, body, self.validator.iter_errors(body))
+                .into_iter()
+                .map(hooks_core::AjvError::naming_additional_property)
+                .collect();
         Err(format!(
             "\nSchema Validation Failed!\nRejecting Schema: {}\nErrors:\n  * {}",
             self.id,
-            problems.join("\n  * ")
+            hooks_core::errors_text(&errors, "\n  * ")
         ))
     }
 }
@@ -227,8 +228,8 @@ mod tests {
         assert!(message.starts_with(
             "\nSchema Validation Failed!\nRejecting Schema: /schemas/hooks/v1/create-hook-request.json#\nErrors:\n  * "
         ));
-        assert!(message.contains("data/metadata/owner: "), "{message}");
-        assert!(message.contains("data/bindings/0/exchange: "), "{message}");
+        assert!(message.contains("* data/metadata/owner must match format \"email\""), "{message}");
+        assert!(message.contains("* data/bindings/0/exchange must NOT have fewer than 1 characters"), "{message}");
     }
 
     #[test]
@@ -237,6 +238,6 @@ mod tests {
         assert!(schemas.trigger_hook.validate(&json!({"any": ["thing"]})).is_ok());
         let message = schemas.trigger_hook.validate(&json!([])).unwrap_err();
         assert!(message.contains("Rejecting Schema: /schemas/hooks/v1/trigger-hook.json#"), "{message}");
-        assert!(message.contains("data: [] is not of type \"object\""), "{message}");
+        assert!(message.ends_with("Errors:\n  * data must be object"), "{message}");
     }
 }

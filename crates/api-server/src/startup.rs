@@ -104,7 +104,8 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .wrap(actix_web::middleware::from_fn(crate::around_call::around_call))
+                .wrap(from_fn(crate::encoding::encode))
+                .wrap(from_fn(crate::around_call::around_call))
                 .wrap(upstream_headers())
                 .wrap(from_fn(crate::metrics::record))
                 .configure(routes::configure)

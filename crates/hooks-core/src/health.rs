@@ -19,7 +19,8 @@ pub(crate) const GIT_COMMIT: &str = env!("HOOKS_GIT_COMMIT");
 /// The `__version__` body: Dockerflow's `{source, version, commit, build}`.
 pub fn version() -> Value {
     json!({
-        "source": "https://github.com/taskcluster/taskcluster",
+        // This project's repository: what a Dockerflow `source` names is the code that runs.
+        "source": env!("CARGO_PKG_REPOSITORY"),
         "version": env!("CARGO_PKG_VERSION"),
         "commit": GIT_COMMIT,
         "build": env!("HOOKS_BUILD"),

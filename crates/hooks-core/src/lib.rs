@@ -13,6 +13,7 @@
 // daemons' private modules would each need the same care): an item the crate doesn't export is `pub(crate)`.
 #![warn(unreachable_pub)]
 
+mod ajv;
 pub mod auth;
 mod backoff;
 pub mod changes;
@@ -44,6 +45,7 @@ mod template_limits;
 pub mod time;
 mod trigger_schema;
 
+pub use ajv::{AjvError, ajv_errors, errors_text};
 pub use backoff::{Backoff, Delays};
 pub use config::{CommonArgs, ConfigError, CryptoArgs, DatabaseArgs, PulseArgs, TaskclusterArgs};
 pub use cron::{CronError, CronField, FieldProblem, Schedule, ScheduleError};
@@ -62,4 +64,4 @@ pub use ops_server::{OpsArgs, OpsServer};
 pub use secret::{SecretString, constant_time_eq};
 pub use slot::{CatchUp, ScheduleSecret, slot_to_fire};
 pub use template_limits::MAX_EXPRESSION_NESTING;
-pub use trigger_schema::{MAX_PAYLOAD_BYTES, PayloadError, TriggerSchema, describe_schema_error};
+pub use trigger_schema::{MAX_PAYLOAD_BYTES, PayloadError, TriggerSchema};

@@ -27,7 +27,7 @@ impl Discards {
             *count
         };
         if count == 1 || count % LOG_INTERVAL == 0 {
-            let at: Vec<&str> = error.problems.iter().map(|p| p.split(": ").next().unwrap_or("payload")).collect();
+            let at: Vec<String> = error.problems.iter().map(|p| format!("data{}", p.instance_path)).collect();
             tracing::warn!(
                 exchange = %message.exchange,
                 routing_key = %message.routing_key,

@@ -101,7 +101,19 @@ pub(super) async fn create_hook(
     };
     // Upstream announces an identical re-creation too.
     st.changes.publish(HookChange::Created, &g, &h);
-    Ok(HttpResponse::Ok().json(stored.definition.to_json()))
+    Ok(HttpResponse::Ok().json(echo(&call, &stored.definition)))
+}
+
+/// createHook's answer: as upstream, the request as read (defaults filled in, ids set from the URL), so `bindings`
+/// only when the request gave them. Everything else the definition holds, the request held or defaulted.
+fn echo(call: &Call, def: &HookDefinition) -> Value {
+    let mut reply = def.to_json();
+    if call.body.get("bindings").is_none()
+        && let Some(fields) = reply.as_object_mut()
+    {
+        fields.remove("bindings");
+    }
+    reply
 }
 
 pub(super) async fn update_hook(
