@@ -29,7 +29,7 @@ pub struct Settings {
     #[arg(long, env = "HOOKS_CATCH_UP_WINDOW", default_value = "1h")]
     pub catch_up_window: String,
     /// How many due hooks one claim takes.
-    #[arg(long, env = "HOOKS_SCHEDULER_BATCH", default_value_t = 500)]
+    #[arg(long, env = "HOOKS_SCHEDULER_BATCH", default_value_t = crate::scheduler::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
     /// How many tasks are created at once, per batch.
     #[arg(long, env = "HOOKS_SCHEDULER_CONCURRENCY", default_value_t = 64)]
