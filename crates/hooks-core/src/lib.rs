@@ -46,7 +46,7 @@ mod trigger_schema;
 
 pub use backoff::{Backoff, Delays};
 pub use config::{CommonArgs, ConfigError, CryptoArgs, DatabaseArgs, PulseArgs, TaskclusterArgs};
-pub use cron::{CronError, CronField, FieldProblem, Schedule, ScheduleError};
+pub use cron::{CronError, CronField, FieldProblem, Schedule, ScheduleError, ScheduleZone, UnknownZone};
 pub use crypto::{CryptoError, Keyring};
 pub use deployment::{CallError, Deployment, DeploymentError, RetryPolicy};
 pub use error::ValidationError;
@@ -60,6 +60,6 @@ pub use js::is_truthy;
 pub use notify::{Notifier, NotifyError};
 pub use ops_server::{OpsArgs, OpsServer};
 pub use secret::{SecretString, constant_time_eq};
-pub use slot::{CatchUp, ScheduleSecret, slot_to_fire};
+pub use slot::{CatchUp, CatchUpInput, HookCatchUp, MISSED_AFTER, ScheduleSecret, SlotChoice, slot_to_fire};
 pub use template_limits::MAX_EXPRESSION_NESTING;
 pub use trigger_schema::{MAX_PAYLOAD_BYTES, PayloadError, TriggerSchema, describe_schema_error};
