@@ -4,7 +4,8 @@ ALTER TABLE hooks
     ADD COLUMN time_zone text,
     ADD COLUMN catch_up_policy text CHECK (catch_up_policy IN ('none', 'latest', 'all')),
     ADD COLUMN catch_up_window text,
-    ADD CONSTRAINT hooks_catch_up_window_needs_all CHECK (catch_up_window IS NULL OR catch_up_policy = 'all');
+    ADD CONSTRAINT hooks_catch_up_window_needs_all
+        CHECK (catch_up_window IS NULL OR catch_up_policy IS NOT DISTINCT FROM 'all');
 -- They are part of the definition: a change to them announces the hook as changed (the scheduler wakes up and
 -- reads its next slot, which a new zone moves).
 DROP TRIGGER hooks_changed ON hooks;
