@@ -62,7 +62,7 @@ impl ScheduleZone {
         let wall = after.with_timezone(&self.0).naive_local();
         let start = match self.0.from_local_datetime(&wall) {
             // On the second pass every wall time up to the end of the repetition was first shown before `after`.
-            LocalResult::Ambiguous(earlier, later) if later == after && earlier != later => {
+            LocalResult::Ambiguous(_, later) if later == after => {
                 self.first_wall_time_after(wall, |r| !matches!(r, LocalResult::Ambiguous(..)))? - TimeDelta::seconds(1)
             }
             _ => wall,

@@ -259,6 +259,21 @@ fn tokyo_has_no_clock_changes_and_its_weekdays_are_local() {
 }
 
 #[test]
+fn a_whole_skipped_day_fires_once_when_the_clocks_resume() {
+    // Samoa skipped 30 December 2011: 23:59:59 on the 29th (-10:00) was followed by 00:00 on the 31st (+14:00).
+    assert_slots(
+        "Pacific/Apia",
+        "0 0 12 * * *",
+        "2011-12-29 00:00",
+        &[
+            "2011-12-29 22:00", // 12:00 on the 29th (-10:00)
+            "2011-12-30 10:00", // 00:00 on the 31st: the 30th's noon never happened
+            "2011-12-30 22:00", // 12:00 on the 31st (+14:00)
+        ],
+    );
+}
+
+#[test]
 fn a_year_in_berlin_counts_each_wall_time_once_and_each_quarter_hour_of_real_time() {
     // 2026 from local midnight to local midnight, both in CET: exactly 365 days of real time.
     let (from, to) = (utc("2025-12-31 23:00"), utc("2026-12-31 23:00"));
