@@ -58,6 +58,34 @@ async fn a_hook_in_another_zone_fires_at_that_zones_wall_time_as_a_utc_instant()
 }
 
 #[tokio::test]
+async fn two_schedulers_fire_each_slot_of_zoned_hooks_once() {
+    let env = Env::new().await;
+    let zones = ["Australia/Lord_Howe", "America/New_York", "Europe/Berlin"];
+    for zone in zones {
+        env.hook(&zone.replace('/', "-"), &["* * * * * *"], json!({"timeZone": zone})).await;
+    }
+    let running = [env.run(SchedulerOptions::default()), env.run(SchedulerOptions::default())];
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for r in running {
+        r.stop().await;
+    }
+    let requests = env.fake.create_task_requests();
+    let mut task_ids: Vec<&str> = requests.iter().map(|r| r.task_id.as_str()).collect();
+    task_ids.sort_unstable();
+    let created = task_ids.len();
+    task_ids.dedup();
+    assert_eq!(task_ids.len(), created, "a slot's task was created twice");
+    for zone in zones {
+        let slots = slots_of(&env.fake.created_tasks(), &zone.replace('/', "-"), Utc::now());
+        assert!(slots.len() >= 3, "{zone}: {slots:?}");
+        let mut distinct = slots.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), slots.len(), "{zone}: a slot fired twice: {slots:?}");
+    }
+}
+
+#[tokio::test]
 async fn after_an_outage_each_hooks_own_policy_takes_the_place_of_the_schedulers() {
     let env = Env::new().await;
     env.hook("latest", &["0 * * * * *"], json!({"catchUp": {"policy": "latest"}})).await;

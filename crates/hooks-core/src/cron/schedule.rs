@@ -60,6 +60,7 @@ impl Schedule {
     }
 }
 
+// The patterns only: the zone is the hook's `timeZone`, stored and shown as a field of its own.
 impl Serialize for Schedule {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)
