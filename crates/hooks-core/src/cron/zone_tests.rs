@@ -283,6 +283,76 @@ fn a_year_in_berlin_counts_each_wall_time_once_and_each_quarter_hour_of_real_tim
     assert_eq!(count_slots(&zoned("Europe/Berlin", &["0 */15 * * * *"]), from, to), 365 * 24 * 4);
 }
 
+/// The slots of `pattern` (second 0) in `tz` among the whole minutes of [from, to), straight from the rules: a
+/// minute whose wall time matches, at its first occurrence unless the pattern fires more often than hourly; and the
+/// first minute after a gap, when a skipped wall time matches.
+fn slots_by_the_rules(
+    pattern: &CronPattern,
+    tz: chrono_tz::Tz,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    use chrono::TimeZone as _;
+    let cron = &pattern.cron;
+    let matches = |wall: NaiveDateTime| cron.0.is_time_matching(&wall).unwrap();
+    let wall_of = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+    let mut slots = Vec::new();
+    let mut t = from;
+    while t < to {
+        let wall = wall_of(t);
+        let first = tz.from_local_datetime(&wall).earliest().is_some_and(|e| e == t);
+        let fires_here = matches(wall) && (first || cron.fires_more_than_hourly());
+        let before = wall_of(t - TimeDelta::minutes(1));
+        let mut skipped = (1..).map(|m| before + TimeDelta::minutes(m)).take_while(|w| *w < wall);
+        if fires_here || skipped.any(matches) {
+            slots.push(t);
+        }
+        t += TimeDelta::minutes(1);
+    }
+    slots
+}
+
+#[test]
+fn around_every_clock_change_of_2026_the_search_agrees_with_the_rules() {
+    let changes = [
+        ("Europe/Berlin", "2026-03-29 01:00"),
+        ("Europe/Berlin", "2026-10-25 01:00"),
+        ("America/New_York", "2026-03-08 07:00"),
+        ("America/New_York", "2026-11-01 06:00"),
+        ("Australia/Lord_Howe", "2026-04-04 15:00"),
+        ("Australia/Lord_Howe", "2026-10-03 15:30"),
+    ];
+    let patterns = [
+        "0 * * * * *",
+        "0 */7 * * * *",
+        "0 0,30 * * * *",
+        "0 15,45 1-3 * * *",
+        "0 0 * * * *",
+        "0 30 1,2 * * *",
+        "0 10 2 * * *",
+        "0 59 1 * * *",
+        "0 0 3 * * *",
+        "0 45 1 * * *",
+    ];
+    for (zone, change) in changes {
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let change = utc(change);
+        let (from, to) = (change - TimeDelta::hours(4), change + TimeDelta::hours(28));
+        for text in patterns {
+            let pattern = CronPattern::parse(text).unwrap();
+            let expected = slots_by_the_rules(&pattern, tz, from, to);
+            let schedule = zoned(zone, &[text]);
+            // Every start from four hours before the change to four after, each minute and half minute.
+            let mut start = from;
+            while start < change + TimeDelta::hours(4) {
+                let want = expected.iter().copied().find(|s| *s > start);
+                assert_eq!(schedule.next_after(start), want, "{text:?} in {zone} after {start}");
+                start += TimeDelta::seconds(30);
+            }
+        }
+    }
+}
+
 #[test]
 fn utc_by_name_fires_as_no_zone_does() {
     let after = utc("2026-11-24 10:17");
