@@ -7,8 +7,9 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::cron::{Schedule, ScheduleError};
+use crate::cron::{Schedule, ScheduleError, ScheduleZone};
 use crate::error::{check_max_chars, static_regex};
+use crate::slot::{CatchUpInput, HookCatchUp};
 use crate::storable::{check_no_nul, check_no_nul_in};
 use crate::template_limits::check_template;
 use crate::trigger_schema::TriggerSchema;
@@ -148,6 +149,12 @@ pub struct HookInput {
     /// JSON schema for payloads; not given means the default (empty object only).
     #[serde(default = "crate::trigger_schema::default_trigger_schema")]
     pub trigger_schema: Value,
+    /// The IANA time zone the schedule is read in; not given means UTC. An extension: upstream has no such field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Which missed slots fire after downtime; not given means the scheduler's `--catch-up`. An extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<CatchUpInput>,
 }
 
 impl HookInput {
@@ -231,8 +238,10 @@ pub struct HookDefinition {
     pub metadata: HookMetadata,
     /// Distinct Pulse bindings.
     pub bindings: Vec<Binding>,
-    /// When the hook fires on its own.
+    /// When the hook fires on its own, read in the hook's `timeZone`.
     pub schedule: Schedule,
+    /// The hook's own catch-up policy, when it has one.
+    pub catch_up: Option<HookCatchUp>,
     /// The JSON-e template of the task.
     pub task: Map<String, Value>,
     /// What payloads must look like.
@@ -253,7 +262,9 @@ impl HookDefinition {
         input.check_storable()?;
         check_template(&input.task).map_err(|e| e.within("task"))?;
         input.metadata.validate().map_err(|e| e.within("metadata"))?;
-        let schedule = Schedule::parse(&input.schedule).map_err(schedule_error)?;
+        let schedule =
+            Schedule::parse(&input.schedule).map_err(schedule_error)?.in_zone(parse_zone(input.time_zone.as_deref())?);
+        let catch_up = input.catch_up.as_ref().map(HookCatchUp::parse).transpose().map_err(|e| e.within("catchUp"))?;
         let trigger_schema = TriggerSchema::parse(input.trigger_schema)?;
         let bindings = input.bindings.unwrap_or_default();
         validate_bindings(&bindings, denylist)?;
@@ -263,6 +274,7 @@ impl HookDefinition {
             metadata: input.metadata,
             bindings,
             schedule,
+            catch_up,
             task: input.task,
             trigger_schema,
         })
@@ -278,9 +290,9 @@ impl HookDefinition {
         format!("{}/{}", self.hook_group_id, self.hook_id)
     }
 
-    /// The definition as the API returns it, fields in upstream's order.
+    /// The definition as the API returns it, fields in upstream's order; the extensions only when set.
     pub fn to_json(&self) -> Value {
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "hookId": self.hook_id,
             "hookGroupId": self.hook_group_id,
             "bindings": self.bindings,
@@ -288,8 +300,23 @@ impl HookDefinition {
             "task": self.task,
             "schedule": self.schedule.to_strings(),
             "triggerSchema": self.trigger_schema.as_value(),
-        })
+        });
+        if let Some(zone) = self.schedule.zone() {
+            json["timeZone"] = zone.name().into();
+        }
+        if let Some(catch_up) = &self.catch_up {
+            json["catchUp"] = serde_json::json!(catch_up.to_input());
+        }
+        json
     }
+}
+
+/// The zone a `timeZone` names (`None`: UTC).
+pub(crate) fn parse_zone(name: Option<&str>) -> Result<Option<ScheduleZone>, ValidationError> {
+    let Some(name) = name else { return Ok(None) };
+    // Checked first so that the error never echoes an enormous value.
+    check_max_chars("timeZone", name, 64)?;
+    ScheduleZone::parse(name).map(Some).map_err(|e| ValidationError::new("timeZone", e.to_string()))
 }
 
 fn schedule_error(e: ScheduleError) -> ValidationError {

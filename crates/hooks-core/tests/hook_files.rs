@@ -18,7 +18,7 @@ async fn loading_again_leaves_existing_hooks_alone() {
     let keyring = common::keyring();
     let denylist = ExchangeDenylist::default();
     let first = load_dir(&db.pool, &keyring, &denylist, &examples(), "test", Unusable::Fail).await.unwrap();
-    assert_eq!(first, ["examples/every-minute", "examples/webhook"]);
+    assert_eq!(first, ["examples/every-minute", "examples/nightly-berlin", "examples/webhook"]);
     let second = load_dir(&db.pool, &keyring, &denylist, &examples(), "test", Unusable::Fail).await.unwrap();
     assert!(second.is_empty(), "{second:?}");
 }
@@ -44,7 +44,7 @@ async fn development_mode_replaces_hooks_sealed_under_a_lost_key() {
 
     let new_key = common::keyring();
     let replaced = load_dir(&db.pool, &new_key, &denylist, &examples(), "test", Unusable::Replace).await.unwrap();
-    assert_eq!(replaced, ["examples/every-minute", "examples/webhook"]);
+    assert_eq!(replaced, ["examples/every-minute", "examples/nightly-berlin", "examples/webhook"]);
     let mut conn = db.pool.get().await.unwrap();
     let hook =
         find_hook(&mut conn, &new_key, &common::key("examples", "webhook")).await.unwrap().expect("the hook is there");

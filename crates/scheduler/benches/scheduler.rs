@@ -1,6 +1,7 @@
 //! `make bench` for the scheduler (release build): slot lag for many every-second hooks, the time to fire a
-//! large batch due in the same second, and the daemon's memory, on the embedded sink and through HTTP to the local
-//! queue stand-in (`FakeTaskcluster`, which verifies each request's Hawk signature and records its arrival).
+//! large batch due in the same second (also with half the hooks in non-UTC time zones, `burst-zones`), and the
+//! daemon's memory, on the embedded sink and through HTTP to the local queue stand-in (`FakeTaskcluster`, which
+//! verifies each request's Hawk signature and records its arrival).
 //! Prints a table; asserts nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "a benchmark program")]
 
@@ -20,15 +21,32 @@ use scheduler::{Scheduler, SchedulerOptions};
 use serde_json::json;
 use test_support::{CreatedTask, FakeTaskcluster, TestDb};
 
+/// The zones of the `burst-zones` row: every other hook is read in one of these, the rest in UTC.
+const ZONES: [&str; 4] = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Tokyo"];
+
 async fn create_hooks(db: &TestDb, keyring: &Keyring, n: usize, schedule: &str) {
+    create_hooks_in(db, keyring, n, schedule, |_| None).await;
+}
+
+/// `n` hooks firing on `schedule`, hook `i` read in `zone(i)` (UTC when `None`).
+async fn create_hooks_in(
+    db: &TestDb,
+    keyring: &Keyring,
+    n: usize,
+    schedule: &str,
+    zone: impl Fn(usize) -> Option<&'static str> + Copy,
+) {
     futures::stream::iter(0..n)
         .for_each_concurrent(8, |i| async move {
-            let input: HookInput = serde_json::from_value(json!({
+            let mut input = json!({
                 "metadata": {"name": "bench", "description": "d", "owner": "bench@example.com", "emailOnError": false},
                 "schedule": [schedule],
                 "task": {"provisionerId": "p", "workerType": "w", "payload": {}, "slot": "${now}"},
-            }))
-            .unwrap();
+            });
+            if let Some(zone) = zone(i) {
+                input["timeZone"] = zone.into();
+            }
+            let input: HookInput = serde_json::from_value(input).unwrap();
             let def = HookDefinition::parse(
                 HookGroupId::parse("bench").unwrap(),
                 HookId::parse(&format!("h{i}")).unwrap(),
@@ -150,10 +168,13 @@ async fn lag_every_second(hooks: usize, seconds: u64) {
     );
 }
 
-async fn burst(hooks: usize) {
+/// `hooks` hooks due in the same second on the embedded sink; with `zoned`, every other one is read in a time zone
+/// of [`ZONES`] (its next slot computed on that zone's clock when it settles).
+async fn burst(hooks: usize, zoned: bool) {
     let db = TestDb::new().await;
     let keyring = Arc::new(Keyring::parse(&Keyring::generate_key().unwrap()).unwrap());
-    create_hooks(&db, &keyring, hooks, "0 0 0 1 1 *").await;
+    let zone = move |i: usize| (zoned && i % 2 == 1).then(|| ZONES[(i / 2) % ZONES.len()]);
+    create_hooks_in(&db, &keyring, hooks, "0 0 0 1 1 *", zone).await;
     let slot = Utc::now() + TimeDelta::seconds(2);
     let slot = DateTime::from_timestamp(slot.timestamp(), 0).unwrap();
     let mut conn = db.pool.get().await.unwrap();
@@ -186,8 +207,9 @@ async fn burst(hooks: usize) {
     counter.abort();
     let rows = fired(&db).await;
     let last = rows.iter().map(|r| r.created).max().unwrap_or(slot);
+    let which = if zoned { ", half in non-UTC zones" } else { "" };
     println!(
-        "| {hooks} hooks due in the same second (embedded sink) | {} fired | all fired {:.2} s after the slot |",
+        "| {hooks} hooks due in the same second{which} (embedded sink) | {} fired | all fired {:.2} s after the slot |",
         rows.len(),
         (last - slot).num_milliseconds() as f64 / 1000.0
     );
@@ -371,7 +393,10 @@ async fn main() {
         lag_every_second(1000, 30).await;
     }
     if wanted("burst") {
-        burst(10_000).await;
+        burst(10_000, false).await;
+    }
+    if wanted("burst-zones") {
+        burst(10_000, true).await;
     }
     if wanted("rss") {
         idle_rss().await;

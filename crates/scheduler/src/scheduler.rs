@@ -17,7 +17,7 @@ use hooks_core::storage::{
 };
 use hooks_core::{
     Attempt, Backoff, CatchUp, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, HookKey, Keyring,
-    Notifier, Prepared, Schedule, slot_to_fire, time,
+    Notifier, Prepared, Schedule, SlotChoice, slot_to_fire, time,
 };
 use tokio::sync::Notify;
 use tracing::Instrument as _;
@@ -174,6 +174,7 @@ impl Scheduler {
             let mut batch = Batch { claimed: rows.len(), ..Batch::default() };
             let mut planned = Vec::with_capacity(rows.len());
             let mut events = Vec::new();
+            let mut moves = Vec::with_capacity(rows.len());
             for row in rows {
                 let key = HookKey::from_stored(row.hook_group_id.clone(), row.hook_id.clone());
                 let (g, h, due) = (key.group.as_str(), key.id.as_str(), row.next_scheduled_date);
@@ -181,20 +182,34 @@ impl Scheduler {
                 match row.into_hook(&self.keyring) {
                     Ok(hook) => {
                         let due = due.unwrap_or(now);
+                        // The hook's own policy, if it has one, takes the place of the scheduler's.
+                        let own = hook.definition.catch_up.as_ref();
+                        let catch_up = self.options.catch_up.for_hook(own, self.options.retry_window);
                         // Missed slots are judged against the present, not the horizon: a slot a little late
                         // still fires rather than being skipped for one claimed ahead. A slot being retried is
                         // not missed: it is tried again itself, under its taskId.
-                        let (slot, skipped) = match retry_at {
-                            Some(_) => (due, 0),
-                            None => slot_to_fire(&hook.definition.schedule, due, now, self.options.catch_up),
+                        let choice = match retry_at {
+                            Some(_) => SlotChoice::Fire { slot: due, skipped: 0 },
+                            None => slot_to_fire(&hook.definition.schedule, due, now, catch_up),
+                        };
+                        let (fired, skipped) = match choice {
+                            SlotChoice::Fire { slot, skipped } => (Some(slot), skipped),
+                            SlotChoice::SkipAll { skipped, .. } => (None, skipped),
                         };
                         if skipped > 0 {
                             self.firer.metrics().slots_skipped(skipped);
-                            tracing::warn!(hook_group_id = %g, hook_id = %h, skipped, slot = %time::to_json(slot), "missed slots skipped");
-                            events.push(missed_slots(&hook, due, slot, skipped, self.options.catch_up));
+                            tracing::warn!(hook_group_id = %g, hook_id = %h, skipped, slot = ?fired.map(time::to_json), "missed slots skipped");
+                            events.push(missed_slots(&hook, due, fired, skipped, catch_up));
                         }
-                        let not_before = retry_at.map_or(slot, |r| r.max(slot));
-                        planned.push((Planned::new(&hook, slot, not_before), hook));
+                        match choice {
+                            SlotChoice::Fire { slot, .. } => {
+                                let not_before = retry_at.map_or(slot, |r| r.max(slot));
+                                planned.push((Planned::new(&hook, slot, not_before), hook));
+                            }
+                            SlotChoice::SkipAll { last, .. } => {
+                                moves.push((key, hook.definition.schedule.next_after(last)));
+                            }
+                        }
                     }
                     Err(e) => {
                         // Unusable until someone fixes it (e.g. its key was removed): look again in a minute.
@@ -241,7 +256,6 @@ impl Scheduler {
             // Retries are timed from when the attempts ended, which may be after a wait for the slot.
             let now = Utc::now();
             let mut fires = Vec::with_capacity(attempts.len());
-            let mut moves = Vec::with_capacity(attempts.len());
             for (planned, attempt) in attempts {
                 let key = planned.key.clone();
                 match self.settle(tx, planned, attempt, now).await? {
@@ -414,20 +428,28 @@ fn delta(delay: Duration) -> TimeDelta {
     TimeDelta::from_std(delay).unwrap_or(TimeDelta::MAX)
 }
 
-/// The fire-log event for slots the catch-up policy passed over, from `first` to the one before `fired`.
-fn missed_slots(hook: &Hook, first: DateTime<Utc>, fired: DateTime<Utc>, skipped: u64, catch_up: CatchUp) -> FireEvent {
+/// The fire-log event for slots the catch-up policy passed over, from `first` to the one before `fired` (`None`:
+/// all of them, none fired).
+fn missed_slots(
+    hook: &Hook,
+    first: DateTime<Utc>,
+    fired: Option<DateTime<Utc>>,
+    skipped: u64,
+    catch_up: CatchUp,
+) -> FireEvent {
     let mut source = serde_json::Map::new();
     source.insert("slot".into(), time::to_json(first).into());
     source.insert("skippedSlots".into(), skipped.into());
     let policy = match catch_up {
+        CatchUp::None => "catch-up none: slots reached more than a minute late are not fired",
         CatchUp::Latest => "only the latest missed slot fires",
         CatchUp::All { .. } => "slots older than the catch-up window are not fired",
     };
+    let instead =
+        fired.map_or("none is fired instead".to_owned(), |f| format!("the slot fired instead is {}", time::to_json(f)));
     let reason = format!(
-        "{skipped} slot(s) from {} were missed while no scheduler ran, and skipped ({policy}); the slot fired \
-         instead is {}",
+        "{skipped} slot(s) from {} were missed while no scheduler ran, and skipped ({policy}); {instead}",
         time::to_json(first),
-        time::to_json(fired)
     );
     FireEvent::without_task(
         &hook.definition.key(),

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeZone, Timelike, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
@@ -32,9 +32,27 @@ impl Evaluator {
     /// None if none within a bounded search.
     pub(super) fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         // cron-parser drops milliseconds before searching, so 10:17:14.5 is followed by 10:17:15.
-        let whole_second = after.with_nanosecond(0)?;
+        self.next_after_in(&after.with_nanosecond(0)?)
+    }
+
+    /// The first wall time matching strictly after the wall time `after` (sub-second part ignored), on a clock
+    /// that never changes; see zone.rs for what the zone's clock changes make of it.
+    pub(super) fn next_after_local(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.0.find_next_occurrence(&after.with_nanosecond(0)?, false).ok()
+    }
+
+    /// The first instant strictly after `after` whose wall time in its zone matches, each of a repeated hour's two
+    /// instants counting; croner's walk of the zone, used for patterns that fire more often than hourly.
+    pub(super) fn next_after_in<Tz: TimeZone>(&self, after: &DateTime<Tz>) -> Option<DateTime<Tz>> {
         // croner stops with an error at year 5000 (and after a fixed number of steps), so a
         // pattern that can never fire ends the search instead of looping.
-        self.0.find_next_occurrence(&whole_second, false).ok()
+        self.0.find_next_occurrence(after, false).ok()
+    }
+
+    /// Whether the pattern can fire more than once within an hour (several minutes or seconds): such a pattern
+    /// follows the instants through a repeated hour instead of firing once per wall time.
+    pub(super) fn fires_more_than_hourly(&self) -> bool {
+        let pattern = &self.0.pattern;
+        pattern.seconds.values().len() > 1 || pattern.minutes.values().len() > 1
     }
 }

@@ -1,4 +1,5 @@
-//! Cron schedules: parsing hook schedule patterns and computing their next firing in UTC.
+//! Cron schedules: parsing hook schedule patterns and computing their next firing, in UTC or in the hook's time
+//! zone (`zone.rs`).
 //!
 //! The reference is npm `cron-parser` 5.6.2, which Taskcluster's hooks service uses
 //! (`reference/dependencies.md` §4, `reference/taskcluster-hooks.md` §4.1). We parse each pattern
@@ -42,6 +43,9 @@ mod parse;
 mod schedule;
 #[cfg(test)]
 mod tests;
+mod zone;
+#[cfg(test)]
+mod zone_tests;
 
 use std::fmt;
 use std::str::FromStr;
@@ -52,6 +56,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use error::{CronError, FieldProblem, ScheduleError};
 pub use field::CronField;
 pub use schedule::Schedule;
+pub use zone::{ScheduleZone, UnknownZone};
 
 use eval::Evaluator;
 use parse::Fields;
@@ -81,6 +86,14 @@ impl CronPattern {
     /// None if none within a bounded search.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron.next_after(after)
+    }
+
+    /// Like [`CronPattern::next_after`], with the pattern read on `zone`'s clock (UTC when `None`).
+    pub fn next_after_in(&self, zone: Option<ScheduleZone>, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match zone {
+            None => self.cron.next_after(after),
+            Some(zone) => zone.next_after(&self.cron, after),
+        }
     }
 }
 

@@ -1,13 +1,13 @@
-//! A hook's schedule: the list of patterns it fires on.
+//! A hook's schedule: the list of patterns it fires on, and the time zone they are read in.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{CronPattern, ScheduleError};
+use super::{CronPattern, ScheduleError, ScheduleZone};
 
-/// A hook's schedule: a list of distinct patterns.
+/// A hook's schedule: a list of distinct patterns, read in a time zone (UTC when `None`); slots are UTC instants.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Schedule(Vec<CronPattern>);
+pub struct Schedule(Vec<CronPattern>, Option<ScheduleZone>);
 
 impl Schedule {
     /// Parses every entry; errors name the entry index and the pattern.
@@ -25,7 +25,17 @@ impl Schedule {
             })?;
             parsed.push(cron);
         }
-        Ok(Self(parsed))
+        Ok(Self(parsed, None))
+    }
+
+    /// The same schedule read in `zone` (UTC when `None`).
+    pub fn in_zone(self, zone: Option<ScheduleZone>) -> Self {
+        Self(self.0, zone)
+    }
+
+    /// The zone the patterns are read in, when not UTC.
+    pub fn zone(&self) -> Option<ScheduleZone> {
+        self.1
     }
 
     /// The patterns in the order they were given.
@@ -38,9 +48,10 @@ impl Schedule {
         self.0.is_empty()
     }
 
-    /// Earliest next firing of any pattern strictly after `after`; None for an empty schedule.
+    /// Earliest next firing of any pattern strictly after `after`, in the schedule's zone; None for an empty
+    /// schedule.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.0.iter().filter_map(|p| p.next_after(after)).min()
+        self.0.iter().filter_map(|p| p.next_after_in(self.1, after)).min()
     }
 
     /// The next `count` firings strictly after `after`, of all patterns merged: ascending, each time once (two
@@ -62,6 +73,7 @@ impl Schedule {
     }
 }
 
+// The patterns only: the zone is the hook's `timeZone`, stored and shown as a field of its own.
 impl Serialize for Schedule {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.0.serialize(serializer)

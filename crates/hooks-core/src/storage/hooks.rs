@@ -12,7 +12,8 @@ use super::schema::hooks;
 use super::{Pool, StorageError, audit};
 use crate::cron::Schedule;
 use crate::crypto::Keyring;
-use crate::hook::{Binding, Hook, HookDefinition, HookMetadata};
+use crate::hook::{Binding, Hook, HookDefinition, HookMetadata, parse_zone};
+use crate::slot::{CatchUpInput, HookCatchUp};
 use crate::trigger_schema::TriggerSchema;
 use crate::{HookGroupId, HookId, HookKey, SecretString};
 
@@ -52,6 +53,12 @@ pub struct HookRow {
     pub failure_emailed_at: Option<DateTime<Utc>>,
     /// Permanent failures of scheduled fires since that email.
     pub failures_not_emailed: i32,
+    /// The IANA zone the schedule is read in; NULL: UTC.
+    pub time_zone: Option<String>,
+    /// The hook's own catch-up policy; NULL: the scheduler's.
+    pub catch_up_policy: Option<String>,
+    /// With policy `all`: the window as written.
+    pub catch_up_window: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -67,6 +74,9 @@ struct NewHook<'a> {
     encrypted_trigger_token: Vec<u8>,
     encrypted_schedule_secret: Vec<u8>,
     next_scheduled_date: Option<DateTime<Utc>>,
+    time_zone: Option<&'a str>,
+    catch_up_policy: Option<String>,
+    catch_up_window: Option<String>,
 }
 
 /// The associated data a hook's trigger token is sealed under.
@@ -92,7 +102,13 @@ impl HookRow {
             serde_json::from_value(self.bindings).map_err(|e| corrupt(format!("bindings: {e}")))?;
         let patterns: Vec<String> =
             serde_json::from_value(self.schedule).map_err(|e| corrupt(format!("schedule: {e}")))?;
-        let schedule = Schedule::parse(&patterns).map_err(|e| corrupt(e.to_string()))?;
+        let zone = parse_zone(self.time_zone.as_deref()).map_err(|e| corrupt(e.to_string()))?;
+        let schedule = Schedule::parse(&patterns).map_err(|e| corrupt(e.to_string()))?.in_zone(zone);
+        let catch_up = self
+            .catch_up_policy
+            .map(|policy| HookCatchUp::parse(&CatchUpInput { policy, window: self.catch_up_window }))
+            .transpose()
+            .map_err(|e| corrupt(e.within("catchUp").to_string()))?;
         let Value::Object(task) = self.task else {
             return Err(corrupt("task is not an object".into()));
         };
@@ -108,7 +124,16 @@ impl HookRow {
             .map(crate::slot::ScheduleSecret::new)
             .map_err(|e| corrupt(format!("schedule secret: {e}")))?;
         Ok(Hook {
-            definition: HookDefinition { hook_group_id, hook_id, metadata, bindings, schedule, task, trigger_schema },
+            definition: HookDefinition {
+                hook_group_id,
+                hook_id,
+                metadata,
+                bindings,
+                schedule,
+                catch_up,
+                task,
+                trigger_schema,
+            },
             trigger_token,
             schedule_secret,
             next_scheduled_date: self.next_scheduled_date,
@@ -144,6 +169,7 @@ pub async fn create_hook(
     let sealing =
         |e: crate::crypto::CryptoError| StorageError::Corrupt { what: format!("hook {g}/{h}"), problem: e.to_string() };
     keyring.random_bytes(&mut schedule_secret).map_err(sealing)?;
+    let (catch_up_policy, catch_up_window) = catch_up_columns(def);
     let row = NewHook {
         hook_group_id: g,
         hook_id: h,
@@ -155,6 +181,9 @@ pub async fn create_hook(
         encrypted_trigger_token: keyring.seal_secret(&trigger_token_context(g, h), &trigger_token).map_err(sealing)?,
         encrypted_schedule_secret: keyring.seal(&schedule_secret_context(g, h), &schedule_secret).map_err(sealing)?,
         next_scheduled_date: def.schedule.next_after(now),
+        time_zone: def.schedule.zone().map(|z| z.name()),
+        catch_up_policy,
+        catch_up_window,
     };
     let inserted = conn
         .transaction::<_, StorageError, _>(async |conn| {
@@ -256,6 +285,7 @@ pub async fn update_hook_definition(
     let (g, h) = (def.hook_group_id.as_str(), def.hook_id.as_str());
     let (metadata, bindings, schedule) =
         (to_json(&def.metadata)?, to_json(&def.bindings)?, to_json(&def.schedule.to_strings())?);
+    let (catch_up_policy, catch_up_window) = catch_up_columns(def);
     conn.transaction::<_, StorageError, _>(async |conn| {
         // Waits for the row lock of a scheduler batch holding this hook (it may have claimed the hook ahead of its
         // slot), and only then reads the clock: the new schedule starts after the slot that batch fired, never at it
@@ -273,6 +303,10 @@ pub async fn update_hook_definition(
                 hooks::bindings.eq(bindings),
                 hooks::schedule.eq(schedule),
                 hooks::trigger_schema.eq(def.trigger_schema.as_value()),
+                // Not given on update means not set, as for `schedule`.
+                hooks::time_zone.eq(def.schedule.zone().map(|z| z.name())),
+                hooks::catch_up_policy.eq(catch_up_policy),
+                hooks::catch_up_window.eq(catch_up_window),
                 hooks::next_scheduled_date.eq(def.schedule.next_after(settled)),
                 hooks::schedule_retry_at.eq(None::<DateTime<Utc>>),
                 hooks::schedule_failures.eq(0),
@@ -298,6 +332,14 @@ pub async fn delete_hook(conn: &mut AsyncPgConnection, hook: &HookKey, client_id
         Ok(n == 1)
     })
     .await
+}
+
+/// A hook's catch-up policy as its two columns, policy and window (both `None` when the hook has none).
+fn catch_up_columns(def: &HookDefinition) -> (Option<String>, Option<String>) {
+    match def.catch_up.as_ref().map(HookCatchUp::to_input) {
+        Some(CatchUpInput { policy, window }) => (Some(policy), window),
+        None => (None, None),
+    }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<Value, StorageError> {

@@ -18,6 +18,9 @@ diesel::table! {
         updated -> Timestamptz,
         failure_emailed_at -> Nullable<Timestamptz>,
         failures_not_emailed -> Int4,
+        time_zone -> Nullable<Text>,
+        catch_up_policy -> Nullable<Text>,
+        catch_up_window -> Nullable<Text>,
     }
 }
 
