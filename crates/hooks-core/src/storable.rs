@@ -29,6 +29,21 @@ pub(crate) fn escape_nul(text: &str) -> Cow<'_, str> {
     if text.contains('\0') { Cow::Owned(text.replace('\0', ESCAPED_NUL)) } else { Cow::Borrowed(text) }
 }
 
+/// `object` with U+0000 escaped in every string and key, for what is recorded rather than refused (where an event
+/// came from: a Pulse routing key may hold one).
+pub(crate) fn escape_nul_in(object: &Map<String, Value>) -> Map<String, Value> {
+    object.iter().map(|(key, value)| (escape_nul(key).into_owned(), escape_nul_in_value(value))).collect()
+}
+
+fn escape_nul_in_value(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(escape_nul(s).into_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(escape_nul_in_value).collect()),
+        Value::Object(object) => Value::Object(escape_nul_in(object)),
+        other => other.clone(),
+    }
+}
+
 fn find_nul(value: &Value, path: &mut String) -> Result<(), ValidationError> {
     match value {
         Value::String(s) if s.contains('\0') => Err(ValidationError::new(
@@ -98,6 +113,14 @@ mod tests {
     fn values_without_nul_pass() {
         assert!(check_no_nul(&json!({"a": ["\\u0000", 0, null, {"b": "(((("}]})).is_ok());
         assert!(check_no_nul_in(json!({"a": "b"}).as_object().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn escape_nul_in_escapes_every_string_and_key() {
+        let source = json!({"routingKey": "a\u{0}b", "k\u{0}": [{"x": "\u{0}"}, 1], "n": null});
+        let escaped = Value::Object(escape_nul_in(source.as_object().unwrap()));
+        assert_eq!(escaped, json!({"routingKey": "a\\u0000b", "k\\u0000": [{"x": "\\u0000"}, 1], "n": null}));
+        assert!(check_no_nul(&escaped).is_ok());
     }
 
     #[test]

@@ -169,3 +169,20 @@ async fn an_event_written_twice_is_kept_once_and_a_removed_hooks_log_goes_with_i
     stored(&db, &def).await;
     assert!(log_of(&db.pool, "g", "h").await.is_empty(), "a hook created again starts with an empty log");
 }
+
+#[tokio::test]
+async fn a_source_holding_nul_is_kept_escaped_and_does_not_fail_the_batch() {
+    // A Pulse routing key may hold U+0000, which jsonb refuses: the listener would retry the batch forever.
+    let db = TestDb::new().await;
+    stored(&db, &common::definition("g", "h", with_task(json!({})))).await;
+    let mut with_nul = event("g", "h", 1, EventOutcome::DeadLettered, None);
+    with_nul.fired_by = FiredBy::PulseMessage;
+    with_nul.source = json!({"routingKey": "case.1.a\u{0}b", "exchange": "e"}).as_object().unwrap().clone();
+    let plain = event("g", "h", 0, EventOutcome::Declined, None);
+    let mut conn = db.pool.get().await.unwrap();
+    record_fire_events(&mut conn, &[with_nul, plain]).await.unwrap();
+
+    let log = log_of(&db.pool, "g", "h").await;
+    assert_eq!(log.len(), 2, "both events of the batch are kept");
+    assert_eq!(log[1].event.source["routingKey"], "case.1.a\\u0000b");
+}

@@ -153,7 +153,11 @@ pub async fn record_fire_events(conn: &mut AsyncPgConnection, events: &[FireEven
     .bind::<Array<Text>, _>(text(|e| e.outcome.as_str()))
     .bind::<Array<Nullable<Text>>, _>(optional(|e| e.task_id.as_deref()))
     .bind::<Array<Nullable<Text>>, _>(optional(|e| e.error.as_deref()))
-    .bind::<Array<Jsonb>, _>(events.iter().map(|(e, _)| Value::Object(e.source.clone())).collect::<Vec<_>>())
+    // jsonb refuses U+0000, which a Pulse routing key can hold: escaped, so the event is kept rather than failing
+    // the whole batch.
+    .bind::<Array<Jsonb>, _>(
+        events.iter().map(|(e, _)| Value::Object(crate::storable::escape_nul_in(&e.source))).collect::<Vec<_>>(),
+    )
     .bind::<Array<Nullable<Text>>, _>(events.iter().map(|(_, k)| k.as_deref()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
