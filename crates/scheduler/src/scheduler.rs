@@ -13,7 +13,7 @@ use hooks_core::render::Renderer;
 use hooks_core::sink::TaskSink;
 use hooks_core::storage::{
     EventOutcome, FireEvent, LastFire, Pool, StorageError, advance_slots, claim_due_hooks, earliest_due,
-    note_schedule_failure, record_fire_events, record_last_fires, retry_slot_at,
+    note_schedule_failure, paused_among, record_fire_events, record_last_fires, retry_slot_at,
 };
 use hooks_core::{
     Attempt, Backoff, CatchUp, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, HookKey, Keyring,
@@ -170,6 +170,10 @@ impl Scheduler {
             let mut batch = Batch { claimed: rows.len(), ..Batch::default() };
             let mut planned = Vec::with_capacity(rows.len());
             let mut events = Vec::new();
+            let mut moves = Vec::with_capacity(rows.len());
+            let keys: Vec<HookKey> =
+                rows.iter().map(|r| HookKey::from_stored(r.hook_group_id.clone(), r.hook_id.clone())).collect();
+            let paused = paused_among(tx, &keys).await?;
             for row in rows {
                 let key = HookKey::from_stored(row.hook_group_id.clone(), row.hook_id.clone());
                 let (g, h, due) = (key.group.as_str(), key.id.as_str(), row.next_scheduled_date);
@@ -177,6 +181,16 @@ impl Scheduler {
                 match row.into_hook(&self.keyring) {
                     Ok(hook) => {
                         let due = due.unwrap_or(now);
+                        if paused.contains(&key) {
+                            // Every slot due by now (or the one claimed ahead) passes without firing, in one
+                            // fire-log row: a paused hook is claimed once per slot, never fired.
+                            let (last, missed) = slot_to_fire(&hook.definition.schedule, due, now, CatchUp::Latest);
+                            self.firer.metrics().slots_skipped(missed + 1);
+                            events.push(paused_slots(&hook, due, missed + 1));
+                            moves.push((key.clone(), hook.definition.schedule.next_after(last)));
+                            batch.skipped += 1;
+                            continue;
+                        }
                         // Missed slots are judged against the present, not the horizon: a slot a little late
                         // still fires rather than being skipped for one claimed ahead. A slot being retried is
                         // not missed: it is tried again itself, under its taskId.
@@ -237,7 +251,6 @@ impl Scheduler {
             // Retries are timed from when the attempts ended, which may be after a wait for the slot.
             let now = Utc::now();
             let mut fires = Vec::with_capacity(attempts.len());
-            let mut moves = Vec::with_capacity(attempts.len());
             for (planned, attempt) in attempts {
                 let key = planned.key.clone();
                 match self.settle(tx, planned, attempt, now).await? {
@@ -430,6 +443,20 @@ fn missed_slots(hook: &Hook, first: DateTime<Utc>, fired: DateTime<Utc>, skipped
         hooks_core::FiredBy::Schedule,
         EventOutcome::SkippedSlot,
         reason,
+        source,
+    )
+}
+
+/// The fire-log event for `count` slots from `first` that a paused hook passed over.
+fn paused_slots(hook: &Hook, first: DateTime<Utc>, count: u64) -> FireEvent {
+    let mut source = serde_json::Map::new();
+    source.insert("slot".into(), time::to_json(first).into());
+    source.insert("skippedSlots".into(), count.into());
+    FireEvent::without_task(
+        &hook.definition.key(),
+        hooks_core::FiredBy::Schedule,
+        EventOutcome::SkippedSlot,
+        format!("{count} slot(s) from {} skipped: the hook is paused", time::to_json(first)),
         source,
     )
 }

@@ -111,3 +111,20 @@ pub async fn find_pause(conn: &mut AsyncPgConnection, hook: &HookKey) -> Result<
     let (hook_group_id, hook_id) = hook.as_strs();
     Ok(hook_pauses::table.find((hook_group_id, hook_id)).select(Pause::as_select()).first(conn).await.optional()?)
 }
+
+/// Which of `keys` are paused.
+pub async fn paused_among(conn: &mut AsyncPgConnection, keys: &[HookKey]) -> Result<Vec<HookKey>, StorageError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups: Vec<&str> = keys.iter().map(|k| k.group.as_str()).collect();
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+    // Matching groups and ids apart may find a pair not asked for; keep only the keys asked for.
+    let rows: Vec<(String, String)> = hook_pauses::table
+        .filter(hook_pauses::hook_group_id.eq_any(groups))
+        .filter(hook_pauses::hook_id.eq_any(ids))
+        .select((hook_pauses::hook_group_id, hook_pauses::hook_id))
+        .load(conn)
+        .await?;
+    Ok(keys.iter().filter(|k| rows.iter().any(|(g, h)| k.group.as_str() == g && k.id.as_str() == h)).cloned().collect())
+}
