@@ -13,7 +13,7 @@ use hooks_core::render::Renderer;
 use hooks_core::sink::TaskSink;
 use hooks_core::storage::{
     EventOutcome, FireEvent, LastFire, Pool, StorageError, advance_slots, claim_due_hooks, earliest_due,
-    note_schedule_failure, record_fire_events, record_last_fires, retry_slot_at,
+    note_schedule_failure, paused_among, record_fire_events, record_last_fires, retry_slot_at,
 };
 use hooks_core::{
     Attempt, Backoff, CatchUp, FireContext, FireError, FireOptions, FireOutcome, Firer, Hook, HookKey, Keyring,
@@ -175,6 +175,9 @@ impl Scheduler {
             let mut planned = Vec::with_capacity(rows.len());
             let mut events = Vec::new();
             let mut moves = Vec::with_capacity(rows.len());
+            let keys: Vec<HookKey> =
+                rows.iter().map(|r| HookKey::from_stored(r.hook_group_id.clone(), r.hook_id.clone())).collect();
+            let paused = paused_among(tx, &keys).await?;
             for row in rows {
                 let key = HookKey::from_stored(row.hook_group_id.clone(), row.hook_id.clone());
                 let (g, h, due) = (key.group.as_str(), key.id.as_str(), row.next_scheduled_date);
@@ -182,6 +185,19 @@ impl Scheduler {
                 match row.into_hook(&self.keyring) {
                     Ok(hook) => {
                         let due = due.unwrap_or(now);
+                        if paused.contains(&key) {
+                            // Every slot due by now (or the one claimed ahead) passes without firing, in one
+                            // fire-log row: a paused hook is claimed once per slot, never fired.
+                            let (last, passed) = match slot_to_fire(&hook.definition.schedule, due, now, CatchUp::Latest) {
+                                SlotChoice::Fire { slot, skipped } => (slot, skipped + 1),
+                                SlotChoice::SkipAll { last, skipped } => (last, skipped),
+                            };
+                            self.firer.metrics().slots_skipped(passed);
+                            events.push(paused_slots(&hook, due, passed));
+                            moves.push((key.clone(), hook.definition.schedule.next_after(last)));
+                            batch.skipped += 1;
+                            continue;
+                        }
                         // The hook's own policy, if it has one, takes the place of the scheduler's.
                         let own = hook.definition.catch_up.as_ref();
                         let catch_up = self.options.catch_up.for_hook(own, self.options.retry_window);
@@ -456,6 +472,20 @@ fn missed_slots(
         hooks_core::FiredBy::Schedule,
         EventOutcome::SkippedSlot,
         reason,
+        source,
+    )
+}
+
+/// The fire-log event for `count` slots from `first` that a paused hook passed over.
+fn paused_slots(hook: &Hook, first: DateTime<Utc>, count: u64) -> FireEvent {
+    let mut source = serde_json::Map::new();
+    source.insert("slot".into(), time::to_json(first).into());
+    source.insert("skippedSlots".into(), count.into());
+    FireEvent::without_task(
+        &hook.definition.key(),
+        hooks_core::FiredBy::Schedule,
+        EventOutcome::SkippedSlot,
+        format!("{count} slot(s) from {} skipped: the hook is paused", time::to_json(first)),
         source,
     )
 }

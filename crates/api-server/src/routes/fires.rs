@@ -9,6 +9,7 @@ use hooks_core::storage::{self as store, EventOutcome, FireEvent, LastFireResult
 use hooks_core::{FireContext, FireError, FireOptions, FireOutcome, HookDefinition, TaskId, time};
 use serde_json::{Value, json};
 
+use super::pause::{pause_of, refuse_if_paused, with_pause};
 use super::{Reply, find, hook_call, hook_key};
 use crate::auth::{authorize, client_id};
 use crate::body::Body;
@@ -41,7 +42,8 @@ pub(super) async fn get_hook_status(
             json!({"result": f.result, "error": error, "time": time::to_json(f.task_create_time)})
         }
     };
-    let mut status = json!({"lastFire": last_fire});
+    let pause = pause_of(&st, &call, &hook).await?;
+    let mut status = with_pause(json!({"lastFire": last_fire}), pause.as_ref());
     if let Some(next) = hook.next_scheduled_date.filter(|_| !hook.definition.schedule.is_empty()) {
         status["nextScheduledDate"] = json!(time::to_json(next));
     }
@@ -58,6 +60,7 @@ pub(super) async fn trigger_hook(
     let (call, caller) = hook_call(&req, (&g, &h), &body, &st).await?;
     check_trigger_body(&call, &req, &st)?;
     let hook = find(&st, &call, &g, &h).await?;
+    refuse_if_paused(&st, &call, &hook).await?;
     let ctx = FireContext::trigger_hook(call.body.clone(), client_id(&caller));
     fire(&st, &call, &hook, ctx).await
 }
@@ -78,6 +81,8 @@ pub(super) async fn trigger_hook_with_token(
     if !hook.trigger_token.constant_time_eq(&token) {
         return Err(call.error(ErrorCode::AuthenticationFailed, "invalid hook token"));
     }
+    // Only after the token is checked: the reason is for those who may fire the hook.
+    refuse_if_paused(&st, &call, &hook).await?;
     let mut ctx = FireContext::trigger_hook_with_token(call.body.clone());
     if let Some(delivery) = delivery_id(&req) {
         ctx = ctx.with_source("deliveryId", delivery);

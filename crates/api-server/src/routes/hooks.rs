@@ -7,6 +7,7 @@ use hooks_core::storage::{self as store, CreateOutcome};
 use hooks_core::{HookDefinition, HookGroupId, HookId, HookInput, time};
 use serde_json::{Value, json};
 
+use super::pause::{pause_of, with_pause};
 use super::{Reply, find, hook_call, hook_key};
 use crate::auth::{authorize, client_id};
 use crate::body::Body;
@@ -42,7 +43,8 @@ pub(super) async fn hook(req: HttpRequest, path: Path<(String, String)>, body: B
     let (g, h) = path.into_inner();
     let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
     let hook = find(&st, &call, &g, &h).await?;
-    Ok(HttpResponse::Ok().json(hook.definition.to_json()))
+    let pause = pause_of(&st, &call, &hook).await?;
+    Ok(HttpResponse::Ok().json(with_pause(hook.definition.to_json(), pause.as_ref())))
 }
 
 /// Reads a create/update body: schema problems are InputValidationError.

@@ -1,11 +1,13 @@
 //! The routes: the endpoint table (each endpoint's path, method, name, scopes and handler, declared once) and how
 //! it is registered with actix. The handlers live by concern: [`hooks`] (hook definitions and trigger tokens),
 //! [`fires`] (triggering and reading last fires), [`service`] (monitoring, schemas, robots), and the project's
-//! extensions (docs/api.md): [`preview`] (render previews) and [`schedule`] (upcoming slots). Each handler checks
+//! extensions (docs/api.md): [`preview`] (render previews), [`schedule`] (upcoming slots) and [`pause`] (pausing
+//! and resuming). Each handler checks
 //! in upstream's order: body, auth and scopes, URL parameters, query string, input, then the work.
 
 mod fires;
 mod hooks;
+mod pause;
 mod preview;
 mod schedule;
 mod service;
@@ -213,6 +215,20 @@ const API_ROUTES: &[ApiRoute] = &[
         to: |r| r.to(schedule::hook_schedule),
     },
     ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/pause",
+        method: Method::POST,
+        name: "pauseHook",
+        scopes: Scopes::One("hooks:modify-hook:<hookGroupId>/<hookId>"),
+        to: |r| r.to(pause::pause_hook),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/resume",
+        method: Method::POST,
+        name: "resumeHook",
+        scopes: Scopes::One("hooks:modify-hook:<hookGroupId>/<hookId>"),
+        to: |r| r.to(pause::resume_hook),
+    },
+    ApiRoute {
         path: HOOK,
         method: Method::GET,
         name: "hook",
@@ -354,6 +370,8 @@ mod tests {
         assert_eq!(name(Method::POST, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}/render"), "renderHook");
         assert_eq!(name(Method::POST, "/api/hooks/v1/render"), "renderDefinition");
         assert_eq!(name(Method::GET, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}/schedule"), "hookSchedule");
+        assert_eq!(name(Method::POST, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}/pause"), "pauseHook");
+        assert_eq!(name(Method::POST, "/api/hooks/v1/hooks/{hookGroupId}/{hookId}/resume"), "resumeHook");
         assert_eq!(name(Method::GET, "/__heartbeat__"), "heartbeat");
         assert_eq!(name(Method::GET, "/metrics"), "metrics");
         assert_eq!(name(Method::GET, "/api/hooks/v1/metrics"), "unknown");

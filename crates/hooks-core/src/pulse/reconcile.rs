@@ -17,8 +17,8 @@ use super::broker::{Declared, Topology};
 use crate::HookKey;
 use crate::hook::Binding;
 use crate::storage::{
-    Pool, PooledConnection, PulseQueue, StorageError, delete_pulse_queue, find_hook_bindings, find_pulse_queue,
-    list_hook_bindings, list_pulse_queues, lock_reconcile, save_pulse_queue, unlock_reconcile,
+    Pool, PooledConnection, PulseQueue, StorageError, delete_pulse_queue, find_hook_bindings, find_pause,
+    find_pulse_queue, list_hook_bindings, list_pulse_queues, lock_reconcile, save_pulse_queue, unlock_reconcile,
 };
 
 /// Which hooks a listener replica serves: all, or (`--exchanges`) those bound to an exchange matching a pattern.
@@ -61,7 +61,7 @@ pub struct HookQueue {
 pub struct Pass {
     /// The queues of the hooks visited that this replica serves (for a full pass: all of them).
     pub queues: Vec<HookQueue>,
-    /// Hooks visited that this replica does not serve (removed, without bindings, or out of its scope).
+    /// Hooks visited that this replica does not serve (removed, without bindings, out of its scope, or paused).
     pub released: Vec<HookKey>,
     /// Hooks whose queue, known on this connection, was lost by the broker and created again: whoever consumed
     /// from it must consume anew.
@@ -227,6 +227,12 @@ impl Reconciler {
         }
         if bound != union {
             save_pulse_queue(conn, &record(bound)).await?;
+        }
+        // A paused hook keeps its queue and bindings, so messages wait there (up to the queue's length), but is
+        // not consumed until it is resumed.
+        if find_pause(conn, hook).await?.is_some() {
+            pass.released.push(hook.clone());
+            return Ok(());
         }
         pass.queues.push(HookQueue { hook: hook.clone(), queue_name });
         Ok(())

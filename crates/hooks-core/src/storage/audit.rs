@@ -18,7 +18,7 @@ pub struct AuditEntry {
     pub hook_id: String,
     /// Who made the change.
     pub client_id: String,
-    /// `created`, `updated`, `deleted`, `trigger-token-reset`.
+    /// `created`, `updated`, `deleted`, `trigger-token-reset`, `paused`, `resumed`.
     pub action: String,
     /// When.
     pub created: DateTime<Utc>,

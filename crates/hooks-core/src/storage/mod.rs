@@ -6,6 +6,7 @@ mod embedded_tasks;
 mod fire_log;
 mod hooks;
 mod last_fires;
+mod pauses;
 mod pulse;
 mod schema;
 
@@ -27,6 +28,7 @@ pub use last_fires::{
     record_last_fires, record_last_fires_of_existing_hooks,
 };
 pub(crate) use last_fires::{cap_error, pending_fires_before, settle_pending_fire};
+pub use pauses::{Pause, ResumeOutcome, find_pause, pause_hook, paused_among, resume_hook};
 pub use pulse::{
     HookBindings, PulseFire, PulseQueue, claim_pulse_fire, delete_pulse_queue, expire_pulse_fires, find_hook_bindings,
     find_pulse_queue, finish_pulse_fires, insert_pulse_fires, list_hook_bindings, list_pulse_queues, save_pulse_queue,

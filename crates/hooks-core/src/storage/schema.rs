@@ -95,8 +95,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    hook_pauses (hook_group_id, hook_id) {
+        hook_group_id -> Text,
+        hook_id -> Text,
+        reason -> Text,
+        paused_by -> Text,
+        since -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     hooks,
+    hook_pauses,
     fire_log,
     last_fires,
     pulse_queues,

@@ -1,0 +1,2 @@
+DROP TABLE hook_pauses;
+DROP FUNCTION hook_pauses_notify_changed();
