@@ -103,7 +103,11 @@ async fn a_bad_catch_up_is_refused_naming_the_field() {
         (json!({"policy": "all", "window": "8days"}), "InputError", "catchUp.window: \"8days\" is outside the range"),
         (json!({"policy": "all", "window": "0s"}), "InputError", "1s to 7days"),
         (json!({"window": "1h"}), "InputValidationError", "data/catchUp must have required property 'policy'"),
-        (json!({"policy": "all", "when": 1}), "InputValidationError", "data/catchUp must NOT have additional properties"),
+        (
+            json!({"policy": "all", "when": 1}),
+            "InputValidationError",
+            "data/catchUp must NOT have additional properties",
+        ),
         (json!("all"), "InputValidationError", "data/catchUp must be object"),
     ];
     for (catch_up, code, words) in cases {
