@@ -67,9 +67,10 @@ smoke() {
     curl -fsS "http://$addr/metrics" | grep -q '^hooks_db_pool_connections' || fail "no metrics at $addr/metrics"
   done
   grep -q "$SCHEDULER_METRICS/metrics" "$log" || fail "make run did not print where the metrics are"
-  local hooks tasks
+  local hooks tasks expected
   hooks=$(psql -tA -h 127.0.0.1 -U postgres -c "SELECT count(*) FROM hooks WHERE hook_group_id = 'examples'" "$db")
-  [ "$hooks" = 2 ] || fail "expected the 2 example hooks in $db, found $hooks"
+  expected=$(ls "$dir"/examples/*.json | wc -l)
+  [ "$hooks" = "$expected" ] || fail "expected the $expected example hooks of examples/ in $db, found $hooks"
   python3 scripts/hawk-post.py "http://$HOOKS_LISTEN/api/hooks/v1/hooks/examples/webhook/trigger" dev-client \
     "$(cat "$dir/.dev/access-token")" '{"branch": "main"}' >/dev/null || fail "triggerHook on examples/webhook failed"
   tasks=$(psql -tA -h 127.0.0.1 -U postgres -c \
