@@ -12,7 +12,7 @@ use hooks_core::metrics::Metrics;
 use hooks_core::pulse::{HookChangePublisher, Names, PublisherTask};
 use hooks_core::sink::TaskStates;
 use hooks_core::storage::HookFinder;
-use hooks_core::{CallFires, Firer, Health, hook_files, shutdown};
+use hooks_core::{CallFires, Firer, Health, WebhookDeliveries, hook_files, shutdown};
 
 use crate::Settings;
 use crate::routes;
@@ -24,6 +24,8 @@ const PUBLISH_GRACE: Duration = Duration::from_secs(5);
 /// any call takes, the queue's retries included.
 const SETTLE_EVERY: Duration = Duration::from_secs(60);
 const SETTLE_AFTER: Duration = Duration::from_secs(10 * 60);
+/// How often webhook deliveries left pending past their lease (their api-server stopped) are looked for.
+const FINISH_DELIVERIES_EVERY: Duration = Duration::from_secs(30);
 /// How long requests in flight at shutdown may take before their connections are closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -84,6 +86,15 @@ impl Application {
         // One server per process in production; a registry of its own keeps test servers' counts apart.
         let metrics = Metrics::new();
         metrics.register_pool("main", pool.clone());
+        let firer = Firer::new(renderer, sink.clone()).with_metrics(metrics.clone());
+        let call_fires = CallFires::start(pool.clone());
+        let deliveries = WebhookDeliveries::start(pool.clone());
+        tokio::spawn(deliveries.clone().finish_periodically(
+            keyring.clone(),
+            firer.clone(),
+            call_fires.clone(),
+            FINISH_DELIVERIES_EVERY,
+        ));
         let state = web::Data::new(AppState {
             changes,
             verifier,
@@ -91,9 +102,11 @@ impl Application {
             trust_proxy: settings.trust_proxy,
             schemas,
             started: Instant::now(),
-            firer: Firer::new(renderer, sink.clone()).with_metrics(metrics.clone()),
+            firer,
             task_states: TaskStates::new(sink.clone()),
-            call_fires: CallFires::start(pool.clone()),
+            call_fires,
+            deliveries,
+            root_url: settings.common.taskcluster.root_url.clone(),
             health: Health::new(pool.clone()),
             hooks: HookFinder::new(pool.clone(), keyring.clone()),
             metrics,

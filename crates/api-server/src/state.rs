@@ -7,7 +7,7 @@ use hooks_core::metrics::Metrics;
 use hooks_core::pulse::HookChangePublisher;
 use hooks_core::sink::TaskStates;
 use hooks_core::storage::{HookFinder, Pool, PooledConnection};
-use hooks_core::{CallFires, ExchangeDenylist, Firer, Health, Keyring};
+use hooks_core::{CallFires, ExchangeDenylist, Firer, Health, Keyring, WebhookDeliveries};
 
 use hooks_core::auth::Verifier;
 
@@ -30,6 +30,10 @@ pub struct AppState {
     pub firer: Firer,
     /// Records those fires.
     pub call_fires: CallFires,
+    /// Fires webhook deliveries once per delivery id.
+    pub deliveries: WebhookDeliveries,
+    /// The deployment's root URL, when one is configured (where webhook senders deliver).
+    pub root_url: Option<String>,
     /// The states of fired tasks, for listLastFires.
     pub task_states: TaskStates,
     /// Exchanges hooks may not bind to.

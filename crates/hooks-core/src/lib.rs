@@ -44,6 +44,7 @@ pub mod telemetry;
 mod template_limits;
 pub mod time;
 mod trigger_schema;
+pub mod webhook;
 
 pub use ajv::{AjvError, ajv_errors, errors_text};
 pub use backoff::{Backoff, Delays};
@@ -52,7 +53,10 @@ pub use cron::{CronError, CronField, FieldProblem, Schedule, ScheduleError, Sche
 pub use crypto::{CryptoError, Keyring};
 pub use deployment::{CallError, Deployment, DeploymentError, RetryPolicy};
 pub use error::ValidationError;
-pub use fire::{Attempt, CallFires, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer, Prepared};
+pub use fire::{
+    Accepted, Attempt, CallFires, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer, Prepared,
+    WebhookDeliveries,
+};
 pub use health::{Health, HealthReport, version};
 pub use hook::{
     Binding, ExchangeDenylist, Hook, HookDefinition, HookInput, HookMetadata, MAX_DEFINITION_BYTES, is_email,

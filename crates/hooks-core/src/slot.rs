@@ -30,8 +30,17 @@ impl ScheduleSecret {
     /// The task id of the slot at `slot`: a keyed hash of the hook and the slot time, so a re-fired slot gets the
     /// same id (and the queue creates one task), while nobody without the secret can predict it.
     pub fn task_id(&self, hook_group_id: &HookGroupId, hook_id: &HookId, slot: DateTime<Utc>) -> TaskId {
+        self.derive(&format!("{hook_group_id}/{hook_id}@{}", time::to_json(slot)))
+    }
+
+    /// The task id of a webhook delivery: as a slot's, a keyed hash, of the hook and the sender's delivery id, so
+    /// a redelivery gets the same id. (`#` is in no hook id and no slot message, so the two never meet.)
+    pub fn delivery_task_id(&self, hook_group_id: &HookGroupId, hook_id: &HookId, delivery_id: &str) -> TaskId {
+        self.derive(&format!("{hook_group_id}/{hook_id}#webhook:{delivery_id}"))
+    }
+
+    fn derive(&self, message: &str) -> TaskId {
         let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0);
-        let message = format!("{hook_group_id}/{hook_id}@{}", time::to_json(slot));
         let tag = hmac::sign(&key, message.as_bytes());
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&tag.as_ref()[..16]);

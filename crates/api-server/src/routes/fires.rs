@@ -115,7 +115,7 @@ pub(super) fn check_payload_shape(call: &Call, st: &AppState, payload: &Value) -
 
 /// A payload the hook's triggerSchema refuses: what the fire log keeps (where, never the payload) and the 400.
 pub(super) struct Refused {
-    logged: String,
+    pub(super) logged: String,
     pub(super) answer: ApiError,
 }
 
@@ -157,7 +157,12 @@ async fn fire(st: &AppState, call: &Call, hook: &hooks_core::Hook, ctx: FireCont
         return Err(refused.answer);
     }
     let opts = FireOptions { task_id: payload_task_id(call, &call.body)?, now: None };
-    match st.call_fires.fire(&st.firer, def, ctx, opts).await {
+    fire_reply(call, def, st.call_fires.fire(&st.firer, def, ctx, opts).await)
+}
+
+/// An API fire's result as upstream answers it.
+pub(super) fn fire_reply(call: &Call, def: &HookDefinition, result: Result<FireOutcome, FireError>) -> Reply {
+    match result {
         Ok(FireOutcome::Created { task_id }) => {
             Ok(HttpResponse::Ok().json(json!({"taskId": task_id, "status": {"taskId": task_id}})))
         }

@@ -1,8 +1,8 @@
 //! The routes: the endpoint table (each endpoint's path, method, name, scopes and handler, declared once) and how
 //! it is registered with actix. The handlers live by concern: [`hooks`] (hook definitions and trigger tokens),
 //! [`fires`] (triggering and reading last fires), [`service`] (monitoring, schemas, robots), and the project's
-//! extensions (docs/api.md): [`preview`] (render previews), [`schedule`] (upcoming slots) and [`pause`] (pausing
-//! and resuming). Each handler checks
+//! extensions (docs/api.md): [`preview`] (render previews), [`schedule`] (upcoming slots), [`pause`] (pausing
+//! and resuming) and [`webhook`] (signed webhooks). Each handler checks
 //! in upstream's order: body, auth and scopes, URL parameters, query string, input, then the work.
 
 mod fires;
@@ -11,6 +11,7 @@ mod pause;
 mod preview;
 mod schedule;
 mod service;
+mod webhook;
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, guard, web};
@@ -227,6 +228,42 @@ const API_ROUTES: &[ApiRoute] = &[
         name: "resumeHook",
         scopes: Scopes::One("hooks:modify-hook:<hookGroupId>/<hookId>"),
         to: |r| r.to(pause::resume_hook),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/webhook",
+        method: Method::PUT,
+        name: "setWebhook",
+        scopes: Scopes::One("hooks:modify-hook:<hookGroupId>/<hookId>"),
+        to: |r| r.to(webhook::set_webhook),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/webhook",
+        method: Method::GET,
+        name: "getWebhook",
+        scopes: Scopes::One("hooks:get:<hookGroupId>/<hookId>"),
+        to: |r| r.to(webhook::get_webhook),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/webhook",
+        method: Method::DELETE,
+        name: "removeWebhook",
+        scopes: Scopes::One("hooks:modify-hook:<hookGroupId>/<hookId>"),
+        to: |r| r.to(webhook::delete_webhook),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/webhook",
+        method: Method::POST,
+        name: "deliverWebhook",
+        // The sender's signature is the authentication.
+        scopes: Scopes::Public,
+        to: |r| r.to(webhook::deliver),
+    },
+    ApiRoute {
+        path: "/hooks/{hookGroupId}/{hookId}/webhook/secret",
+        method: Method::GET,
+        name: "getWebhookSecret",
+        scopes: Scopes::One("hooks:get-trigger-token:<hookGroupId>/<hookId>"),
+        to: |r| r.to(webhook::get_webhook_secret),
     },
     ApiRoute {
         path: HOOK,

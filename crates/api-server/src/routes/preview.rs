@@ -48,7 +48,8 @@ impl Event {
         };
         let fired_by = match text("firedBy")? {
             None => FiredBy::TriggerHook,
-            Some(name) => FiredBy::parse(&name).ok_or_else(|| {
+            // A webhook's context comes from its sender's headers, which a preview has none of.
+            Some(name) => FiredBy::parse(&name).filter(|f| *f != FiredBy::Webhook).ok_or_else(|| {
                 refuse(format!(
                     "firedBy: must be triggerHook, triggerHookWithToken, schedule or pulseMessage, not {name:?}"
                 ))
@@ -87,12 +88,14 @@ impl Event {
         let payload = self.payload.unwrap_or_else(|| json!({}));
         let task_id = match self.fired_by {
             FiredBy::TriggerHook | FiredBy::TriggerHookWithToken => payload_task_id(call, &payload)?,
-            FiredBy::Schedule | FiredBy::PulseMessage => None,
+            FiredBy::Schedule | FiredBy::PulseMessage | FiredBy::Webhook => None,
         };
         let ctx = match (self.fired_by, self.message) {
             (FiredBy::Schedule, _) => FireContext::schedule(),
             (FiredBy::TriggerHook, _) => FireContext::trigger_hook(payload, client_id(caller)),
             (FiredBy::TriggerHookWithToken, _) => FireContext::trigger_hook_with_token(payload),
+            // Refused when the body was read; kept so the match is total.
+            (FiredBy::Webhook, _) => FireContext::webhook(payload, "", "", ""),
             (FiredBy::PulseMessage, message) => {
                 let (exchange, routing_key) = message.unwrap_or_default();
                 FireContext::pulse_message(payload, &exchange, &routing_key)

@@ -21,6 +21,8 @@ pub enum FiredBy {
     TriggerHookWithToken,
     /// A Pulse message on one of the hook's bindings.
     PulseMessage,
+    /// A signed webhook delivery (an extension: not in upstream's enum).
+    Webhook,
 }
 
 impl FiredBy {
@@ -31,12 +33,13 @@ impl FiredBy {
             Self::TriggerHook => "triggerHook",
             Self::TriggerHookWithToken => "triggerHookWithToken",
             Self::PulseMessage => "pulseMessage",
+            Self::Webhook => "webhook",
         }
     }
 
     /// The value named `name` as Taskcluster names it.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Schedule, Self::TriggerHook, Self::TriggerHookWithToken, Self::PulseMessage]
+        [Self::Schedule, Self::TriggerHook, Self::TriggerHookWithToken, Self::PulseMessage, Self::Webhook]
             .into_iter()
             .find(|f| f.as_str() == name)
     }
@@ -108,6 +111,19 @@ impl FireContext {
         extra.insert("routingKey".into(), Value::String(routing_key.into()));
         let source = extra.clone();
         Self { fired_by: FiredBy::PulseMessage, payload: Some(payload), client_id: None, extra, source }
+    }
+
+    /// The context of a signed webhook delivery: the template sees `webhook: {kind, event, deliveryId}`, and the
+    /// fire log the same.
+    pub fn webhook(payload: Value, kind: &str, event: &str, delivery_id: &str) -> Self {
+        let mut webhook = Map::new();
+        webhook.insert("kind".into(), Value::String(kind.into()));
+        webhook.insert("event".into(), Value::String(event.into()));
+        webhook.insert("deliveryId".into(), Value::String(delivery_id.into()));
+        let source = webhook.clone();
+        let mut extra = Map::new();
+        extra.insert("webhook".into(), Value::Object(webhook));
+        Self { fired_by: FiredBy::Webhook, payload: Some(payload), client_id: None, extra, source }
     }
 
     /// The same context, telling the fire log one more thing about the event.

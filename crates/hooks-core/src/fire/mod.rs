@@ -11,6 +11,7 @@
 
 mod calls;
 mod context;
+mod webhooks;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -18,6 +19,7 @@ use tracing::Instrument as _;
 
 pub use calls::CallFires;
 pub use context::{FireContext, FiredBy};
+pub use webhooks::{Accepted, WebhookDeliveries};
 
 use crate::hook::HookDefinition;
 use crate::metrics::{FireResult, Metrics};

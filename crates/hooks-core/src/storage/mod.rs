@@ -9,6 +9,7 @@ mod last_fires;
 mod pauses;
 mod pulse;
 mod schema;
+mod webhooks;
 
 pub use audit::{AuditEntry, audit_history};
 pub use batch::{Batcher, WriteBatch};
@@ -34,6 +35,10 @@ pub use pulse::{
     find_pulse_queue, finish_pulse_fires, insert_pulse_fires, list_hook_bindings, list_pulse_queues, save_pulse_queue,
 };
 pub(crate) use pulse::{lock_reconcile, unlock_reconcile};
+pub use webhooks::{
+    DeliveryClaim, DeliveryEnd, DeliveryState, StoredDelivery, claim_delivery, delete_webhook,
+    expire_webhook_deliveries, find_webhook, finish_deliveries, set_webhook, take_left_behind_deliveries,
+};
 
 use diesel::Connection as _;
 use diesel::sql_types::BigInt;

@@ -105,9 +105,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    hook_webhooks (hook_group_id, hook_id) {
+        hook_group_id -> Text,
+        hook_id -> Text,
+        kind -> Text,
+        events -> Jsonb,
+        encrypted_secret -> Bytea,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (hook_group_id, hook_id, delivery_id) {
+        hook_group_id -> Text,
+        hook_id -> Text,
+        delivery_id -> Text,
+        task_id -> Text,
+        fire_now -> Timestamptz,
+        kind -> Text,
+        event -> Text,
+        state -> Text,
+        payload -> Nullable<Jsonb>,
+        lease_until -> Timestamptz,
+        received -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     hooks,
     hook_pauses,
+    hook_webhooks,
+    webhook_deliveries,
     fire_log,
     last_fires,
     pulse_queues,

@@ -1,0 +1,167 @@
+//! Firing webhook deliveries, each delivery id once whatever the sender redelivers and whichever api-server it
+//! reaches. A delivery is claimed in `webhook_deliveries` (with its payload) before it fires; its taskId comes from
+//! the hook and the delivery id and its `now` from the claim, so every attempt renders the same task and the
+//! queue creates it once. A delivery left pending (its api-server stopped, or the queue failed for a while) is
+//! taken by any api-server once its lease runs out, and fired again, until [`GIVE_UP_AFTER`].
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use serde_json::Value;
+
+use super::{CallFires, FireContext, FireError, FireOptions, FireOutcome, Firer};
+use crate::storage::{
+    Batcher, DeliveryClaim, DeliveryEnd, DeliveryState, Pool, StorageError, StoredDelivery, claim_delivery, find_hook,
+    finish_deliveries, take_left_behind_deliveries,
+};
+use crate::webhook::Delivery;
+use crate::{Hook, Keyring, TaskId, time};
+
+/// How long a delivery is its claimer's to fire: longer than a fire takes, queue retries included. Past it, any
+/// api-server may fire it again (harmlessly: the same task).
+const LEASE: TimeDelta = TimeDelta::minutes(2);
+/// A delivery still failing transiently this long after it arrived is given up (marked failed: a redelivery
+/// tries again).
+const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(1);
+/// The most left-behind deliveries one pass takes.
+const TAKE_BATCH: i64 = 50;
+/// The most delivery ends one statement writes.
+const MAX_BATCH: usize = 256;
+
+/// Accepts and fires webhook deliveries; clones share one writer.
+#[derive(Clone)]
+pub struct WebhookDeliveries {
+    pool: Pool,
+    ends: Batcher<DeliveryEnd, ()>,
+}
+
+/// What accepting a delivery found.
+#[derive(Debug)]
+pub enum Accepted {
+    /// It is this caller's to fire, with [`WebhookDeliveries::fire`].
+    Fire(StoredDelivery),
+    /// It was accepted before (a redelivery): nothing more is fired.
+    Earlier(StoredDelivery),
+}
+
+impl WebhookDeliveries {
+    /// Starts the writer of delivery ends on the current Tokio runtime.
+    pub fn start(pool: Pool) -> Self {
+        let ends = Batcher::spawn(pool.clone(), MAX_BATCH, finish_deliveries);
+        Self { pool, ends }
+    }
+
+    /// Claims a delivery whose signature holds, keeping its payload until it has fired. A delivery without an id
+    /// (a GitLab too old to send one) can't be told from its redeliveries, so it gets a fresh one.
+    pub async fn accept(&self, hook: &Hook, delivery: &Delivery, payload: Value) -> Result<Accepted, StorageError> {
+        let def = &hook.definition;
+        let (delivery_id, task_id) = match &delivery.delivery_id {
+            Some(id) => (id.clone(), hook.schedule_secret.delivery_task_id(&def.hook_group_id, &def.hook_id, id)),
+            None => {
+                let task_id = TaskId::generate();
+                (task_id.to_string(), task_id)
+            }
+        };
+        let now = time::now_millis();
+        let stored = StoredDelivery {
+            hook: def.key(),
+            delivery_id,
+            task_id: task_id.to_string(),
+            fire_now: now,
+            kind: delivery.kind,
+            event: delivery.event.clone(),
+            state: DeliveryState::Pending,
+            payload: Some(payload),
+        };
+        let mut conn = self.pool.get().await?;
+        Ok(match claim_delivery(&mut conn, &stored, now + LEASE).await? {
+            DeliveryClaim::Claimed(d) => Accepted::Fire(d),
+            DeliveryClaim::Earlier(d) => Accepted::Earlier(d),
+        })
+    }
+
+    /// Fires a claimed delivery (recorded as any API call's fire) and records how it ended. A transient failure
+    /// leaves it pending, for whichever api-server takes it when its lease runs out.
+    pub async fn fire(
+        &self,
+        firer: &Firer,
+        call_fires: &CallFires,
+        hook: &Hook,
+        delivery: StoredDelivery,
+    ) -> Result<FireOutcome, FireError> {
+        let task_id = TaskId::parse(&delivery.task_id).unwrap_or_else(|_| TaskId::generate());
+        let payload = delivery.payload.unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+        let ctx = FireContext::webhook(payload, delivery.kind.as_str(), &delivery.event, &delivery.delivery_id);
+        let opts = FireOptions { task_id: Some(task_id), now: Some(delivery.fire_now) };
+        let result = call_fires.fire(firer, &hook.definition, ctx, opts).await;
+        let state = match &result {
+            Ok(FireOutcome::Created { .. }) => Some(DeliveryState::Created),
+            Ok(FireOutcome::Declined) => Some(DeliveryState::Declined),
+            Err(e) if e.is_transient() && time::now_millis() - delivery.fire_now < GIVE_UP_AFTER => None,
+            Err(_) => Some(DeliveryState::Failed),
+        };
+        if let Some(state) = state {
+            self.end(DeliveryEnd { hook: delivery.hook, delivery_id: delivery.delivery_id, state }).await;
+        }
+        result
+    }
+
+    async fn end(&self, end: DeliveryEnd) {
+        if let Err(e) = self.ends.submit(end).await {
+            // It stays pending: once its lease runs out it is fired again (the same task) and ended then.
+            tracing::warn!(error = %e, "cannot record how a webhook delivery ended; it will be fired again");
+        }
+    }
+
+    /// Fires the deliveries left pending past their lease. Returns how many it took.
+    pub async fn finish_left_behind(
+        &self,
+        keyring: &Keyring,
+        firer: &Firer,
+        call_fires: &CallFires,
+    ) -> Result<usize, StorageError> {
+        let now = time::now_millis();
+        let taken = take_left_behind_deliveries(&mut *self.pool.get().await?, now, now + LEASE, TAKE_BATCH).await?;
+        let count = taken.len();
+        for delivery in taken {
+            let (hook_key, delivery_id) = (delivery.hook.clone(), delivery.delivery_id.clone());
+            let hook = find_hook(&mut *self.pool.get().await?, keyring, &hook_key).await?;
+            // A removed hook takes its deliveries with it; one found without a hook or a payload can't fire.
+            let Some(hook) = hook.filter(|_| delivery.payload.is_some()) else {
+                self.end(DeliveryEnd { hook: hook_key, delivery_id, state: DeliveryState::Failed }).await;
+                continue;
+            };
+            tracing::info!(hook = %hook_key, delivery_id, "firing a webhook delivery left pending");
+            if let Err(e) = self.fire(firer, call_fires, &hook, delivery).await {
+                tracing::warn!(hook = %hook_key, delivery_id, error = %e, "a webhook delivery left pending failed again");
+            }
+        }
+        Ok(count)
+    }
+
+    /// Runs [`WebhookDeliveries::finish_left_behind`] every `every` until the runtime stops.
+    pub async fn finish_periodically(
+        self,
+        keyring: std::sync::Arc<Keyring>,
+        firer: Firer,
+        call_fires: CallFires,
+        every: Duration,
+    ) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            loop {
+                match self.finish_left_behind(&keyring, &firer, &call_fires).await {
+                    // A full batch: more may be waiting (after an outage), so go on at once.
+                    Ok(taken) if taken == TAKE_BATCH as usize => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot look for webhook deliveries left pending; trying later");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

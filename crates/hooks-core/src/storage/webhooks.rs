@@ -1,0 +1,353 @@
+//! The `hook_webhooks` table (a hook's webhook: kind, events, sealed secret) and the `webhook_deliveries` table
+//! (each delivery a webhook accepted, by the sender's delivery id, so a redelivery creates nothing new).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::StorageError;
+use super::audit;
+use super::schema::{hook_webhooks, hooks};
+use crate::webhook::{Webhook, WebhookKind};
+use crate::{HookKey, Keyring};
+
+/// The associated data a webhook's secret is sealed under.
+fn secret_context(hook: &HookKey) -> String {
+    format!("webhook-secret:{}/{}", hook.group, hook.id)
+}
+
+/// Sets the hook's webhook (replacing any it had) and records who did, in one transaction. Returns `false` when
+/// there is no such hook.
+#[tracing::instrument(name = "db.set_webhook", skip_all)]
+pub async fn set_webhook(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    hook: &HookKey,
+    webhook: &Webhook,
+    client_id: &str,
+) -> Result<bool, StorageError> {
+    let sealed = keyring.seal_secret(&secret_context(hook), &webhook.secret).map_err(|e| StorageError::Corrupt {
+        what: format!("the webhook of hook {hook}"),
+        problem: format!("cannot seal its secret: {e}"),
+    })?;
+    let (hook_group_id, hook_id) = hook.as_strs();
+    let events = Value::from(webhook.events.clone());
+    conn.transaction::<_, StorageError, _>(async |conn| {
+        // Locks the hook's row, so a concurrent delete cannot slip between the check and the insert.
+        let exists = hooks::table
+            .find((hook_group_id, hook_id))
+            .select(hooks::hook_id)
+            .for_update()
+            .first::<String>(conn)
+            .await
+            .optional()?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        diesel::insert_into(hook_webhooks::table)
+            .values((
+                hook_webhooks::hook_group_id.eq(hook_group_id),
+                hook_webhooks::hook_id.eq(hook_id),
+                hook_webhooks::kind.eq(webhook.kind.as_str()),
+                hook_webhooks::events.eq(&events),
+                hook_webhooks::encrypted_secret.eq(&sealed),
+            ))
+            .on_conflict((hook_webhooks::hook_group_id, hook_webhooks::hook_id))
+            .do_update()
+            .set((
+                hook_webhooks::kind.eq(excluded(hook_webhooks::kind)),
+                hook_webhooks::events.eq(excluded(hook_webhooks::events)),
+                hook_webhooks::encrypted_secret.eq(excluded(hook_webhooks::encrypted_secret)),
+            ))
+            .execute(conn)
+            .await?;
+        audit::record(conn, hook, client_id, "webhook-set").await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// The hook's webhook, its secret opened.
+pub async fn find_webhook(
+    conn: &mut AsyncPgConnection,
+    keyring: &Keyring,
+    hook: &HookKey,
+) -> Result<Option<Webhook>, StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
+    let row: Option<(String, Value, Vec<u8>)> = hook_webhooks::table
+        .find((hook_group_id, hook_id))
+        .select((hook_webhooks::kind, hook_webhooks::events, hook_webhooks::encrypted_secret))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((kind, events, sealed)) = row else { return Ok(None) };
+    let corrupt = |problem: String| StorageError::Corrupt { what: format!("the webhook of hook {hook}"), problem };
+    let kind = WebhookKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind:?}")))?;
+    let events: Vec<String> = serde_json::from_value(events).map_err(|e| corrupt(format!("events: {e}")))?;
+    let secret = keyring.open_secret(&secret_context(hook), &sealed).map_err(|e| corrupt(format!("secret: {e}")))?;
+    Ok(Some(Webhook { kind, events, secret }))
+}
+
+/// Removes the hook's webhook and records who did; `false` when it had none. Its deliveries stay, so a late
+/// redelivery after the webhook is set again still creates nothing new.
+#[tracing::instrument(name = "db.delete_webhook", skip_all)]
+pub async fn delete_webhook(
+    conn: &mut AsyncPgConnection,
+    hook: &HookKey,
+    client_id: &str,
+) -> Result<bool, StorageError> {
+    let (hook_group_id, hook_id) = hook.as_strs();
+    conn.transaction::<_, StorageError, _>(async |conn| {
+        let n = diesel::delete(hook_webhooks::table.find((hook_group_id, hook_id))).execute(conn).await?;
+        if n == 1 {
+            audit::record(conn, hook, client_id, "webhook-removed").await?;
+        }
+        Ok(n == 1)
+    })
+    .await
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Accepted; its task is being created (or will be, by whichever api-server takes it once its lease ends).
+    Pending,
+    /// Its task was created.
+    Created,
+    /// The template declined: no task.
+    Declined,
+    /// It could not fire (a render error, the queue refusing the task); a redelivery tries again.
+    Failed,
+}
+
+impl DeliveryState {
+    const ALL: [Self; 4] = [Self::Pending, Self::Created, Self::Declined, Self::Failed];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Created => "created",
+            Self::Declined => "declined",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// A delivery as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDelivery {
+    /// The hook.
+    pub hook: HookKey,
+    /// The sender's id.
+    pub delivery_id: String,
+    /// The task it creates.
+    pub task_id: String,
+    /// The `now` its task is rendered with.
+    pub fire_now: DateTime<Utc>,
+    /// Who sent it.
+    pub kind: WebhookKind,
+    /// The sender's event.
+    pub event: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Its payload, while it is pending.
+    pub payload: Option<Value>,
+}
+
+#[derive(QueryableByName)]
+struct DeliveryRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hook_group_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hook_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    delivery_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    task_id: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    fire_now: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    event: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    payload: Option<Value>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    claimed: bool,
+}
+
+impl DeliveryRow {
+    fn into_delivery(self) -> Result<(StoredDelivery, bool), StorageError> {
+        let corrupt = |problem: String| StorageError::Corrupt {
+            what: format!("delivery {:?} of hook {}/{}", self.delivery_id, self.hook_group_id, self.hook_id),
+            problem,
+        };
+        let hook = HookKey::parse(&self.hook_group_id, &self.hook_id).map_err(|e| corrupt(e.to_string()))?;
+        let kind = WebhookKind::parse(&self.kind).ok_or_else(|| corrupt(format!("unknown kind {:?}", self.kind)))?;
+        let state =
+            DeliveryState::parse(&self.state).ok_or_else(|| corrupt(format!("unknown state {:?}", self.state)))?;
+        let delivery = StoredDelivery {
+            hook,
+            delivery_id: self.delivery_id,
+            task_id: self.task_id,
+            fire_now: self.fire_now,
+            kind,
+            event: self.event,
+            state,
+            payload: self.payload,
+        };
+        Ok((delivery, self.claimed))
+    }
+}
+
+const DELIVERY_COLUMNS: &str = "hook_group_id, hook_id, delivery_id, task_id, fire_now, kind, event, state, payload";
+
+/// What claiming a delivery found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryClaim {
+    /// This caller fires it: it is new, or an earlier attempt failed.
+    Claimed(StoredDelivery),
+    /// It was accepted before and did not fail: the caller fires nothing.
+    Earlier(StoredDelivery),
+}
+
+/// Claims `delivery` (pending, leased until `lease_until`): new, or failed before (then it is tried again with
+/// the first attempt's taskId and `now`, and the new payload); otherwise the earlier one is returned as it is.
+#[tracing::instrument(name = "db.claim_delivery", skip_all)]
+pub async fn claim_delivery(
+    conn: &mut AsyncPgConnection,
+    delivery: &StoredDelivery,
+    lease_until: DateTime<Utc>,
+) -> Result<DeliveryClaim, StorageError> {
+    use diesel::sql_types::{Jsonb, Nullable, Text, Timestamptz};
+    let (hook_group_id, hook_id) = delivery.hook.as_strs();
+    let claim = diesel::sql_query(format!(
+        "INSERT INTO webhook_deliveries AS d \
+             (hook_group_id, hook_id, delivery_id, task_id, fire_now, kind, event, state, payload, lease_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) \
+         ON CONFLICT (hook_group_id, hook_id, delivery_id) DO UPDATE \
+             SET state = 'pending', payload = excluded.payload, lease_until = excluded.lease_until \
+             WHERE d.state = 'failed' \
+         RETURNING {DELIVERY_COLUMNS}, true AS claimed"
+    ))
+    .bind::<Text, _>(hook_group_id)
+    .bind::<Text, _>(hook_id)
+    .bind::<Text, _>(&delivery.delivery_id)
+    .bind::<Text, _>(&delivery.task_id)
+    .bind::<Timestamptz, _>(delivery.fire_now)
+    .bind::<Text, _>(delivery.kind.as_str())
+    .bind::<Text, _>(&delivery.event)
+    .bind::<Nullable<Jsonb>, _>(&delivery.payload)
+    .bind::<Timestamptz, _>(lease_until);
+    if let Some(row) = claim.get_result::<DeliveryRow>(conn).await.optional()? {
+        return Ok(DeliveryClaim::Claimed(row.into_delivery()?.0));
+    }
+    // Not claimed: the earlier delivery (committed, since the insert waited for it) is read as it stands.
+    let row: DeliveryRow = diesel::sql_query(format!(
+        "SELECT {DELIVERY_COLUMNS}, false AS claimed FROM webhook_deliveries \
+         WHERE hook_group_id = $1 AND hook_id = $2 AND delivery_id = $3"
+    ))
+    .bind::<Text, _>(hook_group_id)
+    .bind::<Text, _>(hook_id)
+    .bind::<Text, _>(&delivery.delivery_id)
+    .get_result(conn)
+    .await?;
+    Ok(DeliveryClaim::Earlier(row.into_delivery()?.0))
+}
+
+/// A delivery's end: which delivery, and where it stands now.
+#[derive(Debug, Clone)]
+pub struct DeliveryEnd {
+    /// The hook.
+    pub hook: HookKey,
+    /// The sender's id.
+    pub delivery_id: String,
+    /// `Created`, `Declined` or `Failed`.
+    pub state: DeliveryState,
+}
+
+/// Records how deliveries ended (one statement), dropping their payloads. A delivery no longer pending (another
+/// api-server finished it first) is left as it is.
+pub fn finish_deliveries<'c>(
+    conn: &'c mut AsyncPgConnection,
+    ends: &'c [DeliveryEnd],
+) -> BoxFuture<'c, Result<Vec<()>, StorageError>> {
+    use diesel::sql_types::{Array, Text};
+    Box::pin(async move {
+        let groups: Vec<&str> = ends.iter().map(|e| e.hook.group.as_str()).collect();
+        let ids: Vec<&str> = ends.iter().map(|e| e.hook.id.as_str()).collect();
+        let deliveries: Vec<&str> = ends.iter().map(|e| e.delivery_id.as_str()).collect();
+        let states: Vec<&str> = ends.iter().map(|e| e.state.as_str()).collect();
+        // Rows are locked in key order, so two batches never wait on each other in a cycle.
+        diesel::sql_query(
+            "WITH e AS (SELECT d.hook_group_id, d.hook_id, d.delivery_id, u.s FROM webhook_deliveries d \
+                 JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(g, h, i, s) \
+                   ON d.hook_group_id = u.g AND d.hook_id = u.h AND d.delivery_id = u.i \
+                 WHERE d.state = 'pending' ORDER BY 1, 2, 3 FOR UPDATE OF d) \
+             UPDATE webhook_deliveries d SET state = e.s, payload = NULL FROM e \
+             WHERE d.hook_group_id = e.hook_group_id AND d.hook_id = e.hook_id AND d.delivery_id = e.delivery_id",
+        )
+        .bind::<Array<Text>, _>(groups)
+        .bind::<Array<Text>, _>(ids)
+        .bind::<Array<Text>, _>(deliveries)
+        .bind::<Array<Text>, _>(states)
+        .execute(conn)
+        .await?;
+        Ok(vec![(); ends.len()])
+    })
+}
+
+/// Takes at most `limit` pending deliveries whose lease ran out before `now` (their api-server stopped, or is
+/// slow), leasing them until `lease_until`. Rows another api-server is taking are skipped.
+#[tracing::instrument(name = "db.take_left_behind_deliveries", skip_all)]
+pub async fn take_left_behind_deliveries(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<StoredDelivery>, StorageError> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    let rows: Vec<DeliveryRow> = diesel::sql_query(format!(
+        "UPDATE webhook_deliveries SET lease_until = $2 \
+         WHERE (hook_group_id, hook_id, delivery_id) IN ( \
+             SELECT hook_group_id, hook_id, delivery_id FROM webhook_deliveries \
+             WHERE state = 'pending' AND lease_until < $1 ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         RETURNING {DELIVERY_COLUMNS}, true AS claimed"
+    ))
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(lease_until)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    rows.into_iter().map(|r| r.into_delivery().map(|(d, _)| d)).collect()
+}
+
+/// Deletes at most `limit` deliveries received before `before` that are no longer pending, returning how many
+/// (as [`super::expire_last_fires`]: one short statement, skipping rows another caller is deleting).
+#[tracing::instrument(name = "db.expire_webhook_deliveries", skip_all)]
+pub async fn expire_webhook_deliveries(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize, StorageError> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    Ok(diesel::sql_query(
+        "DELETE FROM webhook_deliveries WHERE (hook_group_id, hook_id, delivery_id) IN ( \
+            SELECT hook_group_id, hook_id, delivery_id FROM webhook_deliveries \
+            WHERE received < $1 AND state <> 'pending' LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Timestamptz, _>(before)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await?)
+}
