@@ -1,5 +1,5 @@
 //! `make bench` for the api-server (release build): requests per second and p50/p99 latency of
-//! `triggerHookWithToken`, `triggerHook`, `hook()` and `listLastFires` (a page of 1,000 fires with task states) at several concurrencies, on the embedded sink and on the
+//! `triggerHookWithToken`, signed GitHub webhook deliveries, `triggerHook`, `hook()` and `listLastFires` (a page of 1,000 fires with task states) at several concurrencies, on the embedded sink and on the
 //! local fake queue, and the server's memory idle and under load. Prints a table beside the issue's targets;
 //! asserts nothing.
 //!
@@ -30,6 +30,13 @@ const TARGET_TOKEN: &str = "≥ 5,000 req/s, p99 ≤ 20 ms at 64 (embedded)";
 const TARGET_TRIGGER: &str = "≥ 3,000 req/s at 32";
 const TARGET_GET: &str = "≥ 10,000 req/s";
 const TARGET_LAST_FIRES: &str = "within 2× of the time without task states";
+const TARGET_WEBHOOK: &str = "≥ 80 % of triggerHookWithToken's req/s";
+/// The bench hook's GitHub webhook secret.
+const WEBHOOK_SECRET: &str = "bench-webhook-secret-0123456789";
+/// What every trigger sends.
+const BODY: &str = r#"{"ref": "0123456789abcdef0123456789abcdef01234567", "branch": "main"}"#;
+/// Each webhook delivery's id is new, across rows too: a repeated one would be a redelivery, which fires nothing.
+static DELIVERIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn env_secs(name: &str, default: u64) -> Duration {
     Duration::from_secs(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
@@ -179,12 +186,23 @@ async fn create_hook(server: &Server, signer: &Signer) -> String {
         .unwrap();
     assert!(reply.status().is_success(), "getTriggerToken: {}", reply.status());
     let token: Value = reply.json().await.unwrap();
+    let webhook_path = format!("/api/hooks/v1/hooks/{GROUP}/{HOOK}/webhook");
+    let reply = http
+        .put(server.url(&format!("/hooks/{GROUP}/{HOOK}/webhook")))
+        .header("Authorization", signer.authorization("PUT", &webhook_path))
+        .json(&json!({"kind": "github", "secret": WEBHOOK_SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_success(), "setWebhook: {}", reply.status());
     token["token"].as_str().unwrap().to_owned()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
     TriggerWithToken,
+    /// A GitHub push delivery, signed, each with a new delivery id.
+    GithubWebhook,
     Trigger,
     Hook,
     /// `listLastFires`, one page of 1,000 fires with their task states (the trigger rows before it fired them).
@@ -195,6 +213,7 @@ impl Endpoint {
     fn name(self) -> &'static str {
         match self {
             Self::TriggerWithToken => "triggerHookWithToken",
+            Self::GithubWebhook => "webhook (GitHub, signed)",
             Self::Trigger => "triggerHook",
             Self::Hook => "hook()",
             Self::LastFires => "listLastFires",
@@ -215,6 +234,7 @@ impl Target {
     fn new(server: &Server, endpoint: Endpoint, token: &str) -> Self {
         let route = match endpoint {
             Endpoint::TriggerWithToken => format!("/hooks/{GROUP}/{HOOK}/trigger/{token}"),
+            Endpoint::GithubWebhook => format!("/hooks/{GROUP}/{HOOK}/webhook"),
             Endpoint::Trigger => format!("/hooks/{GROUP}/{HOOK}/trigger"),
             Endpoint::Hook => format!("/hooks/{GROUP}/{HOOK}"),
             Endpoint::LastFires => format!("/hooks/{GROUP}/{HOOK}/last-fires"),
@@ -230,6 +250,15 @@ impl Target {
     async fn send(&self, http: &reqwest::Client, body: &'static str) -> bool {
         let request = match self.endpoint {
             Endpoint::TriggerWithToken => http.post(&self.url).header("Content-Type", "application/json").body(body),
+            Endpoint::GithubWebhook => {
+                let delivery = DELIVERIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                http.post(&self.url)
+                    .header("Content-Type", "application/json")
+                    .header("X-GitHub-Event", "push")
+                    .header("X-GitHub-Delivery", format!("bench-delivery-{delivery}"))
+                    .header("X-Hub-Signature-256", github_signature(body))
+                    .body(body)
+            }
             Endpoint::Trigger => http
                 .post(&self.url)
                 .header("Content-Type", "application/json")
@@ -245,6 +274,20 @@ impl Target {
             Err(_) => false,
         }
     }
+}
+
+/// GitHub's `X-Hub-Signature-256` of `body` under the bench webhook's secret (the same body every time, so the
+/// load generator's cost is that of a header).
+fn github_signature(body: &str) -> String {
+    static SIGNATURE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    assert_eq!(body, BODY, "the signature is computed once, for BODY");
+    SIGNATURE
+        .get_or_init(|| {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, WEBHOOK_SECRET.as_bytes());
+            let tag = ring::hmac::sign(&key, body.as_bytes());
+            format!("sha256={}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
+        })
+        .clone()
 }
 
 struct Measured {
@@ -266,7 +309,7 @@ async fn load(server: &Server, target: Arc<Target>, clients: usize, warmup: Dura
         .map(|_| {
             let (http, target) = (http.clone(), target.clone());
             tokio::spawn(async move {
-                let body = r#"{"ref": "0123456789abcdef0123456789abcdef01234567", "branch": "main"}"#;
+                let body = BODY;
                 let mut latencies_us: Vec<u32> = Vec::with_capacity(1 << 16);
                 let mut errors = 0;
                 loop {
@@ -315,6 +358,7 @@ async fn load(server: &Server, target: Arc<Target>, clients: usize, warmup: Dura
 fn target_for(endpoint: Endpoint, sink: &str, clients: usize) -> &'static str {
     match (endpoint, sink, clients) {
         (Endpoint::TriggerWithToken, "embedded", 64) => TARGET_TOKEN,
+        (Endpoint::GithubWebhook, _, _) => TARGET_WEBHOOK,
         (Endpoint::Trigger, _, 32) => TARGET_TRIGGER,
         (Endpoint::Hook, _, _) => TARGET_GET,
         (Endpoint::LastFires, "fake queue", _) => TARGET_LAST_FIRES,
@@ -367,6 +411,7 @@ async fn main() {
         "embedded",
         &[
             (Endpoint::TriggerWithToken, &[1, 16, 64]),
+            (Endpoint::GithubWebhook, &[1, 16, 64]),
             (Endpoint::Trigger, &[1, 16, 32, 64]),
             (Endpoint::Hook, &[1, 16, 64]),
             (Endpoint::LastFires, &[1, 16]),
@@ -384,6 +429,7 @@ async fn main() {
         "fake queue",
         &[
             (Endpoint::TriggerWithToken, &[1, 16, 64]),
+            (Endpoint::GithubWebhook, &[1, 16, 64]),
             (Endpoint::Trigger, &[1, 16, 32, 64]),
             (Endpoint::LastFires, &[1, 16]),
         ],

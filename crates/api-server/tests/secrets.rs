@@ -17,6 +17,43 @@ use test_support::{FakeTaskcluster, TestDb};
 /// Postgres here trusts every local connection, so a password in the URL is accepted and must still not show.
 const DB_PASSWORD: &str = "db-password-never-logged";
 
+const WEBHOOK_SECRET: &str = "webhook-secret-never-logged-0123";
+
+/// A signed GitHub delivery, a forged one and a wrong one, then a generated secret read back; returns that secret.
+async fn webhook_calls(http: &reqwest::Client, root_url: &str, port: u16) -> String {
+    let path = "/api/hooks/v1/hooks/g/h/webhook";
+    let hawk = |method: &str| common::hawk_header("tester", TESTER_TOKEN, method, "127.0.0.1", port, path);
+    let set = |body: serde_json::Value| {
+        http.put(format!("{root_url}{path}")).header("authorization", hawk("PUT")).json(&body).send()
+    };
+    assert_eq!(set(json!({"kind": "github", "secret": WEBHOOK_SECRET})).await.unwrap().status().as_u16(), 200);
+    let body = r#"{"location": "here"}"#;
+    let deliver = |secret: &str, delivery: &str| {
+        let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes()), body.as_bytes());
+        let signature = format!("sha256={}", tag.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>());
+        http.post(format!("{root_url}{path}"))
+            .header("content-type", "application/json")
+            .header("x-github-event", "push")
+            .header("x-github-delivery", delivery)
+            .header("x-hub-signature-256", signature)
+            .body(body)
+            .send()
+    };
+    assert_eq!(deliver(WEBHOOK_SECRET, "d-1").await.unwrap().status().as_u16(), 200);
+    assert_eq!(deliver("a-wrong-secret-0123456789", "d-2").await.unwrap().status().as_u16(), 401);
+    let generated = set(json!({"kind": "standard"})).await.unwrap().json::<serde_json::Value>().await.unwrap();
+    let secret_path = format!("{path}/secret");
+    let read = http
+        .get(format!("{root_url}{secret_path}"))
+        .header("authorization", common::hawk_header("tester", TESTER_TOKEN, "GET", "127.0.0.1", port, &secret_path))
+        .send()
+        .await
+        .unwrap();
+    let read: serde_json::Value = read.json().await.unwrap();
+    assert_eq!(read["secret"], generated["secret"]);
+    read["secret"].as_str().unwrap().to_owned()
+}
+
 async fn logs_of_a_busy_run(format: &str) -> (String, Vec<(&'static str, String)>) {
     let db = TestDb::new().await;
     let fake = FakeTaskcluster::start_default();
@@ -65,6 +102,7 @@ async fn logs_of_a_busy_run(format: &str) -> (String, Vec<(&'static str, String)
         Hooks::new(ClientBuilder::new(&root_url).credentials(Credentials::new("tester", "x".repeat(44)))).unwrap();
     assert!(forged.hook("g", "h").await.is_err());
     let reset = hooks.resetTriggerToken("g", "h").await.unwrap()["token"].as_str().unwrap().to_owned();
+    let webhook_secret = webhook_calls(&http, &root_url, port).await;
 
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     child.wait().unwrap();
@@ -76,6 +114,8 @@ async fn logs_of_a_busy_run(format: &str) -> (String, Vec<(&'static str, String)
         ("database password", DB_PASSWORD.to_owned()),
         ("trigger token", token),
         ("reset trigger token", reset),
+        ("webhook secret", WEBHOOK_SECRET.to_owned()),
+        ("generated webhook secret", webhook_secret),
     ];
     (logs, secrets)
 }

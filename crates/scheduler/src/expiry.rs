@@ -1,4 +1,4 @@
-//! Forgets old last fires and fire-log events: shortly after start, then once a day, in small batches. Audit
+//! Forgets old last fires, fire-log events and webhook deliveries: shortly after start, then once a day, in small batches. Audit
 //! history is kept.
 //!
 //! Every scheduler replica runs it; that is harmless, since each batch skips the rows another replica is
@@ -7,12 +7,13 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use hooks_core::storage::{Pool, StorageError, expire_fire_log, expire_last_fires};
+use hooks_core::storage::{Pool, StorageError, expire_fire_log, expire_last_fires, expire_webhook_deliveries};
 
 /// How and when last fires expire.
 #[derive(Debug, Clone)]
 pub struct ExpiryOptions {
-    /// Last fires and fire-log events older than this are deleted.
+    /// Last fires, fire-log events and webhook deliveries older than this are deleted (a delivery's id then no
+    /// longer stops a redelivery).
     pub retention: Duration,
     /// Rows deleted per statement.
     pub batch_size: i64,
@@ -42,19 +43,20 @@ pub struct Expired {
     pub batches: usize,
 }
 
-/// Deletes every last fire and fire-log event older than the retention, one batch per statement (each its own
+/// Deletes every last fire, fire-log event and finished webhook delivery older than the retention, one batch per statement (each its own
 /// transaction), until a batch comes back short.
 pub async fn expire_once(pool: &Pool, options: &ExpiryOptions) -> Result<Expired, StorageError> {
     let retention = TimeDelta::from_std(options.retention).unwrap_or(TimeDelta::MAX);
     let before = Utc::now().checked_sub_signed(retention).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
     let limit = options.batch_size.max(1);
     let mut expired = Expired::default();
-    for table in [Table::LastFires, Table::FireLog] {
+    for table in [Table::LastFires, Table::FireLog, Table::WebhookDeliveries] {
         loop {
             let mut conn = pool.get().await?;
             let deleted = match table {
                 Table::LastFires => expire_last_fires(&mut conn, before, limit).await?,
                 Table::FireLog => expire_fire_log(&mut conn, before, limit).await?,
+                Table::WebhookDeliveries => expire_webhook_deliveries(&mut conn, before, limit).await?,
             };
             expired.rows += deleted;
             expired.batches += 1;
@@ -70,6 +72,7 @@ pub async fn expire_once(pool: &Pool, options: &ExpiryOptions) -> Result<Expired
 enum Table {
     LastFires,
     FireLog,
+    WebhookDeliveries,
 }
 
 /// Runs a pass after `first_pass_after`, then every `interval`, forever (abort the task to stop it).

@@ -1,4 +1,4 @@
-//! Expiry of old last fires and fire-log events: only rows older than the retention go, in batches; audit history
+//! Expiry of old last fires, fire-log events and finished webhook deliveries: only rows older than the retention go, in batches; audit history
 //! stays.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
@@ -46,6 +46,25 @@ async fn events(env: &Env, hook: &str, n: i64, age_days: i64) {
     .unwrap();
 }
 
+/// Inserts `n` webhook deliveries of `hook` in `state`, `age_days` old.
+async fn deliveries(env: &Env, hook: &str, n: i64, age_days: i64, state: &str) {
+    let mut conn = env.db.pool.get().await.unwrap();
+    diesel::sql_query(
+        "INSERT INTO webhook_deliveries (hook_group_id, hook_id, delivery_id, task_id, fire_now, kind, event, state, \
+             lease_until, received) \
+         SELECT 'sched', $1, $4 || '-' || $2 || '-' || i, 't-' || i, now(), 'github', 'push', $4, now(), \
+             now() - make_interval(secs => $2 + i) \
+         FROM generate_series(1, $3) AS i",
+    )
+    .bind::<Text, _>(hook)
+    .bind::<BigInt, _>(age_days * DAY)
+    .bind::<BigInt, _>(n)
+    .bind::<Text, _>(state)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
 async fn count(env: &Env, sql: &str) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -71,6 +90,9 @@ async fn expiry_deletes_only_fires_older_than_the_retention_in_batches_and_keeps
     fires(&env, "b", 5, 364).await;
     events(&env, "a", 1200, 400).await;
     events(&env, "b", 3, 364).await;
+    deliveries(&env, "a", 4, 400, "created").await;
+    deliveries(&env, "a", 1, 400, "pending").await;
+    deliveries(&env, "b", 2, 10, "failed").await;
     let mut conn = env.db.pool.get().await.unwrap();
     diesel::sql_query(
         "INSERT INTO audit_history (hook_group_id, hook_id, client_id, action, created) \
@@ -84,7 +106,11 @@ async fn expiry_deletes_only_fires_older_than_the_retention_in_batches_and_keeps
 
     let expired = expire_once(&env.db.pool, &options(365, 1000)).await.unwrap();
 
-    assert_eq!(expired, Expired { rows: 3700, batches: 5 }, "last fires 1000 + 1000 + 500, events 1000 + 200");
+    assert_eq!(
+        expired,
+        Expired { rows: 3704, batches: 6 },
+        "last fires 1000 + 1000 + 500, events 1000 + 200, deliveries 4"
+    );
     assert_eq!(count(&env, "SELECT count(*) AS n FROM last_fires").await, 25, "the newest are kept");
     assert_eq!(
         count(&env, "SELECT count(*) AS n FROM last_fires WHERE task_create_time < now() - interval '365 days'").await,
@@ -93,9 +119,14 @@ async fn expiry_deletes_only_fires_older_than_the_retention_in_batches_and_keeps
     assert_eq!(count(&env, "SELECT count(*) AS n FROM last_fires WHERE hook_id = 'b'").await, 5);
     assert_eq!(count(&env, "SELECT count(*) AS n FROM fire_log").await, 3, "the newest events are kept");
     assert_eq!(count(&env, "SELECT count(*) AS n FROM audit_history").await, audit_before, "audit history is kept");
+    assert_eq!(
+        count(&env, "SELECT count(*) AS n FROM webhook_deliveries").await,
+        3,
+        "new deliveries, and an old one still pending, are kept"
+    );
 
     let again = expire_once(&env.db.pool, &options(365, 1000)).await.unwrap();
-    assert_eq!(again, Expired { rows: 0, batches: 2 }, "one short batch per table");
+    assert_eq!(again, Expired { rows: 0, batches: 3 }, "one short batch per table");
 }
 
 #[tokio::test]
