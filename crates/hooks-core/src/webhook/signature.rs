@@ -16,6 +16,8 @@ use crate::secret::constant_time_eq;
 pub const STANDARD_TOLERANCE: TimeDelta = TimeDelta::minutes(5);
 /// The longest delivery id kept; a longer one is not an id.
 pub const MAX_DELIVERY_ID: usize = 200;
+/// The longest event name taken; senders' are far shorter.
+const MAX_EVENT: usize = 200;
 
 /// The headers a delivery is read from, as the request carried them (those that are not text count as absent).
 #[derive(Debug, Default)]
@@ -62,7 +64,8 @@ impl Delivery {
     /// A Standard Webhooks delivery names its event in the payload (`{"type": "invoice.paid", ...}`).
     pub fn read_event(&mut self, payload: &Value) {
         if self.kind == WebhookKind::Standard {
-            self.event = payload.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let event = payload.get("type").and_then(Value::as_str).filter(|t| t.len() <= MAX_EVENT);
+            self.event = event.unwrap_or_default().to_owned();
         }
     }
 
@@ -112,7 +115,8 @@ fn github(secret: &SecretString, headers: &DeliveryHeaders, body: &[u8]) -> Resu
     hmac::verify(&key, body, &signature)
         .map_err(|_| Unauthenticated("X-Hub-Signature-256 does not match the body and the webhook's secret".into()))?;
     let event = required(headers, "x-github-event", "X-GitHub-Event")?;
-    let delivery_id = delivery_id(Some(required(headers, "x-github-delivery", "X-GitHub-Delivery")?))?;
+    let id = headers.get("x-github-delivery").ok_or_else(|| Malformed("X-GitHub-Delivery is missing".into()))?;
+    let delivery_id = delivery_id(Some(id.to_owned()))?;
     Ok(Delivery { kind: WebhookKind::Github, event, delivery_id })
 }
 
@@ -120,7 +124,9 @@ fn gitlab(secret: &SecretString, headers: &DeliveryHeaders) -> Result<Delivery, 
     let token = headers.get("x-gitlab-token").ok_or_else(|| {
         Unauthenticated("X-Gitlab-Token is missing: set the webhook's secret token in the sender's settings".into())
     })?;
-    if !secret.constant_time_eq(token) {
+    // Digests of equal length are compared, so timing tells nothing of the secret's length either.
+    let digest = |text: &str| ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    if !constant_time_eq(digest(secret.expose()).as_ref(), digest(token).as_ref()) {
         return Err(Unauthenticated("X-Gitlab-Token is not the webhook's secret".into()));
     }
     let event = required(headers, "x-gitlab-event", "X-Gitlab-Event")?;
@@ -173,8 +179,13 @@ fn standard(
     Ok(Delivery { kind: WebhookKind::Standard, event: String::new(), delivery_id: delivery_id(Some(id.to_owned()))? })
 }
 
+/// A header naming the event.
 fn required(headers: &DeliveryHeaders, name: &str, shown: &str) -> Result<String, DeliveryError> {
-    headers.get(name).map(str::to_owned).ok_or_else(|| Malformed(format!("{shown} is missing")))
+    let value = headers.get(name).ok_or_else(|| Malformed(format!("{shown} is missing")))?;
+    if value.len() > MAX_EVENT {
+        return Err(Malformed(format!("{shown} is longer than {MAX_EVENT} bytes")));
+    }
+    Ok(value.to_owned())
 }
 
 fn delivery_id(id: Option<String>) -> Result<Option<String>, DeliveryError> {
@@ -236,6 +247,13 @@ mod tests {
         }
         let unsigned = headers(&[("x-github-event", "push"), ("x-github-delivery", "d-1")]);
         assert!(matches!(verify(WebhookKind::Github, &secret, &unsigned, BODY, Utc::now()), Err(Unauthenticated(_))));
+        let long = "e".repeat(201);
+        let long_event =
+            headers(&[("x-hub-signature-256", sig), ("x-github-event", &long), ("x-github-delivery", "d-1")]);
+        assert!(matches!(
+            verify(WebhookKind::Github, &secret, &long_event, b"Hello, World!", Utc::now()),
+            Err(Malformed(_))
+        ));
         let no_event = headers(&[("x-hub-signature-256", sig), ("x-github-delivery", "d-1")]);
         assert!(matches!(
             verify(WebhookKind::Github, &secret, &no_event, b"Hello, World!", Utc::now()),
