@@ -5,7 +5,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use hooks_core::pulse::HookChange;
 use hooks_core::storage::{self as store, Pause, ResumeOutcome};
-use hooks_core::{Hook, time};
+use hooks_core::{Hook, HookKey, time};
 use serde_json::{Value, json};
 
 use super::{Reply, find, hook_call, hook_key};
@@ -102,10 +102,12 @@ pub(super) fn with_pause(mut reply: Value, pause: Option<&Pause>) -> Value {
 /// Refuses to fire a paused hook: 409 naming the reason.
 pub(super) async fn refuse_if_paused(st: &AppState, call: &Call, hook: &Hook) -> Result<(), ApiError> {
     match pause_of(st, call, hook).await? {
-        Some(p) => {
-            Err(call
-                .error(ErrorCode::RequestConflict, format!("hook `{}` is paused: {}", hook.definition.key(), p.reason)))
-        }
+        Some(p) => Err(paused(call, &hook.definition.key(), &p)),
         None => Ok(()),
     }
+}
+
+/// The 409 a paused hook answers a fire with, naming the reason.
+pub(super) fn paused(call: &Call, key: &HookKey, pause: &Pause) -> ApiError {
+    call.error(ErrorCode::RequestConflict, format!("hook `{key}` is paused: {}", pause.reason))
 }

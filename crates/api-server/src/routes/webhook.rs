@@ -11,7 +11,7 @@ use hooks_core::{Accepted, FiredBy, Hook, HookKey};
 use serde_json::{Value, json};
 
 use super::fires::{check_trigger_schema, fire_reply};
-use super::pause::refuse_if_paused;
+use super::pause::paused;
 use super::{API_PREFIX, Reply, find, hook_call, hook_key};
 use crate::auth::client_id;
 use crate::body::Body;
@@ -97,7 +97,7 @@ pub(super) async fn deliver(req: HttpRequest, path: Path<(String, String)>, body
     call.check_query(&req, &[])?;
     let hook = find(&st, &call, &g, &h).await?;
     let key = hook.definition.key();
-    let webhook = store::find_webhook(&mut *st.conn(&call).await?, &st.keyring, &key)
+    let (webhook, pause) = store::find_webhook(&mut *st.conn(&call).await?, &st.keyring, &key)
         .await
         .map_err(|e| internal(&call, &e))?
         .ok_or_else(|| no_webhook(&call, &key))?;
@@ -118,7 +118,9 @@ pub(super) async fn deliver(req: HttpRequest, path: Path<(String, String)>, body
         st.call_fires.record_refused(event).await;
         return Ok(HttpResponse::Ok().json(json!({})));
     }
-    refuse_if_paused(&st, &call, &hook).await?;
+    if let Some(pause) = pause {
+        return Err(paused(&call, &key, &pause));
+    }
     if let Err(refused) = check_trigger_schema(&call, &hook.definition, &payload) {
         let event = FireEvent::without_task(
             &key,
@@ -198,8 +200,9 @@ async fn webhook_of(st: &AppState, call: &Call, g: &str, h: &str) -> Result<(Hoo
     let hook = find(st, call, g, h).await?;
     let key = hook.definition.key();
     let mut conn = st.conn(call).await?;
-    let webhook = store::find_webhook(&mut conn, &st.keyring, &key).await.map_err(|e| internal(call, &e))?;
-    Ok((key.clone(), webhook.ok_or_else(|| no_webhook(call, &key))?))
+    let found = store::find_webhook(&mut conn, &st.keyring, &key).await.map_err(|e| internal(call, &e))?;
+    let (webhook, _) = found.ok_or_else(|| no_webhook(call, &key))?;
+    Ok((key, webhook))
 }
 
 fn no_webhook(call: &Call, key: &HookKey) -> ApiError {

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::{CallFires, FireContext, FireError, FireOptions, FireOutcome, Firer};
 use crate::storage::{
-    Batcher, DeliveryClaim, DeliveryEnd, DeliveryState, Pool, StorageError, StoredDelivery, claim_delivery, find_hook,
-    finish_deliveries, take_left_behind_deliveries,
+    Batcher, DeliveryClaim, DeliveryEnd, DeliveryState, NewClaim, Pool, StorageError, StoredDelivery, claim_deliveries,
+    find_hook, finish_deliveries, take_left_behind_deliveries,
 };
 use crate::webhook::Delivery;
 use crate::{Hook, Keyring, TaskId, time};
@@ -32,6 +32,7 @@ const MAX_BATCH: usize = 256;
 #[derive(Clone)]
 pub struct WebhookDeliveries {
     pool: Pool,
+    claims: Batcher<NewClaim, DeliveryClaim>,
     ends: Batcher<DeliveryEnd, ()>,
 }
 
@@ -45,10 +46,11 @@ pub enum Accepted {
 }
 
 impl WebhookDeliveries {
-    /// Starts the writer of delivery ends on the current Tokio runtime.
+    /// Starts the writers of claims and ends on the current Tokio runtime.
     pub fn start(pool: Pool) -> Self {
+        let claims = Batcher::spawn(pool.clone(), MAX_BATCH, claim_deliveries);
         let ends = Batcher::spawn(pool.clone(), MAX_BATCH, finish_deliveries);
-        Self { pool, ends }
+        Self { pool, claims, ends }
     }
 
     /// Claims a delivery whose signature holds, keeping its payload until it has fired. A delivery without an id
@@ -73,8 +75,7 @@ impl WebhookDeliveries {
             state: DeliveryState::Pending,
             payload: Some(payload),
         };
-        let mut conn = self.pool.get().await?;
-        Ok(match claim_delivery(&mut conn, &stored, now + LEASE).await? {
+        Ok(match self.claims.submit(NewClaim { delivery: stored, lease_until: now + LEASE }).await? {
             DeliveryClaim::Claimed(d) => Accepted::Fire(d),
             DeliveryClaim::Earlier(d) => Accepted::Earlier(d),
         })

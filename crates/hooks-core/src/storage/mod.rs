@@ -36,7 +36,7 @@ pub use pulse::{
 };
 pub(crate) use pulse::{lock_reconcile, unlock_reconcile};
 pub use webhooks::{
-    DeliveryClaim, DeliveryEnd, DeliveryState, StoredDelivery, claim_delivery, delete_webhook,
+    DeliveryClaim, DeliveryEnd, DeliveryState, NewClaim, StoredDelivery, claim_deliveries, delete_webhook,
     expire_webhook_deliveries, find_webhook, finish_deliveries, set_webhook, take_left_behind_deliveries,
 };
 

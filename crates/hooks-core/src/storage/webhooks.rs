@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::StorageError;
 use super::audit;
+use super::pauses::Pause;
 use super::schema::{hook_webhooks, hooks};
 use crate::webhook::{Webhook, WebhookKind};
 use crate::{HookKey, Keyring};
@@ -71,25 +72,52 @@ pub async fn set_webhook(
     .await
 }
 
-/// The hook's webhook, its secret opened.
+/// The hook's webhook, its secret opened, and the hook's pause if it is paused (read together: a delivery needs
+/// both).
 pub async fn find_webhook(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
     hook: &HookKey,
-) -> Result<Option<Webhook>, StorageError> {
+) -> Result<Option<(Webhook, Option<Pause>)>, StorageError> {
+    use diesel::sql_types::{Bytea, Jsonb, Nullable, Text, Timestamptz};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Jsonb)]
+        events: Value,
+        #[diesel(sql_type = Bytea)]
+        encrypted_secret: Vec<u8>,
+        #[diesel(sql_type = Nullable<Text>)]
+        reason: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        paused_by: Option<String>,
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        since: Option<DateTime<Utc>>,
+    }
     let (hook_group_id, hook_id) = hook.as_strs();
-    let row: Option<(String, Value, Vec<u8>)> = hook_webhooks::table
-        .find((hook_group_id, hook_id))
-        .select((hook_webhooks::kind, hook_webhooks::events, hook_webhooks::encrypted_secret))
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((kind, events, sealed)) = row else { return Ok(None) };
+    let row: Option<Row> = diesel::sql_query(
+        "SELECT w.kind, w.events, w.encrypted_secret, p.reason, p.paused_by, p.since FROM hook_webhooks w \
+         LEFT JOIN hook_pauses p ON p.hook_group_id = w.hook_group_id AND p.hook_id = w.hook_id \
+         WHERE w.hook_group_id = $1 AND w.hook_id = $2",
+    )
+    .bind::<Text, _>(hook_group_id)
+    .bind::<Text, _>(hook_id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(row) = row else { return Ok(None) };
     let corrupt = |problem: String| StorageError::Corrupt { what: format!("the webhook of hook {hook}"), problem };
-    let kind = WebhookKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind:?}")))?;
-    let events: Vec<String> = serde_json::from_value(events).map_err(|e| corrupt(format!("events: {e}")))?;
-    let secret = keyring.open_secret(&secret_context(hook), &sealed).map_err(|e| corrupt(format!("secret: {e}")))?;
-    Ok(Some(Webhook { kind, events, secret }))
+    let kind = WebhookKind::parse(&row.kind).ok_or_else(|| corrupt(format!("unknown kind {:?}", row.kind)))?;
+    let events: Vec<String> = serde_json::from_value(row.events).map_err(|e| corrupt(format!("events: {e}")))?;
+    let secret = keyring
+        .open_secret(&secret_context(hook), &row.encrypted_secret)
+        .map_err(|e| corrupt(format!("secret: {e}")))?;
+    let pause = match (row.reason, row.paused_by, row.since) {
+        (Some(reason), Some(paused_by), Some(since)) => Some(Pause { reason, paused_by, since }),
+        _ => None,
+    };
+    Ok(Some((Webhook { kind, events, secret }, pause)))
 }
 
 /// Removes the hook's webhook and records who did; `false` when it had none. Its deliveries stay, so a late
@@ -221,48 +249,98 @@ pub enum DeliveryClaim {
     Earlier(StoredDelivery),
 }
 
-/// Claims `delivery` (pending, leased until `lease_until`): new, or failed before (then it is tried again with
-/// the first attempt's taskId and `now`, and the new payload); otherwise the earlier one is returned as it is.
-#[tracing::instrument(name = "db.claim_delivery", skip_all)]
-pub async fn claim_delivery(
-    conn: &mut AsyncPgConnection,
-    delivery: &StoredDelivery,
-    lease_until: DateTime<Utc>,
-) -> Result<DeliveryClaim, StorageError> {
-    use diesel::sql_types::{Jsonb, Nullable, Text, Timestamptz};
-    let (hook_group_id, hook_id) = delivery.hook.as_strs();
-    let claim = diesel::sql_query(format!(
-        "INSERT INTO webhook_deliveries AS d \
-             (hook_group_id, hook_id, delivery_id, task_id, fire_now, kind, event, state, payload, lease_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) \
-         ON CONFLICT (hook_group_id, hook_id, delivery_id) DO UPDATE \
-             SET state = 'pending', payload = excluded.payload, lease_until = excluded.lease_until \
-             WHERE d.state = 'failed' \
-         RETURNING {DELIVERY_COLUMNS}, true AS claimed"
-    ))
-    .bind::<Text, _>(hook_group_id)
-    .bind::<Text, _>(hook_id)
-    .bind::<Text, _>(&delivery.delivery_id)
-    .bind::<Text, _>(&delivery.task_id)
-    .bind::<Timestamptz, _>(delivery.fire_now)
-    .bind::<Text, _>(delivery.kind.as_str())
-    .bind::<Text, _>(&delivery.event)
-    .bind::<Nullable<Jsonb>, _>(&delivery.payload)
-    .bind::<Timestamptz, _>(lease_until);
-    if let Some(row) = claim.get_result::<DeliveryRow>(conn).await.optional()? {
-        return Ok(DeliveryClaim::Claimed(row.into_delivery()?.0));
-    }
-    // Not claimed: the earlier delivery (committed, since the insert waited for it) is read as it stands.
-    let row: DeliveryRow = diesel::sql_query(format!(
-        "SELECT {DELIVERY_COLUMNS}, false AS claimed FROM webhook_deliveries \
-         WHERE hook_group_id = $1 AND hook_id = $2 AND delivery_id = $3"
-    ))
-    .bind::<Text, _>(hook_group_id)
-    .bind::<Text, _>(hook_id)
-    .bind::<Text, _>(&delivery.delivery_id)
-    .get_result(conn)
-    .await?;
-    Ok(DeliveryClaim::Earlier(row.into_delivery()?.0))
+/// A claim to write: the delivery (pending, with its payload) and how long it is its claimer's.
+#[derive(Debug, Clone)]
+pub struct NewClaim {
+    /// The delivery as accepted.
+    pub delivery: StoredDelivery,
+    /// Its lease.
+    pub lease_until: DateTime<Utc>,
+}
+
+/// Claims deliveries (one transaction, two statements for any number): each new one, or failed before (then it is
+/// tried again with the first attempt's taskId and `now`, and the new payload), is claimed; any other is answered
+/// as it stands. Two claims of one delivery in a batch fail it, and the batch is then written one claim at a time.
+pub fn claim_deliveries<'c>(
+    conn: &'c mut AsyncPgConnection,
+    claims: &'c [NewClaim],
+) -> BoxFuture<'c, Result<Vec<DeliveryClaim>, StorageError>> {
+    use diesel::sql_types::{Array, Jsonb, Nullable, Text, Timestamptz};
+    Box::pin(async move {
+        let column = |f: fn(&NewClaim) -> &str| claims.iter().map(f).collect::<Vec<&str>>();
+        let groups = column(|c| c.delivery.hook.group.as_str());
+        let ids = column(|c| c.delivery.hook.id.as_str());
+        let deliveries = column(|c| c.delivery.delivery_id.as_str());
+        let tasks = column(|c| c.delivery.task_id.as_str());
+        let kinds = column(|c| c.delivery.kind.as_str());
+        let events = column(|c| c.delivery.event.as_str());
+        let nows: Vec<DateTime<Utc>> = claims.iter().map(|c| c.delivery.fire_now).collect();
+        let payloads: Vec<Option<&Value>> = claims.iter().map(|c| c.delivery.payload.as_ref()).collect();
+        let leases: Vec<DateTime<Utc>> = claims.iter().map(|c| c.lease_until).collect();
+        conn.transaction::<_, StorageError, _>(async |conn| {
+            let claimed: Vec<DeliveryRow> = diesel::sql_query(format!(
+                "INSERT INTO webhook_deliveries AS d \
+                     (hook_group_id, hook_id, delivery_id, task_id, fire_now, kind, event, state, payload, lease_until) \
+                 SELECT g, h, i, t, n, k, e, 'pending', p, l \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], \
+                             $7::text[], $8::jsonb[], $9::timestamptz[]) AS u(g, h, i, t, n, k, e, p, l) \
+                 ON CONFLICT (hook_group_id, hook_id, delivery_id) DO UPDATE \
+                     SET state = 'pending', payload = excluded.payload, lease_until = excluded.lease_until \
+                     WHERE d.state = 'failed' \
+                 RETURNING {DELIVERY_COLUMNS}, true AS claimed"
+            ))
+            .bind::<Array<Text>, _>(&groups)
+            .bind::<Array<Text>, _>(&ids)
+            .bind::<Array<Text>, _>(&deliveries)
+            .bind::<Array<Text>, _>(&tasks)
+            .bind::<Array<Timestamptz>, _>(&nows)
+            .bind::<Array<Text>, _>(&kinds)
+            .bind::<Array<Text>, _>(&events)
+            .bind::<Array<Nullable<Jsonb>>, _>(&payloads)
+            .bind::<Array<Timestamptz>, _>(&leases)
+            .load(conn)
+            .await?;
+            let mut rows: Vec<(StoredDelivery, bool)> =
+                claimed.into_iter().map(DeliveryRow::into_delivery).collect::<Result<_, _>>()?;
+            if rows.len() < claims.len() {
+                // The others were there before (committed: the insert waited for them), and are read as they are.
+                let earlier: Vec<DeliveryRow> = diesel::sql_query(format!(
+                    "SELECT {DELIVERY_COLUMNS}, false AS claimed FROM webhook_deliveries \
+                     WHERE (hook_group_id, hook_id, delivery_id) IN \
+                         (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))"
+                ))
+                .bind::<Array<Text>, _>(&groups)
+                .bind::<Array<Text>, _>(&ids)
+                .bind::<Array<Text>, _>(&deliveries)
+                .load(conn)
+                .await?;
+                for row in earlier {
+                    let (delivery, _) = row.into_delivery()?;
+                    if !rows.iter().any(|(d, _)| same_delivery(d, &delivery)) {
+                        rows.push((delivery, false));
+                    }
+                }
+            }
+            claims
+                .iter()
+                .map(|c| {
+                    let found = rows.iter().position(|(d, _)| same_delivery(d, &c.delivery));
+                    let (delivery, claimed) = found.map(|i| rows.swap_remove(i)).ok_or_else(|| {
+                        StorageError::Corrupt {
+                            what: format!("delivery {:?} of hook {}", c.delivery.delivery_id, c.delivery.hook),
+                            problem: "neither claimed nor found".into(),
+                        }
+                    })?;
+                    Ok(if claimed { DeliveryClaim::Claimed(delivery) } else { DeliveryClaim::Earlier(delivery) })
+                })
+                .collect()
+        })
+        .await
+    })
+}
+
+fn same_delivery(a: &StoredDelivery, b: &StoredDelivery) -> bool {
+    a.hook == b.hook && a.delivery_id == b.delivery_id
 }
 
 /// A delivery's end: which delivery, and where it stands now.
