@@ -21,8 +21,9 @@ use crate::backoff::Backoff;
 use crate::hook::HookDefinition;
 use crate::sink::TaskSink;
 use crate::storage::{
-    Batcher, EventOutcome, FireEvent, LastFire, LastFireResult, Pool, Recorded, StorageError, pending_fires_before,
-    record_fire_events, record_last_fires_of_existing_hooks, settle_pending_fire,
+    Batcher, DeliveryEnd, EventOutcome, FireEvent, LastFire, LastFireResult, Pool, Recorded, StorageError,
+    finish_deliveries, pending_fires_before, record_fire_events, record_last_fires_of_existing_hooks,
+    settle_pending_fire,
 };
 
 /// The most last fires one statement writes.
@@ -42,14 +43,15 @@ pub struct CallFires {
     waiting: mpsc::Sender<CallRecord>,
 }
 
-/// One write for a call: its last fire (pending, or its outcome) and its fire-log event, either of which may be
-/// absent (a pending fire has no event yet; a declined or refused call has no last fire). Both writes are
-/// idempotent (an upsert; an event kept once per outcome and taskId), so a write retried after a lost commit
-/// records nothing twice.
+/// One write for a call: its last fire (pending, or its outcome), its fire-log event and, for a webhook delivery,
+/// how the delivery ended; any of them may be absent (a pending fire has no event yet; a declined or refused call
+/// has no last fire). Every write is idempotent (an upsert; an event kept once per outcome and taskId; a delivery
+/// ended only while pending), so a write retried after a lost commit records nothing twice.
 #[derive(Debug, Clone)]
 struct CallRecord {
     last_fire: Option<LastFire>,
     event: Option<FireEvent>,
+    delivery: Option<DeliveryEnd>,
 }
 
 impl CallFires {
@@ -72,9 +74,21 @@ impl CallFires {
         ctx: FireContext,
         opts: FireOptions,
     ) -> Result<FireOutcome, FireError> {
+        self.fire_and_end(firer, hook, ctx, opts, |_| None).await
+    }
+
+    /// [`CallFires::fire`], writing with the outcome what `end` makes of the result (a webhook delivery's end).
+    pub(super) async fn fire_and_end(
+        &self,
+        firer: &Firer,
+        hook: &HookDefinition,
+        ctx: FireContext,
+        opts: FireOptions,
+        end: impl FnOnce(&Result<FireOutcome, FireError>) -> Option<DeliveryEnd>,
+    ) -> Result<FireOutcome, FireError> {
         let prepared = firer.prepare(hook, ctx, opts).await;
         if let Some(pending) = prepared.pending() {
-            let pending = CallRecord { last_fire: Some(pending), event: None };
+            let pending = CallRecord { last_fire: Some(pending), event: None, delivery: None };
             let written = self.writer.submit(pending).instrument(tracing::info_span!("record_pending_fire")).await;
             if let Err(source) = written {
                 tracing::warn!(task_id = %prepared.task_id(), error = %source, "cannot record the fire; no task created");
@@ -82,14 +96,14 @@ impl CallFires {
             }
         }
         let (result, last_fire, event) = firer.create(prepared).await.into_parts();
-        let record = CallRecord { last_fire, event: Some(event) };
+        let record = CallRecord { last_fire, event: Some(event), delivery: end(&result) };
         self.record_outcome(record).instrument(tracing::info_span!("record_last_fire")).await;
         result
     }
 
     /// Records, in the fire log only, a call refused before it fired (its payload did not match the triggerSchema).
     pub async fn record_refused(&self, event: FireEvent) {
-        self.record_outcome(CallRecord { last_fire: None, event: Some(event) }).await;
+        self.record_outcome(CallRecord { last_fire: None, event: Some(event), delivery: None }).await;
     }
 
     async fn record_outcome(&self, record: CallRecord) {
@@ -208,6 +222,10 @@ fn write_call_records<'c>(
         let mut recorded = record_last_fires_of_existing_hooks(conn, &fires).await?.into_iter();
         let events: Vec<FireEvent> = records.iter().filter_map(|r| r.event.clone()).collect();
         record_fire_events(conn, &events).await?;
+        let ends: Vec<DeliveryEnd> = records.iter().filter_map(|r| r.delivery.clone()).collect();
+        if !ends.is_empty() {
+            finish_deliveries(conn, &ends).await?;
+        }
         // An event alone (a declined or refused call) has nothing to say about a last fire.
         let mut answer = |r: &CallRecord| if r.last_fire.is_some() { recorded.next() } else { None };
         Ok(records.iter().map(|r| answer(r).unwrap_or(Recorded::Written)).collect())

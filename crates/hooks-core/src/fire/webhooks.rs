@@ -25,7 +25,7 @@ const LEASE: TimeDelta = TimeDelta::minutes(2);
 const GIVE_UP_AFTER: TimeDelta = TimeDelta::hours(1);
 /// The most left-behind deliveries one pass takes.
 const TAKE_BATCH: i64 = 50;
-/// The most delivery ends one statement writes.
+/// The most claims one statement writes.
 const MAX_BATCH: usize = 256;
 
 /// Accepts and fires webhook deliveries; clones share one writer.
@@ -33,7 +33,6 @@ const MAX_BATCH: usize = 256;
 pub struct WebhookDeliveries {
     pool: Pool,
     claims: Batcher<NewClaim, DeliveryClaim>,
-    ends: Batcher<DeliveryEnd, ()>,
 }
 
 /// What accepting a delivery found.
@@ -46,11 +45,10 @@ pub enum Accepted {
 }
 
 impl WebhookDeliveries {
-    /// Starts the writers of claims and ends on the current Tokio runtime.
+    /// Starts the writer of claims on the current Tokio runtime.
     pub fn start(pool: Pool) -> Self {
         let claims = Batcher::spawn(pool.clone(), MAX_BATCH, claim_deliveries);
-        let ends = Batcher::spawn(pool.clone(), MAX_BATCH, finish_deliveries);
-        Self { pool, claims, ends }
+        Self { pool, claims }
     }
 
     /// Claims a delivery whose signature holds, keeping its payload until it has fired. A delivery without an id
@@ -81,8 +79,8 @@ impl WebhookDeliveries {
         })
     }
 
-    /// Fires a claimed delivery (recorded as any API call's fire) and records how it ended. A transient failure
-    /// leaves it pending, for whichever api-server takes it when its lease runs out.
+    /// Fires a claimed delivery (recorded as any API call's fire, its end written with the outcome). A transient
+    /// failure leaves it pending, for whichever api-server takes it when its lease runs out.
     pub async fn fire(
         &self,
         firer: &Firer,
@@ -94,24 +92,22 @@ impl WebhookDeliveries {
         let payload = delivery.payload.unwrap_or_else(|| Value::Object(serde_json::Map::new()));
         let ctx = FireContext::webhook(payload, delivery.kind.as_str(), &delivery.event, &delivery.delivery_id);
         let opts = FireOptions { task_id: Some(task_id), now: Some(delivery.fire_now) };
-        let result = call_fires.fire(firer, &hook.definition, ctx, opts).await;
-        let state = match &result {
-            Ok(FireOutcome::Created { .. }) => Some(DeliveryState::Created),
-            Ok(FireOutcome::Declined) => Some(DeliveryState::Declined),
-            Err(e) if e.is_transient() && time::now_millis() - delivery.fire_now < GIVE_UP_AFTER => None,
-            Err(_) => Some(DeliveryState::Failed),
+        let (hook_key, delivery_id, fire_now) = (delivery.hook, delivery.delivery_id, delivery.fire_now);
+        let end = move |result: &Result<FireOutcome, FireError>| {
+            let state = match result {
+                Ok(FireOutcome::Created { .. }) => DeliveryState::Created,
+                Ok(FireOutcome::Declined) => DeliveryState::Declined,
+                Err(e) if e.is_transient() && time::now_millis() - fire_now < GIVE_UP_AFTER => return None,
+                Err(_) => DeliveryState::Failed,
+            };
+            Some(DeliveryEnd { hook: hook_key, delivery_id, state })
         };
-        if let Some(state) = state {
-            self.end(DeliveryEnd { hook: delivery.hook, delivery_id: delivery.delivery_id, state }).await;
-        }
-        result
+        call_fires.fire_and_end(firer, &hook.definition, ctx, opts, end).await
     }
 
-    async fn end(&self, end: DeliveryEnd) {
-        if let Err(e) = self.ends.submit(end).await {
-            // It stays pending: once its lease runs out it is fired again (the same task) and ended then.
-            tracing::warn!(error = %e, "cannot record how a webhook delivery ended; it will be fired again");
-        }
+    /// Ends a delivery that cannot fire.
+    async fn fail(&self, end: DeliveryEnd) -> Result<(), StorageError> {
+        finish_deliveries(&mut *self.pool.get().await?, std::slice::from_ref(&end)).await.map(|_| ())
     }
 
     /// Fires the deliveries left pending past their lease. Returns how many it took.
@@ -129,7 +125,7 @@ impl WebhookDeliveries {
             let hook = find_hook(&mut *self.pool.get().await?, keyring, &hook_key).await?;
             // A removed hook takes its deliveries with it; one found without a hook or a payload can't fire.
             let Some(hook) = hook.filter(|_| delivery.payload.is_some()) else {
-                self.end(DeliveryEnd { hook: hook_key, delivery_id, state: DeliveryState::Failed }).await;
+                self.fail(DeliveryEnd { hook: hook_key, delivery_id, state: DeliveryState::Failed }).await?;
                 continue;
             };
             tracing::info!(hook = %hook_key, delivery_id, "firing a webhook delivery left pending");

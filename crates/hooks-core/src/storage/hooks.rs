@@ -79,6 +79,13 @@ struct NewHook<'a> {
     catch_up_window: Option<String>,
 }
 
+/// Locks the hook's row for the rest of the transaction, so a concurrent delete cannot slip between a check that it
+/// exists and a write of something that goes with it; `false` when there is no such hook.
+pub(super) async fn lock_hook(conn: &mut AsyncPgConnection, hook: &HookKey) -> Result<bool, StorageError> {
+    let found = hooks::table.find(hook.as_strs()).select(hooks::hook_id).for_update().first::<String>(conn).await;
+    Ok(found.optional()?.is_some())
+}
+
 /// The associated data a hook's trigger token is sealed under.
 pub(super) fn trigger_token_context(g: &str, h: &str) -> String {
     format!("trigger-token:{g}/{h}")

@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 
 use super::StorageError;
 use super::audit;
+use super::hooks::lock_hook;
 use super::schema::{hook_pauses, hooks};
 use crate::HookKey;
 
@@ -35,16 +36,7 @@ pub async fn pause_hook(
 ) -> Result<Option<Pause>, StorageError> {
     let (hook_group_id, hook_id) = hook.as_strs();
     conn.transaction::<_, StorageError, _>(async |conn| {
-        // Locks the hook's row, so a concurrent delete cannot slip between the check and the insert.
-        let exists = hooks::table
-            .find((hook_group_id, hook_id))
-            .select(hooks::hook_id)
-            .for_update()
-            .first::<String>(conn)
-            .await
-            .optional()?
-            .is_some();
-        if !exists {
+        if !lock_hook(conn, hook).await? {
             return Ok(None);
         }
         let pause = diesel::insert_into(hook_pauses::table)

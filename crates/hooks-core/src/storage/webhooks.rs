@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::StorageError;
 use super::audit;
+use super::hooks::lock_hook;
 use super::pauses::Pause;
-use super::schema::{hook_webhooks, hooks};
+use super::schema::hook_webhooks;
 use crate::webhook::{Webhook, WebhookKind};
 use crate::{HookKey, Keyring};
 
@@ -37,16 +38,7 @@ pub async fn set_webhook(
     let (hook_group_id, hook_id) = hook.as_strs();
     let events = Value::from(webhook.events.clone());
     conn.transaction::<_, StorageError, _>(async |conn| {
-        // Locks the hook's row, so a concurrent delete cannot slip between the check and the insert.
-        let exists = hooks::table
-            .find((hook_group_id, hook_id))
-            .select(hooks::hook_id)
-            .for_update()
-            .first::<String>(conn)
-            .await
-            .optional()?
-            .is_some();
-        if !exists {
+        if !lock_hook(conn, hook).await? {
             return Ok(false);
         }
         diesel::insert_into(hook_webhooks::table)
@@ -258,7 +250,7 @@ pub struct NewClaim {
     pub lease_until: DateTime<Utc>,
 }
 
-/// Claims deliveries (one transaction, two statements for any number): each new one, or failed before (then it is
+/// Claims deliveries (one statement for any number, two when some were there before): each new one, or failed before (then it is
 /// tried again with the first attempt's taskId and `now`, and the new payload), is claimed; any other is answered
 /// as it stands. Two claims of one delivery in a batch fail it, and the batch is then written one claim at a time.
 pub fn claim_deliveries<'c>(
@@ -277,7 +269,8 @@ pub fn claim_deliveries<'c>(
         let nows: Vec<DateTime<Utc>> = claims.iter().map(|c| c.delivery.fire_now).collect();
         let payloads: Vec<Option<&Value>> = claims.iter().map(|c| c.delivery.payload.as_ref()).collect();
         let leases: Vec<DateTime<Utc>> = claims.iter().map(|c| c.lease_until).collect();
-        conn.transaction::<_, StorageError, _>(async |conn| {
+        // No transaction: a claim written whose answer is lost stays pending, and is fired once its lease runs out.
+        {
             let claimed: Vec<DeliveryRow> = diesel::sql_query(format!(
                 "INSERT INTO webhook_deliveries AS d \
                      (hook_group_id, hook_id, delivery_id, task_id, fire_now, kind, event, state, payload, lease_until) \
@@ -325,17 +318,15 @@ pub fn claim_deliveries<'c>(
                 .iter()
                 .map(|c| {
                     let found = rows.iter().position(|(d, _)| same_delivery(d, &c.delivery));
-                    let (delivery, claimed) = found.map(|i| rows.swap_remove(i)).ok_or_else(|| {
-                        StorageError::Corrupt {
+                    let (delivery, claimed) =
+                        found.map(|i| rows.swap_remove(i)).ok_or_else(|| StorageError::Corrupt {
                             what: format!("delivery {:?} of hook {}", c.delivery.delivery_id, c.delivery.hook),
                             problem: "neither claimed nor found".into(),
-                        }
-                    })?;
+                        })?;
                     Ok(if claimed { DeliveryClaim::Claimed(delivery) } else { DeliveryClaim::Earlier(delivery) })
                 })
                 .collect()
-        })
-        .await
+        }
     })
 }
 
