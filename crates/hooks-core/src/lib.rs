@@ -55,7 +55,7 @@ pub use deployment::{CallError, Deployment, DeploymentError, RetryPolicy};
 pub use error::ValidationError;
 pub use fire::{
     Accepted, Attempt, CallFires, FireContext, FireError, FireOptions, FireOutcome, FiredBy, Firer, Prepared,
-    WebhookDeliveries,
+    ReadyDelivery, WebhookDeliveries,
 };
 pub use health::{Health, HealthReport, version};
 pub use hook::{

@@ -13,7 +13,7 @@ use diesel_async::RunQueryDsl as _;
 use hooks_core::sink::TaskSink;
 use hooks_core::storage::{DeliveryState, StoredDelivery, create_hook, find_hook};
 use hooks_core::webhook::{Delivery, WebhookKind};
-use hooks_core::{Accepted, CallFires, FireOutcome, Firer, Hook, Keyring, WebhookDeliveries};
+use hooks_core::{Accepted, CallFires, FireOutcome, Firer, Hook, Keyring, ReadyDelivery, WebhookDeliveries};
 use serde_json::json;
 use test_support::{FakeTaskcluster, TestDb};
 
@@ -54,13 +54,15 @@ impl Env {
         }
     }
 
+    /// Claims the delivery and renders its task; dropping what it answers is an api-server stopping there.
     async fn accept(&self, id: &str) -> Accepted {
         let delivery = Delivery { kind: WebhookKind::Github, event: "push".into(), delivery_id: Some(id.into()) };
-        self.deliveries.accept(&self.hook, &delivery, json!({"ref": format!("ref-of-{id}")})).await.unwrap()
+        let payload = json!({"ref": format!("ref-of-{id}")});
+        self.deliveries.accept(&self.firer, &self.hook, &delivery, payload).await.unwrap()
     }
 
-    async fn fire(&self, delivery: StoredDelivery) -> Result<FireOutcome, hooks_core::FireError> {
-        self.deliveries.fire(&self.firer, &self.calls, &self.hook, delivery).await
+    async fn create(&self, ready: ReadyDelivery) -> Result<FireOutcome, hooks_core::FireError> {
+        self.deliveries.create(&self.firer, &self.calls, ready).await
     }
 
     /// As if the api-server holding the delivery had stopped long ago.
@@ -97,9 +99,9 @@ impl Env {
     }
 }
 
-fn claimed(accepted: Accepted) -> StoredDelivery {
+fn claimed(accepted: Accepted) -> ReadyDelivery {
     match accepted {
-        Accepted::Fire(d) => d,
+        Accepted::Ready(d) => d,
         Accepted::Earlier(d) => panic!("not claimed: {d:?}"),
     }
 }
@@ -107,7 +109,7 @@ fn claimed(accepted: Accepted) -> StoredDelivery {
 fn earlier(accepted: Accepted) -> StoredDelivery {
     match accepted {
         Accepted::Earlier(d) => d,
-        Accepted::Fire(d) => panic!("claimed again: {d:?}"),
+        Accepted::Ready(d) => panic!("claimed again: {d:?}"),
     }
 }
 
@@ -115,12 +117,12 @@ fn earlier(accepted: Accepted) -> StoredDelivery {
 async fn a_delivery_fires_once_and_keeps_its_payload_only_while_pending() {
     let env = Env::new().await;
     let first = claimed(env.accept("d-1").await);
-    assert_eq!(first.state, DeliveryState::Pending);
+    let task_id = first.task_id().to_string();
     // Accepted but not yet fired: a redelivery finds it pending, with the same taskId.
     let pending = earlier(env.accept("d-1").await);
-    assert_eq!((pending.state, &pending.task_id), (DeliveryState::Pending, &first.task_id));
-    let outcome = env.fire(first.clone()).await.unwrap();
-    assert!(matches!(outcome, FireOutcome::Created { ref task_id } if task_id.to_string() == first.task_id));
+    assert_eq!((pending.state, &pending.task_id), (DeliveryState::Pending, &task_id));
+    let outcome = env.create(first).await.unwrap();
+    assert!(matches!(outcome, FireOutcome::Created { task_id: ref id } if id.to_string() == task_id));
     // The end is written in the background, batched: wait for it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while env.row("d-1").await.0 != "created" {
@@ -129,11 +131,11 @@ async fn a_delivery_fires_once_and_keeps_its_payload_only_while_pending() {
     }
     assert_eq!(env.row("d-1").await, ("created".to_owned(), None), "the payload is dropped once done");
     let done = earlier(env.accept("d-1").await);
-    assert_eq!((done.state, &done.task_id), (DeliveryState::Created, &first.task_id));
+    assert_eq!((done.state, &done.task_id), (DeliveryState::Created, &task_id));
     assert_eq!(env.fake.created_count(), 1);
     // The taskId comes from the hook's secret and the delivery id: another id, another task.
     let other = claimed(env.accept("d-2").await);
-    assert_ne!(other.task_id, first.task_id);
+    assert_ne!(other.task_id().to_string(), task_id);
 }
 
 #[tokio::test]
@@ -141,13 +143,15 @@ async fn a_delivery_left_pending_is_fired_by_whoever_takes_it_once_its_lease_run
     let env = Env::new().await;
     // Accepted, then its api-server stopped before firing it.
     let lost = claimed(env.accept("lost").await);
+    let (lost_task, lost_now) = (lost.task_id().to_string(), lost.fire_now());
+    drop(lost);
     assert_eq!(env.finish_left_behind().await, 0, "its lease still holds");
     env.end_lease("lost").await;
     assert_eq!(env.finish_left_behind().await, 1);
     let tasks = env.fake.wait_for_tasks(1, std::time::Duration::from_secs(5)).await;
-    assert_eq!(tasks[0].task_id, lost.task_id);
+    assert_eq!(tasks[0].task_id, lost_task);
     assert_eq!(tasks[0].task["payload"]["ref"], "ref-of-lost", "fired with the payload it was accepted with");
-    assert_eq!(tasks[0].task["payload"]["now"], hooks_core::time::to_json(lost.fire_now), "and its `now`");
+    assert_eq!(tasks[0].task["payload"]["now"], hooks_core::time::to_json(lost_now), "and its `now`");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while env.row("lost").await.0 != "created" {
         assert!(std::time::Instant::now() < deadline);
@@ -161,17 +165,19 @@ async fn a_transient_failure_stays_pending_and_a_permanent_one_is_fired_again_on
     let env = Env::new().await;
     env.fake.fail_create_task(1, 500, "InternalServerError");
     let first = claimed(env.accept("flaky").await);
-    assert!(env.fire(first.clone()).await.is_err());
+    let flaky_task = first.task_id().to_string();
+    assert!(env.create(first).await.is_err());
     assert_eq!(env.row("flaky").await.0, "pending", "a transient failure is retried, not given up");
     assert!(env.row("flaky").await.1.is_some(), "with its payload");
     env.end_lease("flaky").await;
     assert_eq!(env.finish_left_behind().await, 1);
     let tasks = env.fake.wait_for_tasks(1, std::time::Duration::from_secs(5)).await;
-    assert_eq!(tasks[0].task_id, first.task_id);
+    assert_eq!(tasks[0].task_id, flaky_task);
 
     env.fake.fail_create_task(1, 400, "InvalidRequestArguments");
     let refused = claimed(env.accept("refused").await);
-    assert!(env.fire(refused.clone()).await.is_err());
+    let (refused_task, refused_now) = (refused.task_id().to_string(), refused.fire_now());
+    assert!(env.create(refused).await.is_err());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while env.row("refused").await.0 != "failed" {
         assert!(std::time::Instant::now() < deadline);
@@ -179,8 +185,8 @@ async fn a_transient_failure_stays_pending_and_a_permanent_one_is_fired_again_on
     }
     // The sender redelivers: it is claimed again, with the first attempt's taskId and `now`.
     let again = claimed(env.accept("refused").await);
-    assert_eq!((&again.task_id, again.fire_now), (&refused.task_id, refused.fire_now));
-    env.fire(again).await.unwrap();
+    assert_eq!((again.task_id().to_string(), again.fire_now()), (refused_task, refused_now));
+    env.create(again).await.unwrap();
     assert_eq!(env.fake.created_count(), 2);
 }
 
@@ -188,6 +194,6 @@ async fn a_transient_failure_stays_pending_and_a_permanent_one_is_fired_again_on
 async fn concurrent_deliveries_of_one_id_claim_it_once() {
     let env = Env::new().await;
     let accepted = futures::future::join_all((0..8).map(|_| env.accept("same"))).await;
-    let claims = accepted.iter().filter(|a| matches!(a, Accepted::Fire(_))).count();
+    let claims = accepted.iter().filter(|a| matches!(a, Accepted::Ready(_))).count();
     assert_eq!(claims, 1);
 }

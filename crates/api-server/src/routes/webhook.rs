@@ -7,7 +7,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use hooks_core::storage::{self as store, DeliveryState, EventOutcome, FireEvent};
 use hooks_core::webhook::{Delivery, DeliveryError, DeliveryHeaders, Webhook, WebhookInputError, verify};
-use hooks_core::{Accepted, FiredBy, Hook, HookKey};
+use hooks_core::{Accepted, FiredBy, Hook, HookKey, ReadyDelivery};
 use serde_json::{Value, json};
 
 use super::fires::{check_trigger_schema, fire_reply};
@@ -95,12 +95,15 @@ pub(super) async fn deliver(req: HttpRequest, path: Path<(String, String)>, body
     let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
-    let hook = find(&st, &call, &g, &h).await?;
-    let key = hook.definition.key();
-    let (webhook, pause) = store::find_webhook(&mut *st.conn(&call).await?, &st.keyring, &key)
-        .await
-        .map_err(|e| internal(&call, &e))?
-        .ok_or_else(|| no_webhook(&call, &key))?;
+    let key = hook_key(&call, &g, &h)?;
+    // Both at once: a delivery's answer waits for one round trip, not two.
+    let webhook = async {
+        let mut conn = st.conn(&call).await?;
+        store::find_webhook(&mut conn, &st.keyring, &key).await.map_err(|e| internal(&call, &e))
+    };
+    let (hook, webhook) = tokio::join!(find(&st, &call, &g, &h), webhook);
+    let hook = hook?;
+    let (webhook, pause) = webhook?.ok_or_else(|| no_webhook(&call, &key))?;
     let headers = DeliveryHeaders::read(|name| Some(req.headers().get(name)?.to_str().ok()?.to_owned()));
     let mut delivery =
         verify(webhook.kind, &webhook.secret, &headers, &body, chrono::Utc::now()).map_err(|e| match e {
@@ -132,26 +135,26 @@ pub(super) async fn deliver(req: HttpRequest, path: Path<(String, String)>, body
         st.call_fires.record_refused(event).await;
         return Err(refused.answer);
     }
-    match st.deliveries.accept(&hook, &delivery, payload).await.map_err(|e| internal(&call, &e))? {
+    let accepted = st.deliveries.accept(&st.firer, &hook, &delivery, payload).await;
+    match accepted.map_err(|e| internal(&call, &e))? {
         Accepted::Earlier(earlier) => Ok(match earlier.state {
             DeliveryState::Created => HttpResponse::Ok().json(json!({"taskId": earlier.task_id})),
             DeliveryState::Pending => HttpResponse::Accepted().json(json!({"taskId": earlier.task_id})),
             DeliveryState::Declined | DeliveryState::Failed => HttpResponse::Ok().json(json!({})),
         }),
-        Accepted::Fire(claimed) => fire_in_time(&st, &call, hook, claimed).await,
+        Accepted::Ready(ready) => create_in_time(&st, &call, &hook, ready).await,
     }
 }
 
-/// Fires a claimed delivery, answering with its outcome if it comes within [`ANSWER_WITHIN`], else 202: the fire
-/// goes on regardless (it is its own task, not this request's).
-async fn fire_in_time(st: &Data<AppState>, call: &Call, hook: Hook, claimed: store::StoredDelivery) -> Reply {
-    let task_id = claimed.task_id.clone();
-    let firing = {
+/// Creates a claimed delivery's task, answering with the outcome if it comes within [`ANSWER_WITHIN`], else 202:
+/// the creation goes on regardless (it is its own task, not this request's).
+async fn create_in_time(st: &Data<AppState>, call: &Call, hook: &Hook, ready: ReadyDelivery) -> Reply {
+    let task_id = ready.task_id().to_string();
+    let creating = {
         let st = st.clone();
-        let hook = hook.clone();
-        tokio::spawn(async move { st.deliveries.fire(&st.firer, &st.call_fires, &hook, claimed).await })
+        tokio::spawn(async move { st.deliveries.create(&st.firer, &st.call_fires, ready).await })
     };
-    match tokio::time::timeout(ANSWER_WITHIN, firing).await {
+    match tokio::time::timeout(ANSWER_WITHIN, creating).await {
         Ok(Ok(result)) => fire_reply(call, &hook.definition, result),
         Ok(Err(panicked)) => Err(internal(call, &panicked)),
         Err(_) => Ok(HttpResponse::Accepted().json(json!({"taskId": task_id}))),

@@ -74,18 +74,6 @@ impl CallFires {
         ctx: FireContext,
         opts: FireOptions,
     ) -> Result<FireOutcome, FireError> {
-        self.fire_and_end(firer, hook, ctx, opts, |_| None).await
-    }
-
-    /// [`CallFires::fire`], writing with the outcome what `end` makes of the result (a webhook delivery's end).
-    pub(super) async fn fire_and_end(
-        &self,
-        firer: &Firer,
-        hook: &HookDefinition,
-        ctx: FireContext,
-        opts: FireOptions,
-        end: impl FnOnce(&Result<FireOutcome, FireError>) -> Option<DeliveryEnd>,
-    ) -> Result<FireOutcome, FireError> {
         let prepared = firer.prepare(hook, ctx, opts).await;
         if let Some(pending) = prepared.pending() {
             let pending = CallRecord { last_fire: Some(pending), event: None, delivery: None };
@@ -96,9 +84,14 @@ impl CallFires {
             }
         }
         let (result, last_fire, event) = firer.create(prepared).await.into_parts();
-        let record = CallRecord { last_fire, event: Some(event), delivery: end(&result) };
-        self.record_outcome(record).instrument(tracing::info_span!("record_last_fire")).await;
+        self.record(last_fire, event, None).await;
         result
+    }
+
+    /// Records a fire's outcome (and a webhook delivery's end, written with it).
+    pub(super) async fn record(&self, last_fire: Option<LastFire>, event: FireEvent, delivery: Option<DeliveryEnd>) {
+        let record = CallRecord { last_fire, event: Some(event), delivery };
+        self.record_outcome(record).instrument(tracing::info_span!("record_last_fire")).await;
     }
 
     /// Records, in the fire log only, a call refused before it fired (its payload did not match the triggerSchema).

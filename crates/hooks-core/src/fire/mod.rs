@@ -19,7 +19,7 @@ use tracing::Instrument as _;
 
 pub use calls::CallFires;
 pub use context::{FireContext, FiredBy};
-pub use webhooks::{Accepted, WebhookDeliveries};
+pub use webhooks::{Accepted, ReadyDelivery, WebhookDeliveries};
 
 use crate::hook::HookDefinition;
 use crate::metrics::{FireResult, Metrics};

@@ -1,5 +1,6 @@
 //! Firing webhook deliveries, each delivery id once whatever the sender redelivers and whichever api-server it
-//! reaches. A delivery is claimed in `webhook_deliveries` (with its payload) before it fires; its taskId comes from
+//! reaches. A delivery is claimed in `webhook_deliveries` (with its payload) before its task is created (and
+//! rendered while the claim is written); its taskId comes from
 //! the hook and the delivery id and its `now` from the claim, so every attempt renders the same task and the
 //! queue creates it once. A delivery left pending (its api-server stopped, or the queue failed for a while) is
 //! taken by any api-server once its lease runs out, and fired again, until [`GIVE_UP_AFTER`].
@@ -9,13 +10,15 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use serde_json::Value;
 
-use super::{CallFires, FireContext, FireError, FireOptions, FireOutcome, Firer};
+use chrono::{DateTime, Utc};
+
+use super::{CallFires, FireContext, FireError, FireOptions, FireOutcome, Firer, Prepared};
 use crate::storage::{
     Batcher, DeliveryClaim, DeliveryEnd, DeliveryState, NewClaim, Pool, StorageError, StoredDelivery, claim_deliveries,
     find_hook, finish_deliveries, take_left_behind_deliveries,
 };
 use crate::webhook::Delivery;
-use crate::{Hook, Keyring, TaskId, time};
+use crate::{Hook, HookKey, Keyring, TaskId, time};
 
 /// How long a delivery is its claimer's to fire: longer than a fire takes, queue retries included. Past it, any
 /// api-server may fire it again (harmlessly: the same task).
@@ -38,10 +41,32 @@ pub struct WebhookDeliveries {
 /// What accepting a delivery found.
 #[derive(Debug)]
 pub enum Accepted {
-    /// It is this caller's to fire, with [`WebhookDeliveries::fire`].
-    Fire(StoredDelivery),
+    /// It is this caller's to fire: claimed and rendered, to be created with [`WebhookDeliveries::create`].
+    Ready(ReadyDelivery),
     /// It was accepted before (a redelivery): nothing more is fired.
     Earlier(StoredDelivery),
+}
+
+/// A claimed delivery, its task rendered, waiting to be created.
+#[derive(Debug)]
+#[must_use = "a claimed delivery must be created (or it waits for its lease to run out)"]
+pub struct ReadyDelivery {
+    prepared: Prepared,
+    hook: HookKey,
+    delivery_id: String,
+    fire_now: DateTime<Utc>,
+}
+
+impl ReadyDelivery {
+    /// The task it creates.
+    pub fn task_id(&self) -> &TaskId {
+        self.prepared.task_id()
+    }
+
+    /// The `now` its task is rendered with.
+    pub fn fire_now(&self) -> DateTime<Utc> {
+        self.fire_now
+    }
 }
 
 impl WebhookDeliveries {
@@ -51,9 +76,16 @@ impl WebhookDeliveries {
         Self { pool, claims }
     }
 
-    /// Claims a delivery whose signature holds, keeping its payload until it has fired. A delivery without an id
-    /// (a GitLab too old to send one) can't be told from its redeliveries, so it gets a fresh one.
-    pub async fn accept(&self, hook: &Hook, delivery: &Delivery, payload: Value) -> Result<Accepted, StorageError> {
+    /// Claims a delivery whose signature holds, keeping its payload until it has fired, and renders its task
+    /// meanwhile (thrown away if the delivery came before). A delivery without an id (a GitLab too old to send
+    /// one) can't be told from its redeliveries, so it gets a fresh one.
+    pub async fn accept(
+        &self,
+        firer: &Firer,
+        hook: &Hook,
+        delivery: &Delivery,
+        payload: Value,
+    ) -> Result<Accepted, StorageError> {
         let def = &hook.definition;
         let (delivery_id, task_id) = match &delivery.delivery_id {
             Some(id) => (id.clone(), hook.schedule_secret.delivery_task_id(&def.hook_group_id, &def.hook_id, id)),
@@ -63,6 +95,8 @@ impl WebhookDeliveries {
             }
         };
         let now = time::now_millis();
+        let ctx = FireContext::webhook(payload.clone(), delivery.kind.as_str(), &delivery.event, &delivery_id);
+        let opts = FireOptions { task_id: Some(task_id.clone()), now: Some(now) };
         let stored = StoredDelivery {
             hook: def.key(),
             delivery_id,
@@ -73,36 +107,50 @@ impl WebhookDeliveries {
             state: DeliveryState::Pending,
             payload: Some(payload),
         };
-        Ok(match self.claims.submit(NewClaim { delivery: stored, lease_until: now + LEASE }).await? {
-            DeliveryClaim::Claimed(d) => Accepted::Fire(d),
-            DeliveryClaim::Earlier(d) => Accepted::Earlier(d),
+        let claim = self.claims.submit(NewClaim { delivery: stored, lease_until: now + LEASE });
+        let (claim, prepared) = tokio::join!(claim, firer.prepare(def, ctx, opts));
+        Ok(match claim? {
+            DeliveryClaim::Earlier(earlier) => Accepted::Earlier(earlier),
+            // New: rendered as claimed.
+            DeliveryClaim::Claimed(d) if d.fire_now == now && d.task_id == task_id.to_string() => {
+                Accepted::Ready(ReadyDelivery { prepared, hook: d.hook, delivery_id: d.delivery_id, fire_now: now })
+            }
+            // Failed before and claimed again: rendered again with its first attempt's taskId and `now`.
+            DeliveryClaim::Claimed(d) => Accepted::Ready(self.prepare(firer, hook, d).await),
         })
     }
 
-    /// Fires a claimed delivery (recorded as any API call's fire, its end written with the outcome). A transient
-    /// failure leaves it pending, for whichever api-server takes it when its lease runs out.
-    pub async fn fire(
+    /// Creates a claimed delivery's task and records it as any API call's fire, with the delivery's end. The
+    /// claim is the fire's record until then (a stopped api-server's claim is fired again), so no pending last
+    /// fire is written first. A transient failure leaves the delivery pending, for whichever api-server takes it
+    /// when its lease runs out.
+    pub async fn create(
         &self,
         firer: &Firer,
         call_fires: &CallFires,
-        hook: &Hook,
-        delivery: StoredDelivery,
+        ready: ReadyDelivery,
     ) -> Result<FireOutcome, FireError> {
+        let ReadyDelivery { prepared, hook, delivery_id, fire_now } = ready;
+        let (result, last_fire, event) = firer.create(prepared).await.into_parts();
+        let state = match &result {
+            Ok(FireOutcome::Created { .. }) => Some(DeliveryState::Created),
+            Ok(FireOutcome::Declined) => Some(DeliveryState::Declined),
+            Err(e) if e.is_transient() && time::now_millis() - fire_now < GIVE_UP_AFTER => None,
+            Err(_) => Some(DeliveryState::Failed),
+        };
+        let end = state.map(|state| DeliveryEnd { hook, delivery_id, state });
+        call_fires.record(last_fire, event, end).await;
+        result
+    }
+
+    /// Renders a claimed delivery's task as it was accepted.
+    async fn prepare(&self, firer: &Firer, hook: &Hook, delivery: StoredDelivery) -> ReadyDelivery {
         let task_id = TaskId::parse(&delivery.task_id).unwrap_or_else(|_| TaskId::generate());
         let payload = delivery.payload.unwrap_or_else(|| Value::Object(serde_json::Map::new()));
         let ctx = FireContext::webhook(payload, delivery.kind.as_str(), &delivery.event, &delivery.delivery_id);
         let opts = FireOptions { task_id: Some(task_id), now: Some(delivery.fire_now) };
-        let (hook_key, delivery_id, fire_now) = (delivery.hook, delivery.delivery_id, delivery.fire_now);
-        let end = move |result: &Result<FireOutcome, FireError>| {
-            let state = match result {
-                Ok(FireOutcome::Created { .. }) => DeliveryState::Created,
-                Ok(FireOutcome::Declined) => DeliveryState::Declined,
-                Err(e) if e.is_transient() && time::now_millis() - fire_now < GIVE_UP_AFTER => return None,
-                Err(_) => DeliveryState::Failed,
-            };
-            Some(DeliveryEnd { hook: hook_key, delivery_id, state })
-        };
-        call_fires.fire_and_end(firer, &hook.definition, ctx, opts, end).await
+        let prepared = firer.prepare(&hook.definition, ctx, opts).await;
+        ReadyDelivery { prepared, hook: delivery.hook, delivery_id: delivery.delivery_id, fire_now: delivery.fire_now }
     }
 
     /// Ends a delivery that cannot fire.
@@ -129,7 +177,8 @@ impl WebhookDeliveries {
                 continue;
             };
             tracing::info!(hook = %hook_key, delivery_id, "firing a webhook delivery left pending");
-            if let Err(e) = self.fire(firer, call_fires, &hook, delivery).await {
+            let ready = self.prepare(firer, &hook, delivery).await;
+            if let Err(e) = self.create(firer, call_fires, ready).await {
                 tracing::warn!(hook = %hook_key, delivery_id, error = %e, "a webhook delivery left pending failed again");
             }
         }
