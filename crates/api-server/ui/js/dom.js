@@ -1,0 +1,94 @@
+// A few helpers to build the page from elements (never from HTML strings, so nothing the API returns can become
+// markup) and to show the common states: loading, empty, failed.
+
+/**
+ * An element: `h('a', {href: '#/', class: 'x', onclick: fn, dataset: {...}}, 'text', child, [more])`.
+ * Attributes that are properties of the element (`onclick`, `value`, `checked`, `disabled`, `hidden`) are set as
+ * properties; null and false attributes are left out.
+ */
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === 'dataset') Object.assign(element.dataset, value);
+    else if (name.startsWith('on') || name in PROPERTIES) element[name] = value;
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+const PROPERTIES = { value: 1, checked: 1, disabled: 1, hidden: 1, textContent: 1 };
+
+function append(element, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+}
+
+/** Replaces `element`'s children. */
+export function replace(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
+
+/** Pretty JSON in a `<pre>`. */
+export function jsonBlock(value) {
+  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+}
+
+/** What an empty list says. */
+export function empty(text) {
+  return h('p', { class: 'empty' }, text);
+}
+
+/** A failed call, readably: its message, and for a 403 the scopes the API named. */
+export function errorBox(error, title = 'That did not work') {
+  const scopes = error.scopes || [];
+  const box = h('div', { class: 'alert', role: 'alert' },
+    h('p', {}, h('strong', {}, titleOf(error, title))),
+    h('p', {}, error.headline || error.message),
+    scopes.length ? [h('p', {}, 'Missing scopes:'), h('pre', { class: 'scopes' }, scopes[0])] : null,
+    scopes.length > 1 ? [h('p', {}, 'The call requires:'), h('pre', {}, scopes[1])] : null,
+    error.code ? h('p', { class: 'muted' }, `${error.code}${error.status ? ` (HTTP ${error.status})` : ''}`) : null);
+  box.dataset.code = error.code || '';
+  return box;
+}
+
+function titleOf(error, fallback) {
+  if (error.status === 401) return 'Your credentials were refused';
+  if (error.status === 403) return 'Your client lacks a scope for this';
+  if (error.status === 404) return 'Not found';
+  if (error.status === 0) return 'No connection';
+  return fallback;
+}
+
+/** A short note, e.g. after something was saved. */
+export function notice(text, kind = 'info') {
+  return h('div', { class: `alert ${kind}`, role: 'status' }, h('p', {}, text));
+}
+
+/** Runs `work` with `button` disabled (so a click can't send a request twice). */
+export async function busy(button, work) {
+  button.disabled = true;
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** A table with a header row, inside a wrapper that scrolls sideways on narrow screens. */
+export function table(headings, rows) {
+  return h('div', { class: 'table-wrap' },
+    h('table', {},
+      h('thead', {}, h('tr', {}, headings.map((text) => h('th', { scope: 'col' }, text)))),
+      h('tbody', {}, rows)));
+}
+
+/** A badge whose class names its value (`state-completed`), coloured by the stylesheet. */
+export function badge(prefix, value) {
+  return h('span', { class: `badge ${prefix}-${value}` }, value);
+}
