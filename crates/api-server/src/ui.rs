@@ -21,7 +21,7 @@ struct Asset {
 }
 
 macro_rules! asset {
-    ($path:literal, $content_type:literal) => {
+    ($path:literal, $content_type:expr) => {
         Asset { path: $path, content_type: $content_type, body: include_bytes!(concat!("../ui/", $path)) }
     };
 }
@@ -56,8 +56,10 @@ const ASSETS: &[Asset] = &[
 /// API, `/robots.txt`, the health routes) is matched as before.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let get = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
-    cfg.service(web::resource(["/", "/ui"]).route(get().to(redirect)))
-        .service(web::resource("/ui/{path:.*}").route(get().to(serve)));
+    // Other methods get the 404 of unmatched paths, as the API's routes give them.
+    let resource = |paths: Vec<&str>| web::resource(paths).default_service(web::to(crate::routes::not_found));
+    cfg.service(resource(vec!["/", "/ui"]).route(get().to(redirect)))
+        .service(resource(vec!["/ui/{path:.*}"]).route(get().to(serve)));
 }
 
 /// `/` and `/ui`: the UI's page.

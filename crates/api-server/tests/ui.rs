@@ -56,7 +56,7 @@ async fn sign_in(browser: &Browser, root_url: &str, client_id: &str, token: &str
 async fn a_user_creates_a_hook_through_the_form_triggers_it_and_sees_the_fire() {
     let _one = ONE_BROWSER.lock().await;
     let app = TestApp::spawn().await;
-    app.hooks().create_hook("ci", "existing", &hook_body()).await.unwrap();
+    app.hooks().createHook("ci", "existing", &hook_body()).await.unwrap();
     let driver = Chromedriver::start().await;
     let browser = driver.browser(1280, 1000).await;
 
@@ -167,16 +167,17 @@ async fn the_hook_page_fits_a_phone_screen() {
     let mut body = hook_body();
     body["schedule"] = json!(["0 0 9,21 * * 1-5"]);
     body["bindings"] = json!([{"exchange": "exchange/ci/v1/push", "routingKeyPattern": "primary.#"}]);
-    app.hooks().create_hook("phone", "a-hook-with-a-rather-long-identifier", &body).await.unwrap();
-    app.hooks().trigger_hook("phone", "a-hook-with-a-rather-long-identifier", &json!({})).await.unwrap();
+    app.hooks().createHook("phone", "a-hook-with-a-rather-long-identifier", &body).await.unwrap();
+    app.hooks().triggerHook("phone", "a-hook-with-a-rather-long-identifier", &json!({})).await.unwrap();
     let driver = Chromedriver::start().await;
-    let browser = driver.browser(390, 844).await;
+    let browser = driver.phone(390, 844).await;
 
     sign_in(&browser, &app.root_url, "tester", TESTER_TOKEN).await;
     browser.text_in(".groups", "a-hook-with-a-rather-long-identifier").await;
     browser.click("a.hook-link").await;
     browser.text_in("#bindings", "exchange/ci/v1/push").await;
     browser.shown("#last-fires tr.fire").await;
+    assert_eq!(browser.eval("return window.innerWidth").await, json!(390));
     let fits = browser.eval("return document.documentElement.scrollWidth <= window.innerWidth").await;
     let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]").await;
     assert_eq!(fits, json!(true), "the page scrolls sideways: [scrollWidth, innerWidth] = {widths}");

@@ -58,31 +58,49 @@ impl Chromedriver {
 
     /// A new headless browser window of `width`×`height` CSS pixels.
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": program("CHROMIUM", "/usr/bin/chromium"),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-extensions", "--no-first-run", "--lang=en-US", "--hide-scrollbars",
-                    format!("--window-size={width},{height}"),
-                ],
-            },
-        });
-        let Value::Object(capabilities) = capabilities else { unreachable!() };
+        self.session(json!({"args": chrome_args(&format!("--window-size={width},{height}"))})).await
+    }
+
+    /// A new headless browser emulating a phone's screen of `width`×`height` CSS pixels (a desktop window can't
+    /// be made that narrow).
+    pub async fn phone(&self, width: u32, height: u32) -> Browser {
+        let metrics = json!({"width": width, "height": height, "pixelRatio": 1, "touch": true, "mobile": true});
+        self.session(json!({
+            "args": chrome_args("--window-size=800,1000"),
+            "mobileEmulation": {"deviceMetrics": metrics},
+        }))
+        .await
+    }
+
+    async fn session(&self, mut chrome_options: Value) -> Browser {
+        chrome_options["binary"] = json!(program("CHROMIUM", "/usr/bin/chromium"));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".to_owned(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".to_owned(), chrome_options);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector).capabilities(capabilities).connect(&self.url).await.unwrap();
         Browser { client }
     }
 }
 
+/// Chromium's flags: headless, as root in a container (no sandbox, no /dev/shm), nothing but the page.
+fn chrome_args(window: &str) -> Value {
+    json!([
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
+        "--no-first-run", "--lang=en-US", "--hide-scrollbars", window,
+    ])
+}
+
 impl Drop for Chromedriver {
     fn drop(&mut self) {
-        // The group's id is the child's pid; TERM lets chromium close its own helpers.
+        // The group's id is chromedriver's pid, which can't be reused before it is reaped (the last step), so the
+        // signals reach only what this test started. TERM lets chromium end its helpers; KILL ends what is left.
         let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let signal = |name: &str| Command::new("kill").args([name, "--", &group]).stderr(Stdio::null()).status();
+        let _ = signal("-TERM");
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = signal("-KILL");
         let _ = self.child.wait();
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
     }
 }
 

@@ -14,7 +14,11 @@ export function lastFiresPanel(g, hk) {
     title: 'Last fires',
     emptyText: 'This hook has not fired yet.',
     load: async (continuationToken) => {
-      const reply = await lastFires(g, hk, { limit: PAGE, continuationToken });
+      // Upstream answers 404 "No such hook or never fired" for a hook that exists but has not fired.
+      const reply = await lastFires(g, hk, { limit: PAGE, continuationToken }).catch((e) => {
+        if (e.status === 404 && !continuationToken) return { lastFires: [] };
+        throw e;
+      });
       return { items: reply.lastFires, next: reply.continuationToken };
     },
     headings: ['Time', 'Fired by', 'Task', 'Task state', 'Result', 'Error'],
