@@ -140,7 +140,11 @@ mod tests {
         let mut checked = 0;
         for asset in ASSETS.iter().filter(|a| a.path.ends_with(".js") || a.path.ends_with(".html")) {
             for target in references(asset) {
-                assert!(ASSETS.iter().any(|a| a.path == target), "{} names {target}, which is not embedded", asset.path);
+                assert!(
+                    ASSETS.iter().any(|a| a.path == target),
+                    "{} names {target}, which is not embedded",
+                    asset.path
+                );
                 checked += 1;
             }
         }

@@ -4,9 +4,9 @@
 //! a phone-width window. Screenshots go to `<target>/ui-screenshots`; the hook page's also to
 //! docs/ui-hook-page.png, which README.md shows.
 
-mod common;
 #[path = "common/browser.rs"]
 mod browser;
+mod common;
 
 use std::time::Duration;
 
@@ -127,10 +127,11 @@ async fn a_user_creates_a_hook_through_the_form_triggers_it_and_sees_the_fire() 
     assert!(fire.contains("triggerHook") && fire.contains("success"), "{fire}");
     browser.text_in("#last-fires .task-state", "running").await;
     browser.text_in("#fire-log tr.event", "created").await;
-    let time_title = browser.shown("#last-fires time").await.attr("title").await.unwrap().unwrap_or_default();
-    assert!(time_title.ends_with("UTC"), "{time_title}");
+    let time = browser.shown("#last-fires time").await;
+    let (local, utc) = (time.text().await.unwrap(), time.attr("title").await.unwrap().unwrap_or_default());
+    assert!(utc.ends_with(" UTC") && !local.contains("UTC"), "shown {local:?}, on hover {utc:?}");
 
-    browser.client.set_window_size(1280, 1500).await.unwrap();
+    browser.fit_page_height(1280).await;
     let page = browser.screenshot("03-hook-page").await;
     std::fs::copy(&page, concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ui-hook-page.png")).unwrap();
 

@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 /// How long a step may take before the test fails: generous, as the machine is shared with other builds.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The browsers' time zone.
+pub const BROWSER_ZONE: &str = "Europe/Berlin";
+
 /// Where chromedriver and chromium are; `CHROMEDRIVER` and `CHROMIUM` override.
 fn program(variable: &str, default: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| default.to_owned())
@@ -37,6 +40,8 @@ impl Chromedriver {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(&driver)
             .arg(format!("--port={port}"))
+            // Not UTC, so that the page's local times differ from the UTC ones it shows on hover.
+            .env("TZ", BROWSER_ZONE)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             // Its own process group: the browsers it starts join it, and one signal to the group ends them all.
@@ -86,8 +91,15 @@ impl Chromedriver {
 /// Chromium's flags: headless, as root in a container (no sandbox, no /dev/shm), nothing but the page.
 fn chrome_args(window: &str) -> Value {
     json!([
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
-        "--no-first-run", "--lang=en-US", "--hide-scrollbars", window,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-extensions",
+        "--no-first-run",
+        "--lang=en-US",
+        "--hide-scrollbars",
+        window,
     ])
 }
 
@@ -165,6 +177,13 @@ impl Browser {
     /// Runs `script` in the page; its value.
     pub async fn eval(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()
+    }
+
+    /// Makes the window tall enough to show the whole page (at most 3000 pixels), for a screenshot of all of it.
+    pub async fn fit_page_height(&self, width: u32) {
+        let sizes = self.eval("return [document.documentElement.scrollHeight, outerHeight - innerHeight]").await;
+        let height = |i: usize| sizes[i].as_u64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
+        self.client.set_window_size(width, (height(0) + height(1)).min(3000)).await.unwrap();
     }
 
     /// Saves a screenshot of the window as `name`.png in the screenshot directory; its path.

@@ -44,14 +44,18 @@ export function empty(text) {
   return h('p', { class: 'empty' }, text);
 }
 
-/** A failed call, readably: its message, and for a 403 the scopes the API named. */
+/**
+ * A failed call, readably: a title from its status, then its message as the API wrote it, text as paragraphs and
+ * fenced blocks (for a 403, the missing scopes and the expression the call requires) as code.
+ */
 export function errorBox(error, title = 'That did not work') {
-  const scopes = error.scopes || [];
+  const parts = String(error.message || '').split(/```\n([\s\S]*?)\n```/);
+  const body = parts.map((part, index) => (index % 2
+    ? h('pre', { class: error.status === 403 ? 'scopes' : null }, part)
+    : part.split(/\n{2,}/).map((text) => text.trim()).filter(Boolean).map((text) => h('p', {}, text))));
   const box = h('div', { class: 'alert', role: 'alert' },
     h('p', {}, h('strong', {}, titleOf(error, title))),
-    h('p', {}, error.headline || error.message),
-    scopes.length ? [h('p', {}, 'Missing scopes:'), h('pre', { class: 'scopes' }, scopes[0])] : null,
-    scopes.length > 1 ? [h('p', {}, 'The call requires:'), h('pre', {}, scopes[1])] : null,
+    body,
     error.code ? h('p', { class: 'muted' }, `${error.code}${error.status ? ` (HTTP ${error.status})` : ''}`) : null);
   box.dataset.code = error.code || '';
   return box;

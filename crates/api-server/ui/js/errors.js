@@ -1,6 +1,6 @@
 // What the API answered when a call failed, read from Taskcluster's error body: the code, the message without
-// the request details appended after `---`, the scopes a 403 says are missing, and the fields a validation error
-// names (Ajv's `data/metadata/owner ...` lines, or the model's `metadata.owner: ...`).
+// the request details appended after `---`, and the fields a validation error names (Ajv's
+// `data/metadata/owner ...` lines, or the model's `metadata.owner: ...`).
 
 /** A failed call. */
 export class ApiError extends Error {
@@ -16,16 +16,6 @@ export class ApiError extends Error {
     const message = String(full).split('\n\n---\n\n')[0].trim();
     const code = (body && body.code) || (status === 404 ? 'ResourceNotFound' : `HTTP ${status}`);
     return new ApiError({ status, code, message });
-  }
-
-  /** The scope expressions a 403 names (the missing scopes first), from its fenced blocks. */
-  get scopes() {
-    return [...this.message.matchAll(/```\n([\s\S]*?)\n```/g)].map((m) => m[1]);
-  }
-
-  /** The message without its fenced blocks. */
-  get headline() {
-    return this.message.replace(/```\n[\s\S]*?\n```/g, '').replace(/\n{2,}/g, '\n').trim();
   }
 
   /** `[{path: ['metadata', 'owner'], problem}]` for each field the message names; [] when it names none. */
