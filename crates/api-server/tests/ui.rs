@@ -3,6 +3,7 @@
 //! triggering through the form generated from the triggerSchema, the fire in the history, wrong credentials and
 //! a phone-width window. Screenshots go to `<target>/ui-screenshots`; the hook page's also to
 //! docs/ui-hook-page.png, which README.md shows.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 #[path = "common/browser.rs"]
 mod browser;
