@@ -159,6 +159,74 @@ async fn wrong_credentials_and_a_missing_scope_are_told_plainly() {
     let scopes = browser.shown("main .alert pre.scopes").await.text().await.unwrap();
     assert_eq!(scopes, "hooks:list-hooks:", "{denied}");
     browser.screenshot("05-missing-scope").await;
+
+    // Temporary credentials: the certificate's scopes, not the issuer's "*", are what the API grants.
+    let issuer = taskcluster::Credentials::new("tester", TESTER_TOKEN);
+    let temporary = issuer.create_temp_creds(Duration::from_secs(3600), ["hooks:get:*"]).unwrap();
+    browser.click("#nav button").await;
+    browser.fill("#client-id", &temporary.client_id).await;
+    browser.fill("#access-token", &temporary.access_token).await;
+    browser.click("#signin-form details summary").await;
+    browser.fill("#certificate", temporary.certificate.as_deref().unwrap()).await;
+    browser.click("#sign-in").await;
+    let denied = browser.text_in("main .alert", "Client ID tester does not have sufficient scopes").await;
+    let scopes = browser.shown("main .alert pre.scopes").await.text().await.unwrap();
+    assert_eq!(scopes, "hooks:list-hooks:", "{denied}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_hook_is_paused_resumed_edited_and_removed_from_its_page() {
+    let _one = ONE_BROWSER.lock().await;
+    let app = TestApp::spawn().await;
+    app.hooks().createHook("ops", "cleanup", &hook_body()).await.unwrap();
+    let driver = Chromedriver::start().await;
+    let browser = driver.browser(1280, 1000).await;
+    sign_in(&browser, &app.root_url, "tester", TESTER_TOKEN).await;
+    browser.text_in("h1", "Hook groups").await;
+    browser.open(&format!("{}/ui/#/hooks/ops/cleanup", app.root_url)).await;
+    browser.text_in("#hook-page h1", "cleanup").await;
+    browser.text_in("#webhook", "No webhook configured.").await;
+    browser.text_in("#schedule", "No schedule").await;
+
+    browser.fill("#pause-reason-input", "maintenance window\u{E007}").await;
+    browser.text_in("#pause-reason", "maintenance window").await;
+    browser.shown("#paused-badge").await;
+    let hook: Value = app.hooks().hook("ops", "cleanup").await.unwrap();
+    assert_eq!(hook["paused"]["reason"], "maintenance window");
+    browser.click("#resume").await;
+    browser.text_in("#pause-title", "Running").await;
+    let hook: Value = app.hooks().hook("ops", "cleanup").await.unwrap();
+    assert!(hook.get("paused").is_none(), "{hook}");
+
+    browser.click("#show-token").await;
+    let url = browser.text_in("#trigger-url", "/trigger/").await;
+    let token: Value = app.hooks().getTriggerToken("ops", "cleanup").await.unwrap();
+    assert!(url.ends_with(token["token"].as_str().unwrap()), "{url}");
+
+    browser.click("#edit-link").await;
+    browser.text_in("h1", "Edit ops/cleanup").await;
+    browser.click("#raw-tab").await;
+    let mut definition: Value =
+        serde_json::from_str(&browser.shown("#raw-definition").await.prop("value").await.unwrap().unwrap()).unwrap();
+    definition["schedule"] = json!(["every minute"]);
+    browser.fill("#raw-definition", &definition.to_string()).await;
+    browser.click("#save").await;
+    browser.text_in("#raw-definition-error", "schedule").await;
+    definition["schedule"] = json!(["0 */5 * * * *"]);
+    definition["metadata"]["description"] = json!("edited as raw JSON");
+    browser.fill("#raw-definition", &definition.to_string()).await;
+    browser.click("#save").await;
+    browser.text_in("#definition", "edited as raw JSON").await;
+    browser.text_in("#schedule", "0 */5 * * * *").await;
+
+    browser.click("#remove").await;
+    browser.text_in("#hook-page .alert", "cannot be undone").await;
+    browser.click("#remove-yes").await;
+    browser.text_in("h1", "Hook group ops").await;
+    browser.text_in("main", "No hooks in this group.").await;
+    let gone = app.hooks().hook("ops", "cleanup").await.unwrap_err();
+    assert_eq!(common::status_of(&gone), Some(404));
     browser.close().await;
 }
 

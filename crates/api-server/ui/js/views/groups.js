@@ -15,7 +15,8 @@ export async function groupsView({ group }) {
     try {
       return { group: g, hooks: (await listHooks(g)).hooks };
     } catch (error) {
-      return { group: g, error };
+      // A group exists only while it has hooks: upstream answers 404 "No such group" for one that has none.
+      return error.status === 404 ? { group: g, hooks: [] } : { group: g, error };
     }
   }));
   if (!listed.length) {

@@ -145,7 +145,8 @@ function tokenPanel(g, hk) {
       replace(shown, errorBox(e));
     }
   });
-  const reset = confirmButton('Reset token', 'The old token stops working at once. Reset it?', async () => {
+  const question = 'The old token stops working at once. Reset it?';
+  const reset = confirmButton('reset-token', 'Reset token', question, async () => {
     try {
       showToken((await api.resetTriggerToken(g, hk)).token);
     } catch (e) {
@@ -156,23 +157,26 @@ function tokenPanel(g, hk) {
 }
 
 function removeControl(g, hk) {
-  return confirmButton('Remove', `Remove ${g}/${hk}? Its definition, token and history go; this cannot be undone.`,
-    async (result) => {
-      try {
-        await api.removeHook(g, hk);
-        location.hash = `#/hooks/${encodeURIComponent(g)}`;
-      } catch (e) {
-        replace(result, errorBox(e, 'The hook was not removed'));
-      }
-    });
+  const question = `Remove ${g}/${hk}? Its definition, token and history go; this cannot be undone.`;
+  return confirmButton('remove', 'Remove', question, async (result) => {
+    try {
+      await api.removeHook(g, hk);
+      location.hash = `#/hooks/${encodeURIComponent(g)}`;
+    } catch (e) {
+      replace(result, errorBox(e, 'The hook was not removed'));
+    }
+  });
 }
 
-/** A button that asks before it acts: the question, then "Yes" (running `work(resultElement)`) or "Cancel". */
-function confirmButton(label, question, work) {
+/**
+ * A button (`id`) that asks before it acts: the question, then "Yes" (`<id>-yes`, running `work(resultElement)`)
+ * or "Cancel".
+ */
+function confirmButton(id, label, question, work) {
   const wrapper = h('div', { class: 'confirm' });
   const result = h('div', { 'aria-live': 'polite' });
-  const start = h('button', { type: 'button', class: 'danger' }, label);
-  const yes = h('button', { type: 'button', class: 'danger' }, `Yes, ${label.toLowerCase()}`);
+  const start = h('button', { type: 'button', class: 'danger', id }, label);
+  const yes = h('button', { type: 'button', class: 'danger', id: `${id}-yes` }, `Yes, ${label.toLowerCase()}`);
   const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
   const ask = h('div', { class: 'alert', role: 'alertdialog', hidden: true, 'aria-label': question },
     h('p', {}, question), h('div', { class: 'actions' }, yes, no));
