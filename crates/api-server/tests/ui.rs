@@ -46,6 +46,25 @@ fn task_echoing_the_payload() -> Value {
     })
 }
 
+/// Nothing the page loaded or called came from another origin, and its Content-Security-Policy refused nothing.
+async fn assert_only_this_server_was_asked(browser: &Browser) {
+    let elsewhere = browser
+        .eval("return performance.getEntriesByType('resource').map(e => e.name).filter(n => new URL(n).origin !== location.origin)")
+        .await;
+    assert_eq!(elsewhere, json!([]), "requests to other hosts");
+    let refused = browser.eval("return document.documentElement.dataset.cspViolations || '0'").await;
+    assert_eq!(refused, json!("0"), "the Content-Security-Policy refused something");
+}
+
+/// The page is no wider than the window.
+async fn assert_no_sideways_scrolling(browser: &Browser) {
+    let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]").await;
+    assert!(
+        widths[0].as_u64() <= widths[1].as_u64(),
+        "the page scrolls sideways: [scrollWidth, innerWidth] = {widths}"
+    );
+}
+
 /// Signs in on the page at `root_url` as `client_id`, pressing Enter in the token field (the keyboard's way).
 async fn sign_in(browser: &Browser, root_url: &str, client_id: &str, token: &str) {
     browser.open(&format!("{root_url}/")).await;
@@ -113,6 +132,8 @@ async fn a_user_creates_a_hook_through_the_form_triggers_it_and_sees_the_fire() 
     browser.click("#preview").await;
     let preview = browser.text_in("#preview-result", "proj-example").await;
     assert!(preview.contains("\"deadline\""), "{preview}");
+    browser.fit_page_height(1280).await;
+    browser.screenshot("03-trigger-form-and-preview").await;
     assert_eq!(app.fake.created_count(), 0, "a preview creates no task");
 
     browser.click("#fire").await;
@@ -133,11 +154,16 @@ async fn a_user_creates_a_hook_through_the_form_triggers_it_and_sees_the_fire() 
     assert!(utc.ends_with(" UTC") && !local.contains("UTC"), "shown {local:?}, on hover {utc:?}");
 
     browser.fit_page_height(1280).await;
-    let page = browser.screenshot("03-hook-page").await;
+    let page = browser.screenshot("04-hook-page-1280").await;
     std::fs::copy(&page, concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ui-hook-page.png")).unwrap();
+
+    browser.client.set_window_size(1920, 1080).await.unwrap();
+    assert_no_sideways_scrolling(&browser).await;
+    browser.screenshot("04-hook-page-1920").await;
 
     browser.click("#raw-json summary").await;
     browser.text_in("#raw-json pre", "\"hookGroupId\": \"ci\"").await;
+    assert_only_this_server_was_asked(&browser).await;
     browser.close().await;
 }
 
@@ -152,13 +178,13 @@ async fn wrong_credentials_and_a_missing_scope_are_told_plainly() {
     let refused = browser.text_in("#signin-result .alert", "Your credentials were refused").await;
     assert!(refused.contains("AuthenticationFailed") || refused.contains("401"), "{refused}");
     browser.shown("#signin-form").await;
-    browser.screenshot("04-wrong-credentials").await;
+    browser.screenshot("05-wrong-credentials").await;
 
     sign_in(&browser, &app.root_url, "limited", LIMITED_TOKEN).await;
     let denied = browser.text_in("main .alert", "lacks a scope").await;
     let scopes = browser.shown("main .alert pre.scopes").await.text().await.unwrap();
     assert_eq!(scopes, "hooks:list-hooks:", "{denied}");
-    browser.screenshot("05-missing-scope").await;
+    browser.screenshot("06-missing-scope").await;
 
     // Temporary credentials: the certificate's scopes, not the issuer's "*", are what the API grants.
     let issuer = taskcluster::Credentials::new("tester", TESTER_TOKEN);
@@ -238,7 +264,10 @@ async fn the_hook_page_fits_a_phone_screen() {
     body["schedule"] = json!(["0 0 9,21 * * 1-5"]);
     body["bindings"] = json!([{"exchange": "exchange/ci/v1/push", "routingKeyPattern": "primary.#"}]);
     app.hooks().createHook("phone", "a-hook-with-a-rather-long-identifier", &body).await.unwrap();
-    app.hooks().triggerHook("phone", "a-hook-with-a-rather-long-identifier", &json!({})).await.unwrap();
+    // More fires than a page of the history holds (20).
+    for _ in 0..22 {
+        app.hooks().triggerHook("phone", "a-hook-with-a-rather-long-identifier", &json!({})).await.unwrap();
+    }
     let driver = Chromedriver::start().await;
     let browser = driver.phone(390, 844).await;
 
@@ -247,11 +276,30 @@ async fn the_hook_page_fits_a_phone_screen() {
     browser.click("a.hook-link").await;
     browser.text_in("#bindings", "exchange/ci/v1/push").await;
     browser.shown("#last-fires tr.fire").await;
+    assert_eq!(browser.count("#last-fires tr.fire").await, 20);
+    browser.click("#last-fires button.more").await;
+    browser.text_in("#fire-log", "created").await;
+    let deadline = std::time::Instant::now() + browser::PATIENCE;
+    while browser.count("#last-fires tr.fire").await < 22 {
+        assert!(std::time::Instant::now() < deadline, "the older fires never came");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !browser
+            .shown("#last-fires")
+            .await
+            .find(fantoccini::Locator::Css("button.more"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "no more pages"
+    );
     assert_eq!(browser.eval("return window.innerWidth").await, json!(390));
-    let fits = browser.eval("return document.documentElement.scrollWidth <= window.innerWidth").await;
-    let widths = browser.eval("return [document.documentElement.scrollWidth, window.innerWidth]").await;
-    assert_eq!(fits, json!(true), "the page scrolls sideways: [scrollWidth, innerWidth] = {widths}");
-    browser.screenshot("06-phone-hook-page").await;
+    assert_no_sideways_scrolling(&browser).await;
+    browser.screenshot("07-phone-hook-page").await;
+    assert_only_this_server_was_asked(&browser).await;
     browser.close().await;
 }
 

@@ -174,6 +174,11 @@ impl Browser {
         }
     }
 
+    /// How many elements `css` selects.
+    pub async fn count(&self, css: &str) -> usize {
+        self.client.find_all(Locator::Css(css)).await.unwrap().len()
+    }
+
     /// Runs `script` in the page; its value.
     pub async fn eval(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()
@@ -181,6 +186,8 @@ impl Browser {
 
     /// Makes the window tall enough to show the whole page (at most 3000 pixels), for a screenshot of all of it.
     pub async fn fit_page_height(&self, width: u32) {
+        // Short first: a page is never shorter than its window.
+        self.client.set_window_size(width, 600).await.unwrap();
         let sizes = self.eval("return [document.documentElement.scrollHeight, outerHeight - innerHeight]").await;
         let height = |i: usize| sizes[i].as_u64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
         self.client.set_window_size(width, (height(0) + height(1)).min(3000)).await.unwrap();

@@ -59,5 +59,13 @@ async function route() {
   window.scrollTo(0, 0);
 }
 
+// The page must never need what its Content-Security-Policy refuses: count refusals where a test (or a person
+// with the inspector) sees them.
+document.addEventListener('securitypolicyviolation', (event) => {
+  const root = document.documentElement;
+  root.dataset.cspViolations = String(Number(root.dataset.cspViolations || 0) + 1);
+  console.error(`Content-Security-Policy refused ${event.blockedURI || 'inline code'} (${event.violatedDirective})`);
+});
+
 window.addEventListener('hashchange', route);
 route();

@@ -116,11 +116,10 @@ function arrayControl(schema, id, label, required, depth) {
 }
 
 function jsonControl(schema, id, label, required) {
-  const area = h('textarea', { id, name: id, class: 'code', rows: 4, spellcheck: 'false',
+  const area = h('textarea', { id, name: id, class: 'code short', rows: 3, spellcheck: 'false',
     value: schema?.default === undefined ? '' : JSON.stringify(schema.default, null, 2) });
   return {
-    element: h('div', { class: 'field' }, labelFor(id, label ?? 'Payload', schema, required),
-      h('p', { class: 'hint' }, 'JSON'), area),
+    element: h('div', { class: 'field' }, labelFor(id, `${label ?? 'Payload'} (JSON)`, schema, required), area),
     read() {
       if (!area.value.trim()) return undefined;
       try {
