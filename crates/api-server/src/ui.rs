@@ -43,6 +43,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/errors.js", JS),
     asset!("js/json-editor.js", JS),
     asset!("js/schema-form.js", JS),
+    asset!("js/tabs.js", JS),
     asset!("js/views/signin.js", JS),
     asset!("js/views/groups.js", JS),
     asset!("js/views/hook.js", JS),

@@ -24,7 +24,9 @@ function control(schema, id, label, required, depth) {
     case 'number': return inputControl(schema, id, label, required, 'number', Number);
     case 'integer': return inputControl(schema, id, label, required, 'number', Number);
     case 'boolean': return booleanControl(schema, id, label);
-    case 'object': return schema.properties ? objectControl(schema, id, label, required, depth) : jsonControl(schema, id, label, required);
+    case 'object': return schema.properties
+      ? objectControl(schema, id, label, required, depth)
+      : jsonControl(schema, id, label, required);
     case 'array': return schema.items && !Array.isArray(schema.items) && typeof schema.items === 'object'
       ? arrayControl(schema, id, label, required, depth)
       : jsonControl(schema, id, label, required);

@@ -5,6 +5,7 @@
 import { createHook, getHook, updateHook } from '../api.js';
 import { busy, errorBox, h, replace } from '../dom.js';
 import { field, fieldFor, jsonField } from '../json-editor.js';
+import { formOrRaw } from '../tabs.js';
 
 /** What a new hook starts from: the smallest definition that creates a task, to be edited. */
 const NEW_HOOK = {
@@ -85,35 +86,29 @@ export async function editorView({ group, hook }) {
 
   const raw = jsonField('', 'The whole definition', 'raw-definition', '(as createHook and updateHook take it)', {});
   const formPart = h('div', { id: 'form-fields' }, fields.map((f) => f.element));
-  const rawPart = h('div', { id: 'raw-fields', hidden: true }, raw.element);
-  const formTab = h('button', { type: 'button', 'aria-pressed': 'true' }, 'Form');
-  const rawTab = h('button', { type: 'button', 'aria-pressed': 'false', id: 'raw-tab' }, 'Raw JSON');
-  const rawMode = () => !rawPart.hidden;
-  const setMode = (toRaw) => {
-    rawPart.hidden = !toRaw;
-    formPart.hidden = toRaw;
-    formTab.setAttribute('aria-pressed', String(!toRaw));
-    rawTab.setAttribute('aria-pressed', String(toRaw));
-  };
-  formTab.onclick = () => {
-    if (!rawMode()) return;
-    try {
-      base = raw.read();
-    } catch {
-      return;
-    }
-    fill(base);
-    setMode(false);
-  };
-  rawTab.onclick = () => {
-    if (rawMode()) return;
-    try {
-      raw.write(fromForm());
-    } catch {
-      return;
-    }
-    setMode(true);
-  };
+  const rawPart = h('div', { id: 'raw-fields' }, raw.element);
+  const tabs = formOrRaw({
+    label: 'Edit as', formPart, rawPart, rawTabId: 'raw-tab',
+    // A field that isn't JSON says so itself and keeps the page where it is.
+    toForm() {
+      try {
+        base = raw.read();
+      } catch {
+        return false;
+      }
+      fill(base);
+      return true;
+    },
+    toRaw() {
+      try {
+        raw.write(fromForm());
+      } catch {
+        return false;
+      }
+      return true;
+    },
+  });
+  const rawMode = tabs.isRaw;
 
   const result = h('div', { id: 'editor-result', 'aria-live': 'polite' });
   const save = h('button', { type: 'submit', id: 'save' }, editing ? 'Save changes' : 'Create hook');
@@ -160,7 +155,7 @@ export async function editorView({ group, hook }) {
   return h('section', {},
     h('p', { class: 'crumbs' }, h('a', { href: back }, editing ? `${group}/${hook}` : 'Hook groups')),
     h('h1', {}, editing ? `Edit ${group}/${hook}` : 'New hook'),
-    h('div', { class: 'tabs', role: 'group', 'aria-label': 'Edit as' }, formTab, rawTab),
+    tabs.element,
     h('form', { onsubmit, id: 'hook-form', novalidate: true }, formPart, rawPart,
       h('div', { class: 'actions' }, save, h('a', { class: 'button secondary', href: back }, 'Cancel'))),
     result);

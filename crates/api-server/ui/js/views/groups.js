@@ -47,7 +47,9 @@ function groupCard({ group, hooks, error }) {
   const items = (hooks || []).sort((a, b) => a.hookId.localeCompare(b.hookId)).map((hook) => {
     const item = h('li', { dataset: { search: `${group}/${hook.hookId} ${hook.metadata?.name || ''}`.toLowerCase() } },
       h('a', { href: link(hook), class: 'hook-link' }, hook.hookId),
-      hook.metadata?.name && hook.metadata.name !== hook.hookId ? h('span', { class: 'muted' }, ` — ${hook.metadata.name}`) : null,
+      hook.metadata?.name && hook.metadata.name !== hook.hookId
+        ? h('span', { class: 'muted' }, ` — ${hook.metadata.name}`)
+        : null,
       hook.paused ? [' ', h('span', { class: 'badge paused' }, 'paused')] : null);
     return item;
   });

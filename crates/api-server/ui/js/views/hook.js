@@ -82,7 +82,8 @@ function schedulePanel(g, hk, hook) {
   return panel('schedule', 'Schedule',
     patterns.length
       ? [h('dl', { class: 'facts' },
-        h('dt', {}, 'Patterns'), h('dd', {}, h('ul', { class: 'plain' }, patterns.map((p) => h('li', {}, h('code', {}, p))))),
+        h('dt', {}, 'Patterns'),
+        h('dd', {}, h('ul', { class: 'plain' }, patterns.map((p) => h('li', {}, h('code', {}, p))))),
         h('dt', {}, 'Time zone'), h('dd', {}, hook.timeZone || 'UTC'),
         hook.catchUp ? [h('dt', {}, 'Catch-up'), h('dd', {}, h('code', {}, JSON.stringify(hook.catchUp)))] : null),
       slots]
@@ -93,7 +94,9 @@ function bindingsPanel(hook) {
   const bindings = hook.bindings || [];
   return panel('bindings', 'Pulse bindings', bindings.length
     ? table(['Exchange', 'Routing key pattern'],
-      bindings.map((b) => h('tr', {}, h('td', {}, h('code', {}, b.exchange)), h('td', {}, h('code', {}, b.routingKeyPattern)))))
+      bindings.map((b) => h('tr', {},
+        h('td', {}, h('code', {}, b.exchange)),
+        h('td', {}, h('code', {}, b.routingKeyPattern)))))
     : empty('No bindings: no Pulse message fires this hook.'));
 }
 

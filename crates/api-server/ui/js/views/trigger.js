@@ -4,6 +4,7 @@
 import { getHook, renderHook, triggerHook } from '../api.js';
 import { busy, errorBox, h, jsonBlock, notice, replace } from '../dom.js';
 import { hasForm, schemaForm } from '../schema-form.js';
+import { formOrRaw } from '../tabs.js';
 
 /** The trigger page of `g/hk`. */
 export async function triggerView(g, hk) {
@@ -21,31 +22,26 @@ export async function triggerView(g, hk) {
   const formPart = h('div', { id: 'payload-form' }, form.element);
   const rawPart = h('div', { id: 'payload-raw' }, h('label', { for: 'raw-payload' }, 'Payload (JSON)'), raw);
   const result = h('div', { id: 'trigger-result', 'aria-live': 'polite' });
-  const withForm = hasForm(hook.triggerSchema);
-  const formTab = h('button', { type: 'button', 'aria-pressed': String(withForm) }, 'Form');
-  const rawTab = h('button', { type: 'button', 'aria-pressed': String(!withForm), id: 'payload-raw-tab' }, 'Raw JSON');
-  const setMode = (toRaw) => {
-    rawPart.hidden = !toRaw;
-    formPart.hidden = toRaw;
-    formTab.setAttribute('aria-pressed', String(!toRaw));
-    rawTab.setAttribute('aria-pressed', String(toRaw));
-  };
-  setMode(!withForm);
-  formTab.onclick = () => setMode(false);
-  rawTab.onclick = () => {
-    if (!rawPart.hidden) return;
-    try {
-      raw.value = JSON.stringify(form.read() ?? {}, null, 2);
-      setMode(true);
-    } catch (e) {
-      replace(result, errorBox(e, 'Check the payload'));
-    }
-  };
+  const tabs = formOrRaw({
+    label: 'Payload as', formPart, rawPart, rawTabId: 'payload-raw-tab',
+    startRaw: !hasForm(hook.triggerSchema),
+    // The raw text is what gets sent, so going back to the form keeps the form's own values.
+    toForm: () => true,
+    toRaw() {
+      try {
+        raw.value = JSON.stringify(form.read() ?? {}, null, 2);
+        return true;
+      } catch (e) {
+        replace(result, errorBox(e, 'Check the payload'));
+        return false;
+      }
+    },
+  });
 
   /** The payload as entered, or null (with the reason shown) when it can't be read. */
   function payload() {
     try {
-      return rawPart.hidden ? (form.read() ?? {}) : JSON.parse(raw.value || '{}');
+      return tabs.isRaw() ? JSON.parse(raw.value || '{}') : (form.read() ?? {});
     } catch (e) {
       replace(result, errorBox(e, 'Check the payload'));
       return null;
@@ -87,7 +83,7 @@ export async function triggerView(g, hk) {
   return h('section', {},
     crumbs, heading,
     h('p', { class: 'muted' }, hook.metadata.description),
-    h('div', { class: 'tabs', role: 'group', 'aria-label': 'Payload as' }, formTab, rawTab),
+    tabs.element,
     h('form', { onsubmit, id: 'trigger-form', novalidate: true }, formPart, rawPart,
       h('div', { class: 'actions' }, fire, preview)),
     result);
