@@ -45,7 +45,7 @@ export async function editorView({ group, hook }) {
   const owner = field('metadata.owner', 'Owner', input('owner', { required: true }), '(an e-mail address)');
   const emailOnError = field('metadata.emailOnError', 'E-mail the owner when a fire fails',
     h('input', { type: 'checkbox', id: 'email-on-error' }));
-  const schedule = field('schedule', 'Schedule', h('textarea', { id: 'schedule', class: 'code', rows: 3 }),
+  const schedule = field('schedule', 'Schedule', h('textarea', { id: 'schedule', class: 'code short', rows: 3 }),
     '(one cron pattern a line, seconds first: 0 0 9 * * 1-5)');
   const timeZone = field('timeZone', 'Time zone', input('time-zone', { placeholder: 'UTC' }),
     '(an IANA name such as Europe/Berlin; empty: UTC)');

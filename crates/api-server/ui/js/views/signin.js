@@ -2,7 +2,7 @@
 // the API with them before they are kept.
 
 import { listHookGroups } from '../api.js';
-import { busy, errorBox, h, replace } from '../dom.js';
+import { busy, errorBox, h, notice, replace } from '../dom.js';
 import { canSign } from '../hawk.js';
 import { signIn, signOut } from '../session.js';
 
@@ -37,6 +37,8 @@ export function signInView({ onSignedIn }) {
         if (e.status !== 403) {
           signOut();
           replace(result, errorBox(e, 'Signing in failed'));
+          // Hawk signs the time: a clock more than a few minutes off fails every request.
+          if (/stale timestamp/i.test(e.message)) result.append(notice('Check that this computer\'s clock is right.'));
           return;
         }
       }
