@@ -96,3 +96,31 @@ export function table(headings, rows) {
 export function badge(prefix, value) {
   return h('span', { class: `badge ${prefix}-${value}` }, value);
 }
+
+/**
+ * A button (`id`) that asks before it acts: the question, then "Yes" (`<id>-yes`, running `work(resultElement)`)
+ * or "Cancel".
+ */
+export function confirmButton(id, label, question, work) {
+  const wrapper = h('div', { class: 'confirm' });
+  const result = h('div', { 'aria-live': 'polite' });
+  const start = h('button', { type: 'button', class: 'danger', id }, label);
+  const yes = h('button', { type: 'button', class: 'danger', id: `${id}-yes` }, `Yes, ${label.toLowerCase()}`);
+  const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+  const ask = h('div', { class: 'alert', role: 'alertdialog', hidden: true, 'aria-label': question },
+    h('p', {}, question), h('div', { class: 'actions' }, yes, no));
+  start.onclick = () => {
+    ask.hidden = false;
+    no.focus();
+  };
+  no.onclick = () => {
+    ask.hidden = true;
+    start.focus();
+  };
+  yes.onclick = () => busy(yes, async () => {
+    await work(result);
+    ask.hidden = true;
+  });
+  wrapper.append(start, ask, result);
+  return wrapper;
+}

@@ -2,7 +2,7 @@
 // fires and fire log; and the ways to change it (edit, trigger, pause or resume, remove).
 
 import * as api from '../api.js';
-import { busy, empty, errorBox, h, jsonBlock, replace, table } from '../dom.js';
+import { busy, confirmButton, empty, errorBox, h, jsonBlock, replace, table } from '../dom.js';
 import { browserZone, timeElement } from '../time.js';
 import { fireLogPanel, lastFiresPanel } from './fires.js';
 import { webhookPanel } from './webhook.js';
@@ -169,32 +169,4 @@ function removeControl(g, hk) {
       replace(result, errorBox(e, 'The hook was not removed'));
     }
   });
-}
-
-/**
- * A button (`id`) that asks before it acts: the question, then "Yes" (`<id>-yes`, running `work(resultElement)`)
- * or "Cancel".
- */
-function confirmButton(id, label, question, work) {
-  const wrapper = h('div', { class: 'confirm' });
-  const result = h('div', { 'aria-live': 'polite' });
-  const start = h('button', { type: 'button', class: 'danger', id }, label);
-  const yes = h('button', { type: 'button', class: 'danger', id: `${id}-yes` }, `Yes, ${label.toLowerCase()}`);
-  const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
-  const ask = h('div', { class: 'alert', role: 'alertdialog', hidden: true, 'aria-label': question },
-    h('p', {}, question), h('div', { class: 'actions' }, yes, no));
-  start.onclick = () => {
-    ask.hidden = false;
-    no.focus();
-  };
-  no.onclick = () => {
-    ask.hidden = true;
-    start.focus();
-  };
-  yes.onclick = () => busy(yes, async () => {
-    await work(result);
-    ask.hidden = true;
-  });
-  wrapper.append(start, ask, result);
-  return wrapper;
 }

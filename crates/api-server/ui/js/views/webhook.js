@@ -2,7 +2,7 @@
 // secret revealed on request, removed. Until the server has webhooks every read is a 404: "no webhook".
 
 import { deleteWebhook, getWebhook, putWebhook, webhookSecret } from '../api.js';
-import { busy, empty, errorBox, h, replace } from '../dom.js';
+import { busy, confirmButton, empty, errorBox, h, replace } from '../dom.js';
 
 const KINDS = ['github', 'gitlab', 'standard'];
 
@@ -24,8 +24,8 @@ export function webhookPanel(g, hk) {
   }
 
   function configured(webhook) {
-    const secret = h('div', {});
-    const reveal = h('button', { type: 'button', class: 'secondary' }, 'Show secret');
+    const secret = h('div', { id: 'webhook-secret-shown' });
+    const reveal = h('button', { type: 'button', class: 'secondary', id: 'show-webhook-secret' }, 'Show secret');
     reveal.onclick = () => busy(reveal, async () => {
       try {
         replace(secret, h('pre', {}, (await webhookSecret(g, hk)).secret));
@@ -33,13 +33,13 @@ export function webhookPanel(g, hk) {
         replace(secret, errorBox(e));
       }
     });
-    const remove = h('button', { type: 'button', class: 'danger' }, 'Remove webhook');
-    remove.onclick = () => busy(remove, async () => {
+    const question = 'The sender\'s deliveries will be refused from now on. Remove the webhook?';
+    const remove = confirmButton('remove-webhook', 'Remove webhook', question, async (result) => {
       try {
         await deleteWebhook(g, hk);
         await show();
       } catch (e) {
-        replace(secret, errorBox(e));
+        replace(result, errorBox(e));
       }
     });
     return [
@@ -71,7 +71,7 @@ export function webhookPanel(g, hk) {
         try {
           const reply = await putWebhook(g, hk, wanted);
           await show();
-          body.append(h('div', { class: 'alert ok', role: 'status' },
+          body.append(h('div', { class: 'alert ok', role: 'status', id: 'webhook-saved' },
             h('p', {}, 'Saved. Give the sender this URL and secret (the secret stays readable with the right scope):'),
             h('pre', {}, `${reply.url}\n${reply.secret}`)));
         } catch (e) {
