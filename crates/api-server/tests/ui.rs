@@ -92,7 +92,7 @@ async fn a_user_creates_a_hook_through_the_form_triggers_it_and_sees_the_fire() 
     browser.click("a[href='#/new']").await;
     browser.text_in("h1", "New hook").await;
     browser.fill("#hook-group-id", "ci").await;
-    browser.fill("#hook-id", "nightly").await;
+    browser.fill("#hook-id", "night ly").await;
     browser.fill("#name", "Nightly build").await;
     browser.fill("#description", "Builds the main branch every night").await;
     browser.fill("#owner", "not-an-address").await;
@@ -100,6 +100,9 @@ async fn a_user_creates_a_hook_through_the_form_triggers_it_and_sees_the_fire() 
     browser.fill("#time-zone", "Europe/Berlin").await;
     browser.fill("#task", &task_echoing_the_payload().to_string()).await;
     browser.fill("#trigger-schema", &rich_trigger_schema().to_string()).await;
+    browser.click("#save").await;
+    browser.text_in("[data-error-for='hookId']", "must match regular expression").await;
+    browser.fill("#hook-id", "nightly").await;
     browser.click("#save").await;
     let error = browser.text_in("[data-error-for='metadata.owner']", "email").await;
     assert!(error.contains("must match format"), "{error}");

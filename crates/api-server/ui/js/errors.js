@@ -1,6 +1,6 @@
 // What the API answered when a call failed, read from Taskcluster's error body: the code, the message without
 // the request details appended after `---`, and the fields a validation error names (Ajv's
-// `data/metadata/owner ...` lines, or the model's `metadata.owner: ...`).
+// `data/metadata/owner ...` lines, the model's `metadata.owner: ...`, or a URL parameter such as `hookId`).
 
 /** A failed call. */
 export class ApiError extends Error {
@@ -20,6 +20,10 @@ export class ApiError extends Error {
 
   /** `[{path: ['metadata', 'owner'], problem}]` for each field the message names; [] when it names none. */
   get fields() {
+    if (this.code === 'InvalidRequestArguments') {
+      return [...this.message.matchAll(/^URL parameter '(\w+)' given as .*? (must match .*)$/gm)]
+        .map((m) => ({ path: [m[1]], problem: m[2] }));
+    }
     if (this.code !== 'InputValidationError' && this.code !== 'InputError') return [];
     const ajv = [...this.message.matchAll(/^\s*\* data((?:\/[^\s/]+)*) (.+)$/gm)].map((m) => ({
       path: m[1].split('/').filter(Boolean).map(unescapePointer),

@@ -124,6 +124,13 @@ export async function editorView({ group, hook }) {
     }
     const g = editing ? group : ids[0].control.value.trim();
     const hk = editing ? hook : ids[1].control.value.trim();
+    // Without both ids the URL would name another endpoint: say so here rather than send it.
+    const missing = ids.filter((f) => !f.control.value.trim());
+    if (missing.length) {
+      missing.forEach((f) => f.setError('Required.'));
+      missing[0].control.focus();
+      return;
+    }
     await busy(save, async () => {
       try {
         await (editing ? updateHook(g, hk, definition) : createHook(g, hk, definition));
