@@ -89,6 +89,6 @@ function pagedPanel({ id, title, emptyText, load, headings, row }) {
     more.hidden = !next;
   }
   more.onclick = () => busy(more, page);
-  panel.loaded = page();
+  page();
   return panel;
 }

@@ -21,8 +21,12 @@ export async function hookView(g, hk) {
     return h('section', {}, crumbs, h('h1', {}, hk), errorBox(e, 'The hook could not be read'));
   }
   const section = h('section', { id: 'hook-page' });
-  const reload = async () => section.replaceWith(await hookView(g, hk));
-  const fires = lastFiresPanel(g, hk);
+  // After pausing or resuming: the whole page anew (the state shows in several places), focus kept on the panel.
+  const reload = async () => {
+    const fresh = await hookView(g, hk);
+    section.replaceWith(fresh);
+    fresh.querySelector('#pause-title')?.focus();
+  };
   replace(section,
     crumbs,
     h('div', { class: 'page-head' },
@@ -40,15 +44,14 @@ export async function hookView(g, hk) {
       bindingsPanel(hook),
       tokenPanel(g, hk),
       webhookPanel(g, hk),
-      fires,
+      lastFiresPanel(g, hk),
       fireLogPanel(g, hk)));
-  section.loaded = fires.loaded;
   return section;
 }
 
 function panel(id, title, ...content) {
-  return h('section', { class: 'panel', id, 'aria-labelledby': `${id}-title` }, h('h2', { id: `${id}-title` }, title),
-    content);
+  return h('section', { class: 'panel', id, 'aria-labelledby': `${id}-title` },
+    h('h2', { id: `${id}-title`, tabindex: -1 }, title), content);
 }
 
 function definitionPanel(hook) {
