@@ -56,6 +56,7 @@ done
 cat <<MSG
 
 hooks is running (Ctrl-C stops it):
+  UI                   http://$HOOKS_LISTEN/ui/   (sign in with the client id and access token below)
   API                  http://$HOOKS_LISTEN/api/hooks/v1/ping
   TASKCLUSTER_ROOT_URL http://$HOOKS_LISTEN
   client id            dev-client

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Makes sure the local PostgreSQL and RabbitMQ this project's tests and `make run` use are up, starting them
-# when they are down (as on a fresh machine or in CI).
+# when they are down (as on a fresh machine or in CI), and that Debian's headless Chromium and its WebDriver, which
+# the UI's browser tests (crates/api-server/tests/ui.rs) drive, are installed.
 set -euo pipefail
+
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+  echo "services: installing chromium and chromium-driver"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq chromium chromium-driver >/dev/null \
+    || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+fi
 
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -q; }
 rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }

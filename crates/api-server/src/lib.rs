@@ -13,6 +13,7 @@ pub mod schemas;
 mod settings;
 mod startup;
 mod state;
+mod ui;
 
 pub use settings::{Command, ImportArgs, Settings};
 pub use startup::{Application, run};

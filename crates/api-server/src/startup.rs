@@ -122,6 +122,7 @@ impl Application {
                 .wrap(upstream_headers())
                 .wrap(from_fn(crate::metrics::record))
                 .configure(routes::configure)
+                .configure(crate::ui::configure)
                 .default_service(web::to(routes::not_found))
         })
         .listen(listener)?
