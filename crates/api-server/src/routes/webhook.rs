@@ -97,10 +97,7 @@ pub(super) async fn deliver(req: HttpRequest, path: Path<(String, String)>, body
     call.check_query(&req, &[])?;
     let key = hook_key(&call, &g, &h)?;
     // Both at once: a delivery's answer waits for one round trip, not two.
-    let webhook = async {
-        let mut conn = st.conn(&call).await?;
-        store::find_webhook(&mut conn, &st.keyring, &key).await.map_err(|e| internal(&call, &e))
-    };
+    let webhook = async { st.hooks.find_webhook(&key).await.map_err(|e| internal(&call, &e)) };
     let (hook, webhook) = tokio::join!(find(&st, &call, &g, &h), webhook);
     let hook = hook?;
     let (webhook, pause) = webhook?.ok_or_else(|| no_webhook(&call, &key))?;

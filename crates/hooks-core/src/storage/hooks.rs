@@ -5,16 +5,20 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use futures::future::BoxFuture;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::batch::Batcher;
+use super::pauses::Pause;
 use super::schema::hooks;
+use super::webhooks::{WebhookRow, find_webhook_rows};
 use super::{Pool, StorageError, audit};
 use crate::cron::Schedule;
 use crate::crypto::Keyring;
 use crate::hook::{Binding, Hook, HookDefinition, HookMetadata, parse_zone};
 use crate::slot::{CatchUpInput, HookCatchUp};
 use crate::trigger_schema::TriggerSchema;
+use crate::webhook::Webhook;
 use crate::{HookGroupId, HookId, HookKey, SecretString};
 
 /// A row of `hooks` as stored.
@@ -236,15 +240,19 @@ pub async fn find_hook_rows(
     .bind::<Array<Text>, _>(ids)
     .load(conn)
     .await?;
-    let mut found: std::collections::HashMap<HookKey, HookRow> =
-        rows.into_iter().map(|r| (HookKey::from_stored(r.hook_group_id.clone(), r.hook_id.clone()), r)).collect();
-    // A key asked twice gets the row twice: clone for all but its last asker.
-    let mut answers: Vec<Option<HookRow>> = Vec::with_capacity(keys.len());
+    let found = rows.into_iter().map(|r| (HookKey::from_stored(r.hook_group_id.clone(), r.hook_id.clone()), r));
+    Ok(in_order_of(keys, found.collect()))
+}
+
+/// The rows `found` for each of `keys`, in order: a key asked twice gets its row twice (cloned for all but its last
+/// asker).
+pub(super) fn in_order_of<R: Clone>(keys: &[HookKey], mut found: HashMap<HookKey, R>) -> Vec<Option<R>> {
+    let mut answers: Vec<Option<R>> = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
         let asked_again = keys[i + 1..].contains(key);
         answers.push(if asked_again { found.get(key).cloned() } else { found.remove(key) });
     }
-    Ok(answers)
+    answers
 }
 
 /// Finds hooks for many concurrent callers (API requests), one query serving whoever is waiting: under load a
@@ -253,6 +261,7 @@ pub async fn find_hook_rows(
 #[derive(Clone)]
 pub struct HookFinder {
     rows: Batcher<HookKey, Option<HookRow>>,
+    webhooks: Batcher<HookKey, Option<WebhookRow>>,
     keyring: Arc<Keyring>,
 }
 
@@ -262,7 +271,8 @@ const MAX_FIND_BATCH: usize = 128;
 impl HookFinder {
     /// A finder reading through `pool`; its reader runs on the current Tokio runtime.
     pub fn new(pool: Pool, keyring: Arc<Keyring>) -> Self {
-        Self { rows: Batcher::spawn(pool, MAX_FIND_BATCH, read_rows), keyring }
+        let webhooks = Batcher::spawn(pool.clone(), MAX_FIND_BATCH, read_webhook_rows);
+        Self { rows: Batcher::spawn(pool, MAX_FIND_BATCH, read_rows), webhooks, keyring }
     }
 
     /// The hook, or `None` when there is no such hook.
@@ -270,6 +280,19 @@ impl HookFinder {
         let row = self.rows.submit(hook.clone()).await?;
         row.map(|r| r.into_hook(&self.keyring)).transpose()
     }
+
+    /// The hook's webhook and the hook's pause (a delivery needs both), or `None` when it has no webhook.
+    pub async fn find_webhook(&self, hook: &HookKey) -> Result<Option<(Webhook, Option<Pause>)>, StorageError> {
+        let row = self.webhooks.submit(hook.clone()).await?;
+        row.map(|r| r.open(&self.keyring)).transpose()
+    }
+}
+
+fn read_webhook_rows<'c>(
+    conn: &'c mut AsyncPgConnection,
+    keys: &'c [HookKey],
+) -> BoxFuture<'c, Result<Vec<Option<WebhookRow>>, StorageError>> {
+    Box::pin(find_webhook_rows(conn, keys))
 }
 
 fn read_rows<'c>(

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::StorageError;
 use super::audit;
-use super::hooks::lock_hook;
+use super::hooks::{in_order_of, lock_hook};
 use super::pauses::Pause;
 use super::schema::hook_webhooks;
 use crate::webhook::{Webhook, WebhookKind};
@@ -64,52 +64,77 @@ pub async fn set_webhook(
     .await
 }
 
-/// The hook's webhook, its secret opened, and the hook's pause if it is paused (read together: a delivery needs
-/// both).
+/// A hook's webhook as stored, with the hook's pause if it is paused (read together: a delivery needs both).
+#[derive(Debug, Clone, QueryableByName)]
+pub(super) struct WebhookRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hook_group_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hook_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    events: Value,
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    encrypted_secret: Vec<u8>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    reason: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    paused_by: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    since: Option<DateTime<Utc>>,
+}
+
+impl WebhookRow {
+    /// The webhook, its secret opened, and the pause.
+    pub(super) fn open(self, keyring: &Keyring) -> Result<(Webhook, Option<Pause>), StorageError> {
+        let hook = HookKey::from_stored(self.hook_group_id, self.hook_id);
+        let corrupt = |problem: String| StorageError::Corrupt { what: format!("the webhook of hook {hook}"), problem };
+        let kind = WebhookKind::parse(&self.kind).ok_or_else(|| corrupt(format!("unknown kind {:?}", self.kind)))?;
+        let events: Vec<String> = serde_json::from_value(self.events).map_err(|e| corrupt(format!("events: {e}")))?;
+        let secret = keyring
+            .open_secret(&secret_context(&hook), &self.encrypted_secret)
+            .map_err(|e| corrupt(format!("secret: {e}")))?;
+        let pause = match (self.reason, self.paused_by, self.since) {
+            (Some(reason), Some(paused_by), Some(since)) => Some(Pause { reason, paused_by, since }),
+            _ => None,
+        };
+        Ok((Webhook { kind, events, secret }, pause))
+    }
+}
+
+/// The webhooks (and pauses) of `keys`, in order (one query).
+#[tracing::instrument(name = "db.find_webhook_rows", skip_all)]
+pub(super) async fn find_webhook_rows(
+    conn: &mut AsyncPgConnection,
+    keys: &[HookKey],
+) -> Result<Vec<Option<WebhookRow>>, StorageError> {
+    use diesel::sql_types::{Array, Text};
+    let groups: Vec<&str> = keys.iter().map(|k| k.group.as_str()).collect();
+    let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+    let rows: Vec<WebhookRow> = diesel::sql_query(
+        "SELECT w.hook_group_id, w.hook_id, w.kind, w.events, w.encrypted_secret, p.reason, p.paused_by, p.since \
+         FROM hook_webhooks w \
+         JOIN (SELECT DISTINCT g, h FROM unnest($1::text[], $2::text[]) AS k(g, h)) AS k \
+           ON w.hook_group_id = k.g AND w.hook_id = k.h \
+         LEFT JOIN hook_pauses p ON p.hook_group_id = w.hook_group_id AND p.hook_id = w.hook_id",
+    )
+    .bind::<Array<Text>, _>(groups)
+    .bind::<Array<Text>, _>(ids)
+    .load(conn)
+    .await?;
+    let found = rows.into_iter().map(|r| (HookKey::from_stored(r.hook_group_id.clone(), r.hook_id.clone()), r));
+    Ok(in_order_of(keys, found.collect()))
+}
+
+/// The hook's webhook, its secret opened, and the hook's pause if it is paused.
 pub async fn find_webhook(
     conn: &mut AsyncPgConnection,
     keyring: &Keyring,
     hook: &HookKey,
 ) -> Result<Option<(Webhook, Option<Pause>)>, StorageError> {
-    use diesel::sql_types::{Bytea, Jsonb, Nullable, Text, Timestamptz};
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        kind: String,
-        #[diesel(sql_type = Jsonb)]
-        events: Value,
-        #[diesel(sql_type = Bytea)]
-        encrypted_secret: Vec<u8>,
-        #[diesel(sql_type = Nullable<Text>)]
-        reason: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        paused_by: Option<String>,
-        #[diesel(sql_type = Nullable<Timestamptz>)]
-        since: Option<DateTime<Utc>>,
-    }
-    let (hook_group_id, hook_id) = hook.as_strs();
-    let row: Option<Row> = diesel::sql_query(
-        "SELECT w.kind, w.events, w.encrypted_secret, p.reason, p.paused_by, p.since FROM hook_webhooks w \
-         LEFT JOIN hook_pauses p ON p.hook_group_id = w.hook_group_id AND p.hook_id = w.hook_id \
-         WHERE w.hook_group_id = $1 AND w.hook_id = $2",
-    )
-    .bind::<Text, _>(hook_group_id)
-    .bind::<Text, _>(hook_id)
-    .get_result(conn)
-    .await
-    .optional()?;
-    let Some(row) = row else { return Ok(None) };
-    let corrupt = |problem: String| StorageError::Corrupt { what: format!("the webhook of hook {hook}"), problem };
-    let kind = WebhookKind::parse(&row.kind).ok_or_else(|| corrupt(format!("unknown kind {:?}", row.kind)))?;
-    let events: Vec<String> = serde_json::from_value(row.events).map_err(|e| corrupt(format!("events: {e}")))?;
-    let secret = keyring
-        .open_secret(&secret_context(hook), &row.encrypted_secret)
-        .map_err(|e| corrupt(format!("secret: {e}")))?;
-    let pause = match (row.reason, row.paused_by, row.since) {
-        (Some(reason), Some(paused_by), Some(since)) => Some(Pause { reason, paused_by, since }),
-        _ => None,
-    };
-    Ok(Some((Webhook { kind, events, secret }, pause)))
+    let row = find_webhook_rows(conn, std::slice::from_ref(hook)).await?.pop().flatten();
+    row.map(|r| r.open(keyring)).transpose()
 }
 
 /// Removes the hook's webhook and records who did; `false` when it had none. Its deliveries stay, so a late
