@@ -35,7 +35,10 @@ impl Env {
         let keyring = common::keyring();
         let task = json!({"task": {
             "provisionerId": "p", "workerType": "w",
-            "payload": {"ref": {"$eval": "payload.ref"}, "delivery": "${webhook.deliveryId}", "now": "${now}"},
+            "payload": {
+                "ref": {"$eval": "payload.ref"}, "nul": {"$eval": "len(payload.nul)"},
+                "delivery": "${webhook.deliveryId}", "now": "${now}",
+            },
             "metadata": {"name": "t", "description": "d", "owner": "o@example.com", "source": "http://example.com"},
         }});
         let def = common::definition("g", "h", task);
@@ -57,7 +60,8 @@ impl Env {
     /// Claims the delivery and renders its task; dropping what it answers is an api-server stopping there.
     async fn accept(&self, id: &str) -> Accepted {
         let delivery = Delivery { kind: WebhookKind::Github, event: "push".into(), delivery_id: Some(id.into()) };
-        let payload = json!({"ref": format!("ref-of-{id}")});
+        // U+0000, which jsonb refuses, is kept too.
+        let payload = json!({"ref": format!("ref-of-{id}"), "nul": "a\u{0}b"});
         self.deliveries.accept(&self.firer, &self.hook, &delivery, payload).await.unwrap()
     }
 
@@ -77,13 +81,13 @@ impl Env {
         .unwrap();
     }
 
-    async fn row(&self, id: &str) -> (String, Option<serde_json::Value>) {
+    async fn row(&self, id: &str) -> (String, Option<String>) {
         #[derive(diesel::QueryableByName)]
         struct Row {
             #[diesel(sql_type = Text)]
             state: String,
-            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
-            payload: Option<serde_json::Value>,
+            #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+            payload: Option<String>,
         }
         let mut conn = self.db.pool.get().await.unwrap();
         let row: Row = diesel::sql_query("SELECT state, payload FROM webhook_deliveries WHERE delivery_id = $1")
@@ -151,6 +155,8 @@ async fn a_delivery_left_pending_is_fired_by_whoever_takes_it_once_its_lease_run
     let tasks = env.fake.wait_for_tasks(1, std::time::Duration::from_secs(5)).await;
     assert_eq!(tasks[0].task_id, lost_task);
     assert_eq!(tasks[0].task["payload"]["ref"], "ref-of-lost", "fired with the payload it was accepted with");
+    // The queue takes no U+0000 in a task, so the template only measures it: three characters, U+0000 kept.
+    assert_eq!(tasks[0].task["payload"]["nul"], 3, "U+0000 and all");
     assert_eq!(tasks[0].task["payload"]["now"], hooks_core::time::to_json(lost_now), "and its `now`");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while env.row("lost").await.0 != "created" {

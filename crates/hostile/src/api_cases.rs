@@ -1,5 +1,6 @@
 //! The categories thrown at the api-server: runtime-hostile templates (triggerHook), definitions refused up front
-//! (createHook and updateHook), hostile payloads (triggerHook and triggerHookWithToken) and hostile requests.
+//! (createHook and updateHook), hostile payloads (triggerHook, triggerHookWithToken and a signed GitHub webhook
+//! delivery) and hostile requests.
 
 use std::io::Write as _;
 
@@ -115,9 +116,15 @@ pub async fn payloads(api: &Api, cases: &[PayloadCase], category: &mut Category)
             Outcome::Expected => {
                 let path = format!("{hook}/trigger/{token}");
                 let with_token =
-                    Request { body: Some(bytes), auth: Auth::None, ..Request::signed("POST", &path, None) };
+                    Request { body: Some(bytes.clone()), auth: Auth::None, ..Request::signed("POST", &path, None) };
                 match judge(&api.send(with_token).await, &case.expect) {
-                    Outcome::Expected => Outcome::Expected,
+                    Outcome::Expected => {
+                        match judge(&deliver(api, &hook, i, &bytes).await, &webhook_expect(&case.expect)) {
+                            Outcome::Expected => Outcome::Expected,
+                            Outcome::ServerError(why) => Outcome::ServerError(format!("webhook delivery: {why}")),
+                            Outcome::Unexpected(why) => Outcome::Unexpected(format!("webhook delivery: {why}")),
+                        }
+                    }
                     Outcome::ServerError(why) => Outcome::ServerError(format!("triggerHookWithToken: {why}")),
                     Outcome::Unexpected(why) => Outcome::Unexpected(format!("triggerHookWithToken: {why}")),
                 }
@@ -127,6 +134,35 @@ pub async fn payloads(api: &Api, cases: &[PayloadCase], category: &mut Category)
         };
         category.add(&case.name, outcome);
     }
+}
+
+/// The secret of the hostile hooks' webhooks.
+const WEBHOOK_SECRET: &str = "hostile-webhook-secret-0123456789";
+
+/// `bytes` delivered to the hook's GitHub webhook (set up first), signed as GitHub signs, under a delivery id of its
+/// own.
+async fn deliver(api: &Api, hook: &str, i: usize, bytes: &[u8]) -> anyhow::Result<Answer> {
+    let webhook = format!("{hook}/webhook");
+    api.call("PUT", &webhook, Some(&json!({"kind": "github", "secret": WEBHOOK_SECRET}))).await?;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, WEBHOOK_SECRET.as_bytes());
+    let signature: String = ring::hmac::sign(&key, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let headers = vec![
+        ("x-github-event", "push".to_owned()),
+        ("x-github-delivery", format!("hostile-payload-{i}")),
+        ("x-hub-signature-256", format!("sha256={signature}")),
+    ];
+    let request =
+        Request { body: Some(bytes.to_vec()), auth: Auth::None, headers, ..Request::signed("POST", &webhook, None) };
+    api.send(request).await
+}
+
+/// What a webhook delivery of a payload must answer: what triggerHook does when that fires (200), else a refusal,
+/// whose code may differ (a delivery's body is read as a sender's, not as triggerHook's input).
+fn webhook_expect(expect: &Expect) -> Expect {
+    if expect.status.allows(200) {
+        return Expect { status: Statuses::One(200), code: None, contains: None };
+    }
+    Expect { status: Statuses::Any((400..500).collect()), code: None, contains: None }
 }
 
 /// The hook hostile requests are aimed at (`/hooks/hostile/bodies`).
@@ -152,6 +188,7 @@ pub async fn bodies(api: &Api, cases: &[BodyCase], category: &mut Category) {
                     content_type: &case.content_type,
                     content_encoding: case.content_encoding.as_deref().or(case.compress.as_deref().map(base_encoding)),
                     auth: Auth::parse(&case.auth),
+                    headers: Vec::new(),
                 };
                 judge(&api.send(request).await, &case.expect)
             }

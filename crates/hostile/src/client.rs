@@ -66,6 +66,8 @@ pub struct Request<'a> {
     pub content_encoding: Option<&'a str>,
     /// The authorization.
     pub auth: Auth<'a>,
+    /// More headers (a webhook sender's).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl<'a> Request<'a> {
@@ -78,6 +80,7 @@ impl<'a> Request<'a> {
             content_type: "application/json",
             content_encoding: None,
             auth: Auth::Signed,
+            headers: Vec::new(),
         }
     }
 }
@@ -121,6 +124,9 @@ impl Api {
         }
         if let Some(encoding) = request.content_encoding {
             builder = builder.header("content-encoding", encoding);
+        }
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
         }
         let res = builder.send().await.with_context(|| format!("{} {}", request.method, request.path))?;
         let status = res.status().as_u16();

@@ -165,7 +165,7 @@ fn delivery_payload(call: &Call, req: &HttpRequest, body: &[u8]) -> Result<Value
     let not_json = |why: String| call.error(ErrorCode::MalformedPayload, why);
     let payload = match media.as_str() {
         // Call::start has parsed it (and refused what is not JSON).
-        "application/json" => return Ok(call.body.clone()),
+        "application/json" => call.body.clone(),
         "application/x-www-form-urlencoded" => {
             let field = form_urlencoded::parse(body).find(|(k, _)| k == "payload").map(|(_, v)| v.into_owned());
             let field = field.ok_or_else(|| not_json("the form has no payload field".into()))?;

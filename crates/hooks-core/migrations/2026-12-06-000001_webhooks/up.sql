@@ -26,7 +26,8 @@ CREATE TABLE webhook_deliveries (
     event text NOT NULL,
     -- pending, created, declined or failed.
     state text NOT NULL,
-    payload jsonb,
+    -- JSON text, not jsonb: jsonb refuses U+0000, which a payload may hold.
+    payload text,
     -- A pending delivery whose lease has run out is finished by whichever api-server takes it.
     lease_until timestamptz NOT NULL,
     received timestamptz NOT NULL DEFAULT now(),

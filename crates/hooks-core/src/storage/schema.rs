@@ -125,7 +125,7 @@ diesel::table! {
         kind -> Text,
         event -> Text,
         state -> Text,
-        payload -> Nullable<Jsonb>,
+        payload -> Nullable<Text>,
         lease_until -> Timestamptz,
         received -> Timestamptz,
     }

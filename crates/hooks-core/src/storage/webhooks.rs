@@ -225,8 +225,9 @@ struct DeliveryRow {
     event: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     state: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
-    payload: Option<Value>,
+    /// JSON text, not jsonb: jsonb refuses U+0000, which a payload may hold (and must keep, to render the same task).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    payload: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     claimed: bool,
 }
@@ -241,6 +242,8 @@ impl DeliveryRow {
         let kind = WebhookKind::parse(&self.kind).ok_or_else(|| corrupt(format!("unknown kind {:?}", self.kind)))?;
         let state =
             DeliveryState::parse(&self.state).ok_or_else(|| corrupt(format!("unknown state {:?}", self.state)))?;
+        let payload = self.payload.as_deref().map(serde_json::from_str).transpose();
+        let payload = payload.map_err(|e| corrupt(format!("payload: {e}")))?;
         let delivery = StoredDelivery {
             hook,
             delivery_id: self.delivery_id,
@@ -249,7 +252,7 @@ impl DeliveryRow {
             kind,
             event: self.event,
             state,
-            payload: self.payload,
+            payload,
         };
         Ok((delivery, self.claimed))
     }
@@ -282,7 +285,7 @@ pub fn claim_deliveries<'c>(
     conn: &'c mut AsyncPgConnection,
     claims: &'c [NewClaim],
 ) -> BoxFuture<'c, Result<Vec<DeliveryClaim>, StorageError>> {
-    use diesel::sql_types::{Array, Jsonb, Nullable, Text, Timestamptz};
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
     Box::pin(async move {
         let column = |f: fn(&NewClaim) -> &str| claims.iter().map(f).collect::<Vec<&str>>();
         let groups = column(|c| c.delivery.hook.group.as_str());
@@ -292,7 +295,8 @@ pub fn claim_deliveries<'c>(
         let kinds = column(|c| c.delivery.kind.as_str());
         let events = column(|c| c.delivery.event.as_str());
         let nows: Vec<DateTime<Utc>> = claims.iter().map(|c| c.delivery.fire_now).collect();
-        let payloads: Vec<Option<&Value>> = claims.iter().map(|c| c.delivery.payload.as_ref()).collect();
+        let payloads: Vec<Option<String>> =
+            claims.iter().map(|c| c.delivery.payload.as_ref().map(Value::to_string)).collect();
         let leases: Vec<DateTime<Utc>> = claims.iter().map(|c| c.lease_until).collect();
         // No transaction: a claim written whose answer is lost stays pending, and is fired once its lease runs out.
         {
@@ -301,7 +305,7 @@ pub fn claim_deliveries<'c>(
                      (hook_group_id, hook_id, delivery_id, task_id, fire_now, kind, event, state, payload, lease_until) \
                  SELECT g, h, i, t, n, k, e, 'pending', p, l \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], \
-                             $7::text[], $8::jsonb[], $9::timestamptz[]) AS u(g, h, i, t, n, k, e, p, l) \
+                             $7::text[], $8::text[], $9::timestamptz[]) AS u(g, h, i, t, n, k, e, p, l) \
                  ON CONFLICT (hook_group_id, hook_id, delivery_id) DO UPDATE \
                      SET state = 'pending', payload = excluded.payload, lease_until = excluded.lease_until \
                      WHERE d.state = 'failed' \
@@ -314,7 +318,7 @@ pub fn claim_deliveries<'c>(
             .bind::<Array<Timestamptz>, _>(&nows)
             .bind::<Array<Text>, _>(&kinds)
             .bind::<Array<Text>, _>(&events)
-            .bind::<Array<Nullable<Jsonb>>, _>(&payloads)
+            .bind::<Array<Nullable<Text>>, _>(&payloads)
             .bind::<Array<Timestamptz>, _>(&leases)
             .load(conn)
             .await?;

@@ -64,7 +64,8 @@ impl Delivery {
     /// A Standard Webhooks delivery names its event in the payload (`{"type": "invoice.paid", ...}`).
     pub fn read_event(&mut self, payload: &Value) {
         if self.kind == WebhookKind::Standard {
-            let event = payload.get("type").and_then(Value::as_str).filter(|t| t.len() <= MAX_EVENT);
+            let event = payload.get("type").and_then(Value::as_str);
+            let event = event.filter(|t| t.len() <= MAX_EVENT && !t.chars().any(char::is_control));
             self.event = event.unwrap_or_default().to_owned();
         }
     }
