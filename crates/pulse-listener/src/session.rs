@@ -25,6 +25,12 @@ use crate::reconciling::{PassOutcome, Reconciling};
 use crate::stats::Counters;
 use crate::upkeep::Upkeep;
 
+/// How long stopping waits for cancelled consumers to report their end (the broker answers a cancel in
+/// milliseconds).
+const CONSUMERS_END_WITHIN: Duration = Duration::from_secs(2);
+/// How long stopping waits for the broker to confirm the connection's close.
+const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+
 /// One connection to the broker, as message handlers see it.
 pub(crate) struct SessionInfo {
     /// Unique per session: `pulse_fires.claimed_by`.
@@ -187,7 +193,10 @@ impl Session {
         let mut open = self.consumers.cancel_all().await;
         let deadline = Instant::now() + self.shutdown_grace;
         // Until every cancelled consumer has ended, deliveries it received before the cancel still come in: they
-        // are handled like any other, rather than handed back.
+        // are handled like any other, rather than handed back. A consumer whose end the client library never
+        // reports (its channel already closing) is not waited for past CONSUMERS_END_WITHIN: what it received and
+        // did not hand over goes back to the broker with the connection, and is redelivered.
+        let ends_by = deadline.min(Instant::now() + CONSUMERS_END_WITHIN);
         while !open.is_empty() {
             tokio::select! {
                 Some(event) = self.consumers.next_event() => match event {
@@ -196,14 +205,20 @@ impl Session {
                         open.remove(&hook);
                     }
                 },
-                () = tokio::time::sleep_until(deadline) => break,
+                () = tokio::time::sleep_until(ends_by) => {
+                    tracing::warn!(consumers = open.len(), "cancelled consumers did not report their end; stopping without them");
+                    break;
+                }
             }
         }
         in_flight.drain(deadline).await;
         self.consumers.abort();
         self.tasks.abort_all();
-        if let Err(e) = self.info.connection.close(200, "shutting down".into()).await {
-            tracing::debug!(error = %e, "closing the connection");
+        // The broker's close-ok may never come on a connection already failing; the process exits regardless.
+        match tokio::time::timeout(CLOSE_WITHIN, self.info.connection.close(200, "shutting down".into())).await {
+            Ok(Err(e)) => tracing::debug!(error = %e, "closing the connection"),
+            Err(_) => tracing::warn!("the broker did not confirm the close in time; stopping without it"),
+            Ok(Ok(())) => {}
         }
         tracing::info!("stopped consuming; messages in flight are settled");
     }
