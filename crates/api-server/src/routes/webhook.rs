@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
-use hooks_core::storage::{self as store, DeliveryState, EventOutcome, FireEvent};
+use hooks_core::storage::{self as store, DeliveryState, EventOutcome, FireEvent, Pause};
 use hooks_core::webhook::{Delivery, DeliveryError, DeliveryHeaders, Webhook, WebhookInputError, verify};
 use hooks_core::{Accepted, FiredBy, Hook, HookKey, ReadyDelivery};
 use serde_json::{Value, json};
@@ -57,8 +57,8 @@ pub(super) async fn get_webhook(
 ) -> Reply {
     let (g, h) = path.into_inner();
     let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
-    let (key, webhook) = webhook_of(&st, &call, &g, &h).await?;
-    Ok(HttpResponse::Ok().json(shown(&st, &req, &key, &webhook)))
+    let (hook, webhook, _) = webhook_of(&st, &call, (&g, &h)).await?;
+    Ok(HttpResponse::Ok().json(shown(&st, &req, &hook.definition.key(), &webhook)))
 }
 
 pub(super) async fn get_webhook_secret(
@@ -69,7 +69,7 @@ pub(super) async fn get_webhook_secret(
 ) -> Reply {
     let (g, h) = path.into_inner();
     let (call, _) = hook_call(&req, (&g, &h), &body, &st).await?;
-    let (_, webhook) = webhook_of(&st, &call, &g, &h).await?;
+    let (_, webhook, _) = webhook_of(&st, &call, (&g, &h)).await?;
     Ok(HttpResponse::Ok().json(json!({"secret": webhook.secret.expose()})))
 }
 
@@ -95,12 +95,8 @@ pub(super) async fn deliver(req: HttpRequest, path: Path<(String, String)>, body
     let call = Call::start(&[("hookGroupId", &g), ("hookId", &h)], &req, &body)?;
     call.check_ids(&g, Some(&h))?;
     call.check_query(&req, &[])?;
-    let key = hook_key(&call, &g, &h)?;
-    // Both at once: a delivery's answer waits for one round trip, not two.
-    let webhook = async { st.hooks.find_webhook(&key).await.map_err(|e| internal(&call, &e)) };
-    let (hook, webhook) = tokio::join!(find(&st, &call, &g, &h), webhook);
-    let hook = hook?;
-    let (webhook, pause) = webhook?.ok_or_else(|| no_webhook(&call, &key))?;
+    let (hook, webhook, pause) = webhook_of(&st, &call, (&g, &h)).await?;
+    let key = hook.definition.key();
     let headers = DeliveryHeaders::read(|name| Some(req.headers().get(name)?.to_str().ok()?.to_owned()));
     let mut delivery =
         verify(webhook.kind, &webhook.secret, &headers, &body, chrono::Utc::now()).map_err(|e| match e {
@@ -196,13 +192,18 @@ fn source(delivery: &Delivery) -> serde_json::Map<String, Value> {
     source
 }
 
-async fn webhook_of(st: &AppState, call: &Call, g: &str, h: &str) -> Result<(HookKey, Webhook), ApiError> {
-    let hook = find(st, call, g, h).await?;
-    let key = hook.definition.key();
-    let mut conn = st.conn(call).await?;
-    let found = store::find_webhook(&mut conn, &st.keyring, &key).await.map_err(|e| internal(call, &e))?;
-    let (webhook, _) = found.ok_or_else(|| no_webhook(call, &key))?;
-    Ok((key, webhook))
+/// The hook and its webhook (with the hook's pause), read at once: the answer waits for one round trip, not two.
+async fn webhook_of(
+    st: &AppState,
+    call: &Call,
+    (g, h): (&str, &str),
+) -> Result<(Hook, Webhook, Option<Pause>), ApiError> {
+    let key = hook_key(call, g, h)?;
+    let webhook = async { st.hooks.find_webhook(&key).await.map_err(|e| internal(call, &e)) };
+    let (hook, webhook) = tokio::join!(find(st, call, g, h), webhook);
+    let hook = hook?;
+    let (webhook, pause) = webhook?.ok_or_else(|| no_webhook(call, &key))?;
+    Ok((hook, webhook, pause))
 }
 
 fn no_webhook(call: &Call, key: &HookKey) -> ApiError {

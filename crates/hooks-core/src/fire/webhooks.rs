@@ -155,7 +155,7 @@ impl WebhookDeliveries {
 
     /// Ends a delivery that cannot fire.
     async fn fail(&self, end: DeliveryEnd) -> Result<(), StorageError> {
-        finish_deliveries(&mut *self.pool.get().await?, std::slice::from_ref(&end)).await.map(|_| ())
+        finish_deliveries(&mut *self.pool.get().await?, std::slice::from_ref(&end)).await
     }
 
     /// Fires the deliveries left pending past their lease. Returns how many it took.

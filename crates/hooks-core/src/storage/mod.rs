@@ -35,9 +35,10 @@ pub use pulse::{
     find_pulse_queue, finish_pulse_fires, insert_pulse_fires, list_hook_bindings, list_pulse_queues, save_pulse_queue,
 };
 pub(crate) use pulse::{lock_reconcile, unlock_reconcile};
+pub(crate) use webhooks::finish_deliveries;
 pub use webhooks::{
     DeliveryClaim, DeliveryEnd, DeliveryState, NewClaim, StoredDelivery, claim_deliveries, delete_webhook,
-    expire_webhook_deliveries, find_webhook, finish_deliveries, set_webhook, take_left_behind_deliveries,
+    expire_webhook_deliveries, set_webhook, take_left_behind_deliveries,
 };
 
 use diesel::Connection as _;

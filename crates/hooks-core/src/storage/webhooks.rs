@@ -127,16 +127,6 @@ pub(super) async fn find_webhook_rows(
     Ok(in_order_of(keys, found.collect()))
 }
 
-/// The hook's webhook, its secret opened, and the hook's pause if it is paused.
-pub async fn find_webhook(
-    conn: &mut AsyncPgConnection,
-    keyring: &Keyring,
-    hook: &HookKey,
-) -> Result<Option<(Webhook, Option<Pause>)>, StorageError> {
-    let row = find_webhook_rows(conn, std::slice::from_ref(hook)).await?.pop().flatten();
-    row.map(|r| r.open(keyring)).transpose()
-}
-
 /// Removes the hook's webhook and records who did; `false` when it had none. Its deliveries stay, so a late
 /// redelivery after the webhook is set again still creates nothing new.
 #[tracing::instrument(name = "db.delete_webhook", skip_all)]
@@ -376,12 +366,10 @@ pub struct DeliveryEnd {
 
 /// Records how deliveries ended (one statement), dropping their payloads. A delivery no longer pending (another
 /// api-server finished it first) is left as it is.
-pub fn finish_deliveries<'c>(
-    conn: &'c mut AsyncPgConnection,
-    ends: &'c [DeliveryEnd],
-) -> BoxFuture<'c, Result<Vec<()>, StorageError>> {
+#[tracing::instrument(name = "db.finish_deliveries", skip_all)]
+pub(crate) async fn finish_deliveries(conn: &mut AsyncPgConnection, ends: &[DeliveryEnd]) -> Result<(), StorageError> {
     use diesel::sql_types::{Array, Text};
-    Box::pin(async move {
+    {
         let groups: Vec<&str> = ends.iter().map(|e| e.hook.group.as_str()).collect();
         let ids: Vec<&str> = ends.iter().map(|e| e.hook.id.as_str()).collect();
         let deliveries: Vec<&str> = ends.iter().map(|e| e.delivery_id.as_str()).collect();
@@ -401,8 +389,8 @@ pub fn finish_deliveries<'c>(
         .bind::<Array<Text>, _>(states)
         .execute(conn)
         .await?;
-        Ok(vec![(); ends.len()])
-    })
+        Ok(())
+    }
 }
 
 /// Takes at most `limit` pending deliveries whose lease ran out before `now` (their api-server stopped, or is
